@@ -1,0 +1,32 @@
+# The C rdma_rxe with the standard rdma-core tools, in one guest: the
+# reference every rrxe result is compared with.
+. /repo/qemu/guest/lib.sh
+dev=rxe0
+
+check rxe-modprobe modprobe rdma_rxe
+check rxe-link-add rdma_link_add $dev rxe eth0 || exit 0
+gid=$(roce_v2_gid_index $dev "$GUEST_IP")
+
+devinfo() {
+	ibv_devinfo -v -d $dev | tee /dev/stderr | grep -q 'state:.*PORT_ACTIVE' &&
+		ibv_devices | grep -qw $dev
+}
+check rxe-ibv_devinfo devinfo
+client_server rxe-ibv_rc_pingpong 18515 \
+	ibv_rc_pingpong -d $dev -g "$gid" -n 100 -- \
+	ibv_rc_pingpong -d $dev -g "$gid" -n 100 "$GUEST_IP"
+client_server rxe-ib_write_bw 18515 \
+	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
+	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$GUEST_IP"
+
+# rping's server listens through the RDMA CM, which has no port to watch:
+# the client retries until the server accepts.
+rping_pair() {
+	timeout 60 rping -s -a "$GUEST_IP" -C 10 -S 64 &
+	local spid=$! rc=0
+	retry 10 timeout 30 rping -c -a "$GUEST_IP" -C 10 -S 64 -v || rc=$?
+	[ "$rc" = 0 ] || kill $spid 2>/dev/null
+	wait $spid || rc=$((rc ? rc : 1))
+	return $rc
+}
+check rxe-rping rping_pair
