@@ -5,10 +5,12 @@
 # guest's run directory on the host; /repo is the repository, read-only.
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+set -a
 . /host/env
+set +a
 . /repo/qemu/guest/lib.sh
 
-say() { echo "rrxe-guest[$GUEST_NAME]: $*" >/dev/console; }
+say() { echo "rrxe-guest[$GUEST_NAME]: $*" >/dev/kmsg; }
 
 hostname "$GUEST_NAME"
 ulimit -l unlimited
@@ -27,9 +29,11 @@ done
 
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	# Forget what boot left behind: only leaks made by the tests count.
+	say "kmemleak baseline scan"
 	echo scan >/sys/kernel/debug/kmemleak
 	echo clear >/sys/kernel/debug/kmemleak
 fi
+say "network up, running scenarios"
 
 for scenario in $SCENARIOS; do
 	name=$(basename "$scenario" .sh)

@@ -5,7 +5,7 @@ dev=rxe0
 
 check rxe-modprobe modprobe rdma_rxe
 check rxe-link-add rdma_link_add $dev rxe eth0 || exit 0
-gid=$(roce_v2_gid_index $dev "$GUEST_IP")
+gid=$(roce_v2_gid_index $dev "$GUEST_IP") || exit 1
 
 devinfo() {
 	ibv_devinfo -v -d $dev | tee /dev/stderr | grep -q 'state:.*PORT_ACTIVE' &&

@@ -4,7 +4,7 @@
 dev=rxe0
 modprobe rdma_rxe
 check "rxe-link-add" rdma_link_add $dev rxe eth0 || exit 0
-gid=$(roce_v2_gid_index $dev "$GUEST_IP")
+gid=$(roce_v2_gid_index $dev "$GUEST_IP") || exit 1
 barrier up 120 && check "ping-peer" ping -c 3 -W 5 "$PEER_IP"
 
 # server_then_client NAME SERVER_CMD... -- CLIENT_CMD...: g1 runs the server
