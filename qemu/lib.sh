@@ -20,13 +20,18 @@ kernel_src() { echo "$(kernel_dir)/src"; }
 kernel_build() { echo "$(kernel_dir)/build-$1"; }
 kernel_modroot() { echo "$(kernel_dir)/modules-$1"; }
 
-# sha256 over file names and contents, for cache keys.
+# sha256 over the contents of files and directory trees (names relative to
+# each argument, so the key does not depend on where the repository is).
 hash_paths() {
 	local p
 	for p in "$@"; do
-		[ -e "$p" ] || { echo "absent:$p"; continue; }
-		find "$p" -type f -print0 | LC_ALL=C sort -z |
-			xargs -0r sha256sum
+		if [ -d "$p" ]; then
+			(cd "$p" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+		elif [ -f "$p" ]; then
+			sha256sum <"$p"
+		else
+			echo "absent"
+		fi
 	done | sha256sum | cut -c1-16
 }
 
