@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <rdma/ib_verbs.h>
+
+#if IS_BUILTIN(CONFIG_INFINIBAND)
+
+__rust_helper bool rust_helper_ib_device_try_get(struct ib_device *dev)
+{
+	return ib_device_try_get(dev);
+}
+
+__rust_helper void rust_helper_ib_mark_name_assigned_by_user(struct ib_device *ibdev)
+{
+	ib_mark_name_assigned_by_user(ibdev);
+}
+
+__rust_helper enum ib_port_state rust_helper_ib_get_curr_port_state(struct net_device *ndev)
+{
+	return ib_get_curr_port_state(ndev);
+}
+
+__rust_helper int rust_helper_ib_copy_to_udata(struct ib_udata *udata, void *src, size_t len)
+{
+	return ib_copy_to_udata(udata, src, len);
+}
+
+__rust_helper int rust_helper_ib_copy_from_udata(void *dest, struct ib_udata *udata, size_t len)
+{
+	return ib_copy_from_udata(dest, udata, len);
+}
+
+__rust_helper bool rust_helper_ib_is_udata_cleared(struct ib_udata *udata, size_t offset,
+						   size_t len)
+{
+	return ib_is_udata_cleared(udata, offset, len);
+}
+
+#endif

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device and port attributes.
+//!
+//! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h)
+
+use crate::{bindings, net::netdevice::NetDevice};
+
+/// An IB MTU (`enum ib_mtu`): a path MTU of 256 to 4096 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Mtu {
+    /// 256 bytes.
+    Mtu256 = bindings::ib_mtu_IB_MTU_256,
+    /// 512 bytes.
+    Mtu512 = bindings::ib_mtu_IB_MTU_512,
+    /// 1024 bytes.
+    Mtu1024 = bindings::ib_mtu_IB_MTU_1024,
+    /// 2048 bytes.
+    Mtu2048 = bindings::ib_mtu_IB_MTU_2048,
+    /// 4096 bytes.
+    Mtu4096 = bindings::ib_mtu_IB_MTU_4096,
+}
+
+impl Mtu {
+    /// Returns the largest IB MTU that fits in `bytes`, or `None` below 256.
+    pub const fn fitting(bytes: u32) -> Option<Self> {
+        Some(match bytes {
+            4096.. => Self::Mtu4096,
+            2048.. => Self::Mtu2048,
+            1024.. => Self::Mtu1024,
+            512.. => Self::Mtu512,
+            256.. => Self::Mtu256,
+            _ => return None,
+        })
+    }
+
+    /// Returns the MTU in bytes.
+    pub const fn bytes(self) -> u32 {
+        128 << (self as u32)
+    }
+
+    /// Converts a raw `enum ib_mtu` value.
+    pub const fn from_raw(raw: u32) -> Option<Self> {
+        Some(match raw {
+            bindings::ib_mtu_IB_MTU_256 => Self::Mtu256,
+            bindings::ib_mtu_IB_MTU_512 => Self::Mtu512,
+            bindings::ib_mtu_IB_MTU_1024 => Self::Mtu1024,
+            bindings::ib_mtu_IB_MTU_2048 => Self::Mtu2048,
+            bindings::ib_mtu_IB_MTU_4096 => Self::Mtu4096,
+            _ => return None,
+        })
+    }
+}
+
+/// A port's logical state (`enum ib_port_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PortState {
+    /// Down.
+    Down = bindings::ib_port_state_IB_PORT_DOWN,
+    /// Initialising.
+    Init = bindings::ib_port_state_IB_PORT_INIT,
+    /// Armed.
+    Armed = bindings::ib_port_state_IB_PORT_ARMED,
+    /// Active.
+    Active = bindings::ib_port_state_IB_PORT_ACTIVE,
+}
+
+impl PortState {
+    /// The state of an Ethernet port on `netdev`: active when it is running with carrier.
+    pub fn of_netdev(netdev: &NetDevice) -> Self {
+        if netdev.is_running() && netdev.has_carrier() {
+            Self::Active
+        } else {
+            Self::Down
+        }
+    }
+}
+
+/// A port's physical state, as IBTA PortPhysicalState.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PhysState {
+    /// Sleep.
+    Sleep = 1,
+    /// Polling: enabled, link not up.
+    Polling = 2,
+    /// Disabled.
+    Disabled = 3,
+    /// Link up.
+    LinkUp = 5,
+}
+
+/// The link layer of a port (`enum rdma_link_layer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum LinkLayer {
+    /// InfiniBand.
+    Infiniband = bindings::rdma_link_layer_IB_LINK_LAYER_INFINIBAND,
+    /// Ethernet (RoCE).
+    Ethernet = bindings::rdma_link_layer_IB_LINK_LAYER_ETHERNET,
+}
+
+/// A port's properties that never change (`struct ib_port_immutable`).
+#[derive(Clone, Copy, Debug)]
+pub struct PortImmutable {
+    /// Number of P_Key table entries.
+    pub pkey_tbl_len: u32,
+    /// Number of GID table entries.
+    pub gid_tbl_len: u32,
+    /// `RDMA_CORE_*` capability and protocol flags.
+    pub core_cap_flags: u32,
+    /// Largest MAD the port handles, in bytes.
+    pub max_mad_size: u32,
+}
+
+impl PortImmutable {
+    /// Core capability flags of a RoCEv2 port (`RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP`): the core
+    /// then fills the GID table with RoCEv2 GIDs from the netdev's addresses.
+    pub const ROCE_UDP_ENCAP: u32 = bindings::RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP;
+    /// Size of an IB management datagram, fixed by IBTA (`IB_MGMT_MAD_SIZE`).
+    pub const MGMT_MAD_SIZE: u32 = 256;
+}
+
+/// A port's attributes (`struct ib_port_attr`), as reported by `query_port`.
+#[derive(Clone, Copy, Debug)]
+pub struct PortAttributes {
+    /// Logical state.
+    pub state: PortState,
+    /// Largest MTU the port supports.
+    pub max_mtu: Mtu,
+    /// MTU in use.
+    pub active_mtu: Mtu,
+    /// Number of GID table entries.
+    pub gid_tbl_len: u32,
+    /// `IB_PORT_*` capability flags.
+    pub port_cap_flags: u32,
+    /// Largest message, in bytes.
+    pub max_msg_sz: u32,
+    /// Number of P_Key table entries.
+    pub pkey_tbl_len: u16,
+    /// Number of virtual lanes.
+    pub max_vl_num: u8,
+    /// Active link width (`enum ib_port_width`).
+    pub active_width: u8,
+    /// Active link speed (`enum ib_port_speed`).
+    pub active_speed: u16,
+    /// Physical state.
+    pub phys_state: PhysState,
+}
+
+impl PortAttributes {
+    pub(crate) fn write_to(&self, raw: &mut bindings::ib_port_attr) {
+        raw.state = self.state as u32;
+        raw.max_mtu = self.max_mtu as u32;
+        raw.active_mtu = self.active_mtu as u32;
+        raw.phys_mtu = self.max_mtu.bytes();
+        raw.gid_tbl_len = self.gid_tbl_len as i32;
+        raw.port_cap_flags = self.port_cap_flags;
+        raw.max_msg_sz = self.max_msg_sz;
+        raw.pkey_tbl_len = self.pkey_tbl_len;
+        raw.max_vl_num = self.max_vl_num;
+        raw.active_width = self.active_width;
+        raw.active_speed = self.active_speed;
+        raw.phys_state = self.phys_state as u8;
+    }
+}
+
+/// A device's attributes and limits (`struct ib_device_attr`), as reported by `query_device`.
+///
+/// Fields left at their default (zero) report the capability as absent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DeviceAttributes {
+    /// Firmware version.
+    pub fw_ver: u64,
+    /// System image GUID, in network byte order.
+    pub sys_image_guid: u64,
+    /// Largest memory region, in bytes.
+    pub max_mr_size: u64,
+    /// Supported page sizes, as a bit mask.
+    pub page_size_cap: u64,
+    /// IEEE vendor ID.
+    pub vendor_id: u32,
+    /// Vendor part ID.
+    pub vendor_part_id: u32,
+    /// Hardware version.
+    pub hw_ver: u32,
+    /// Maximum number of QPs.
+    pub max_qp: u32,
+    /// Maximum number of work requests per queue.
+    pub max_qp_wr: u32,
+    /// `IB_DEVICE_*` capability flags.
+    pub device_cap_flags: u64,
+    /// `IBK_*` kernel capability flags.
+    pub kernel_cap_flags: u64,
+    /// Maximum number of scatter/gather entries per send work request.
+    pub max_send_sge: u32,
+    /// Maximum number of scatter/gather entries per receive work request.
+    pub max_recv_sge: u32,
+    /// Maximum number of scatter/gather entries for RDMA reads.
+    pub max_sge_rd: u32,
+    /// Maximum number of CQs.
+    pub max_cq: u32,
+    /// Maximum number of entries per CQ.
+    pub max_cqe: u32,
+    /// Maximum number of memory regions.
+    pub max_mr: u32,
+    /// Maximum number of protection domains.
+    pub max_pd: u32,
+    /// Maximum outstanding RDMA reads and atomics a QP responds to.
+    pub max_qp_rd_atom: u32,
+    /// Maximum responder resources for RDMA reads and atomics.
+    pub max_res_rd_atom: u32,
+    /// Maximum outstanding RDMA reads and atomics a QP initiates.
+    pub max_qp_init_rd_atom: u32,
+    /// Atomic operation support (`enum ib_atomic_cap`).
+    pub atomic_cap: u32,
+    /// Maximum number of multicast groups.
+    pub max_mcast_grp: u32,
+    /// Maximum number of QPs per multicast group.
+    pub max_mcast_qp_attach: u32,
+    /// Maximum number of QPs attached to multicast groups.
+    pub max_total_mcast_qp_attach: u32,
+    /// Maximum number of address handles.
+    pub max_ah: u32,
+    /// Maximum number of shared receive queues.
+    pub max_srq: u32,
+    /// Maximum number of work requests per SRQ.
+    pub max_srq_wr: u32,
+    /// Maximum number of scatter/gather entries per SRQ work request.
+    pub max_srq_sge: u32,
+    /// Maximum number of memory windows.
+    pub max_mw: u32,
+    /// Maximum page list length of a fast-registration work request.
+    pub max_fast_reg_page_list_len: u32,
+    /// Maximum number of P_Keys.
+    pub max_pkeys: u16,
+    /// Local CA ACK delay.
+    pub local_ca_ack_delay: u8,
+}
+
+impl DeviceAttributes {
+    pub(crate) fn write_to(&self, raw: &mut bindings::ib_device_attr) {
+        raw.fw_ver = self.fw_ver;
+        raw.sys_image_guid = self.sys_image_guid;
+        raw.max_mr_size = self.max_mr_size;
+        raw.page_size_cap = self.page_size_cap;
+        raw.vendor_id = self.vendor_id;
+        raw.vendor_part_id = self.vendor_part_id;
+        raw.hw_ver = self.hw_ver;
+        raw.max_qp = self.max_qp;
+        raw.max_qp_wr = self.max_qp_wr;
+        raw.device_cap_flags = self.device_cap_flags;
+        raw.kernel_cap_flags = self.kernel_cap_flags;
+        raw.max_send_sge = self.max_send_sge;
+        raw.max_recv_sge = self.max_recv_sge;
+        raw.max_sge_rd = self.max_sge_rd;
+        raw.max_cq = self.max_cq;
+        raw.max_cqe = self.max_cqe;
+        raw.max_mr = self.max_mr;
+        raw.max_pd = self.max_pd;
+        raw.max_qp_rd_atom = self.max_qp_rd_atom;
+        raw.max_res_rd_atom = self.max_res_rd_atom;
+        raw.max_qp_init_rd_atom = self.max_qp_init_rd_atom;
+        raw.atomic_cap = self.atomic_cap;
+        raw.max_mcast_grp = self.max_mcast_grp;
+        raw.max_mcast_qp_attach = self.max_mcast_qp_attach;
+        raw.max_total_mcast_qp_attach = self.max_total_mcast_qp_attach;
+        raw.max_ah = self.max_ah;
+        raw.max_srq = self.max_srq;
+        raw.max_srq_wr = self.max_srq_wr;
+        raw.max_srq_sge = self.max_srq_sge;
+        raw.max_mw = self.max_mw;
+        raw.max_fast_reg_page_list_len = self.max_fast_reg_page_list_len;
+        raw.max_pkeys = self.max_pkeys;
+        raw.local_ca_ack_delay = self.local_ca_ack_delay;
+    }
+}

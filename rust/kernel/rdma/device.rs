@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RDMA devices (`struct ib_device`).
+//!
+//! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h)
+//!
+//! A device passes through three states, each with its own type:
+//!
+//! - [`UnregisteredDevice`] owns a newly allocated device and its driver data. Dropping it frees
+//!   both.
+//! - [`UnregisteredDevice::register`] hands the device to the RDMA core and returns a
+//!   [`DeviceHandle`], a counted reference to the device's memory (`get_device`). From then on the
+//!   core owns the device: it unregisters it on `rdma link del`, on [`DeviceHandle::unregister`]
+//!   or [`DeviceGuard::unregister_queued`], and then drops the driver data (`dealloc_driver`).
+//! - [`DeviceGuard`] holds the registration (`ib_device_try_get`): while it lives the device
+//!   stays registered, so its driver data may be used.
+//!
+//! A `&Device<T>` therefore always implies live driver data: operations receive one from the
+//! core while registered, and the types above hand one out only while the data exists.
+
+use super::{
+    attr::{DeviceAttributes, LinkLayer, PortAttributes, PortImmutable},
+    object::{Pd, UContext},
+    udata::UData,
+};
+use crate::{
+    bindings,
+    error::{from_result, to_result},
+    net::netdevice::NetDevice,
+    prelude::*,
+    sync::aref::ARef,
+    types::Opaque,
+};
+use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+
+/// An RDMA device driver: its data and its verbs.
+///
+/// Methods a driver does not implement leave the corresponding `struct ib_device_ops` entry
+/// unset.
+#[vtable]
+pub trait Driver: Sized + Send + Sync + 'static {
+    /// Per-device driver data.
+    type Data: Send + Sync;
+    /// Per-user-context driver data.
+    type UContext: Send + Sync;
+    /// Per-protection-domain driver data.
+    type Pd: Send + Sync;
+
+    /// Driver identifier reported to user space (see [`super::driver_id`]).
+    const DRIVER_ID: u32;
+    /// Version of the driver's user ABI.
+    const UVERBS_ABI_VERSION: u32;
+    /// Legacy uverbs write commands to enable beyond the core's defaults, as a mask of
+    /// `1 << IB_USER_VERBS_CMD_*`.
+    const UVERBS_EXTRA_COMMANDS: u64 = 0;
+    /// Node description (at most 63 bytes are used).
+    const NODE_DESC: &'static CStr;
+
+    /// Returns the device's attributes (`query_device`).
+    fn query_device(dev: &Device<Self>) -> DeviceAttributes;
+
+    /// Returns the attributes of `port` (`query_port`). May sleep.
+    fn query_port(dev: &Device<Self>, port: u32) -> Result<PortAttributes>;
+
+    /// Returns the immutable properties of `port` (`get_port_immutable`).
+    fn port_immutable(dev: &Device<Self>, port: u32) -> Result<PortImmutable>;
+
+    /// Returns the P_Key at `index` of `port`'s table (`query_pkey`).
+    fn query_pkey(dev: &Device<Self>, port: u32, index: u16) -> Result<u16>;
+
+    /// Returns the link layer of `port` (`get_link_layer`). Must not sleep.
+    fn link_layer(dev: &Device<Self>, port: u32) -> LinkLayer;
+
+    /// Creates a user context (`alloc_ucontext`).
+    fn alloc_ucontext(
+        dev: &Device<Self>,
+        udata: &mut UData<'_>,
+    ) -> impl PinInit<Self::UContext, Error>;
+
+    /// Detaches a user context from the device as it is removed while the context is open
+    /// (`disassociate_ucontext`). The core has then destroyed the context's objects and
+    /// unmapped its mappings; the context is released later.
+    fn disassociate_ucontext(_ctx: &UContext<Self>) {}
+
+    /// Creates a protection domain (`alloc_pd`); `udata` is `None` for kernel users.
+    fn alloc_pd(dev: &Device<Self>, udata: Option<&mut UData<'_>>)
+        -> impl PinInit<Self::Pd, Error>;
+}
+
+/// An RDMA device of driver `T`, with the driver's data.
+///
+/// # Invariants
+///
+/// - `ib` is at offset zero, and the whole `Device<T>` was allocated by `_ib_alloc_device`.
+/// - `data` is initialised whenever a `&Device<T>` exists (see the module documentation).
+#[repr(C)]
+pub struct Device<T: Driver> {
+    ib: Opaque<bindings::ib_device>,
+    data: T::Data,
+}
+
+// SAFETY: The core synchronises its own fields; the driver data is `Send`.
+unsafe impl<T: Driver> Send for Device<T> {}
+// SAFETY: The core synchronises its own fields; the driver data is `Sync`.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
+impl<T: Driver> Device<T> {
+    const LAYOUT_OK: () = {
+        assert!(offset_of!(Self, ib) == 0);
+        // `_ib_alloc_device` uses `kzalloc`, which guarantees this alignment.
+        assert!(align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN as usize);
+    };
+
+    /// Borrows the device behind a `struct ib_device` of driver `T`.
+    ///
+    /// # Safety
+    ///
+    /// `ib` must be the `ib` field of a `Device<T>` whose data is initialised and stays so for
+    /// `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ib: *mut bindings::ib_device) -> &'a Self {
+        // SAFETY: `ib` is at offset zero (type invariant); validity is guaranteed by the caller.
+        unsafe { &*ib.cast::<Self>() }
+    }
+
+    /// Returns the raw `struct ib_device`.
+    pub fn as_raw(&self) -> *mut bindings::ib_device {
+        self.ib.get()
+    }
+
+    /// Returns the driver's data.
+    pub fn data(&self) -> &T::Data {
+        &self.data
+    }
+
+    /// Returns the device's name.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `name` is a NUL-terminated array, written only before registration and on
+        // rename under the core's locks, as C readers assume.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
+    }
+
+    /// Returns the network device of `port`, if one is associated.
+    pub fn netdev(&self, port: u32) -> Option<ARef<NetDevice>> {
+        // SAFETY: The device is valid; the core returns a held reference or null.
+        let ndev = unsafe { bindings::ib_device_get_netdev(self.as_raw(), port) };
+        // SAFETY: `ndev` is a valid net_device whose reference is transferred to the `ARef`.
+        NonNull::new(ndev).map(|p| unsafe { ARef::from_raw(p.cast()) })
+    }
+
+    /// Returns the Ethernet speed and width of `port` (`ib_get_eth_speed`): the
+    /// `(enum ib_port_speed, enum ib_port_width)` that match the netdev's link speed. Takes
+    /// RTNL, so it must not be called with it held.
+    pub fn eth_speed(&self, port: u32) -> Result<(u16, u8)> {
+        let (mut speed, mut width) = (0u16, 0u8);
+        // SAFETY: The device is valid; the pointers are valid for writes.
+        to_result(unsafe {
+            bindings::ib_get_eth_speed(self.as_raw(), port, &mut speed, &mut width)
+        })?;
+        Ok((speed, width))
+    }
+}
+
+/// A newly allocated, unregistered device, owning its driver data.
+///
+/// # Invariants
+///
+/// `self.0` is a device allocated by `_ib_alloc_device` with initialised data and `T`'s
+/// operations, owned by this value and not registered.
+pub struct UnregisteredDevice<T: Driver>(NonNull<Device<T>>);
+
+impl<T: Driver> UnregisteredDevice<T> {
+    const OPS: bindings::ib_device_ops = bindings::ib_device_ops {
+        owner: core::ptr::null_mut(),
+        driver_id: T::DRIVER_ID,
+        uverbs_abi_ver: T::UVERBS_ABI_VERSION,
+        query_device: Some(callbacks::query_device::<T>),
+        query_port: Some(callbacks::query_port::<T>),
+        get_port_immutable: Some(callbacks::get_port_immutable::<T>),
+        query_pkey: Some(callbacks::query_pkey::<T>),
+        get_link_layer: Some(callbacks::get_link_layer::<T>),
+        alloc_ucontext: Some(callbacks::alloc_ucontext::<T>),
+        dealloc_ucontext: Some(callbacks::dealloc_ucontext::<T>),
+        disassociate_ucontext: Some(callbacks::disassociate_ucontext::<T>),
+        alloc_pd: Some(callbacks::alloc_pd::<T>),
+        dealloc_pd: Some(callbacks::dealloc_pd::<T>),
+        dealloc_driver: Some(callbacks::dealloc_driver::<T>),
+        size_ib_ucontext: UContext::<T>::alloc_size(),
+        size_ib_pd: Pd::<T>::alloc_size(),
+        // SAFETY: All-zero is a valid `ib_device_ops`: no operation and no size.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// Allocates a device with one port on `netdev`, whose data `data` initialises.
+    ///
+    /// `owner` is the driver's module: the core holds it while user space has the device
+    /// open. `node_guid` is in network byte order. May sleep.
+    pub fn new(
+        owner: &'static ThisModule,
+        netdev: &NetDevice,
+        node_guid: u64,
+        data: impl PinInit<T::Data, Error>,
+    ) -> Result<Self> {
+        let () = Device::<T>::LAYOUT_OK;
+        // SAFETY: `init_net` is a valid namespace that outlives every device.
+        let ib = unsafe {
+            bindings::_ib_alloc_device(size_of::<Device<T>>(), &raw mut bindings::init_net)
+        };
+        let ib = NonNull::new(ib).ok_or(ENOMEM)?;
+        let dev = ib.cast::<Device<T>>();
+
+        // SAFETY: The allocation is `Device<T>`-sized and zeroed; `data` is uninitialised and
+        // is never moved.
+        let res = unsafe { pin_init::raw_try_init(&raw mut (*dev.as_ptr()).data, data) };
+        if let Err(e) = res {
+            // SAFETY: No operations are set yet, so this frees the device without touching
+            // the uninitialised data.
+            unsafe { bindings::ib_dealloc_device(ib.as_ptr()) };
+            return Err(e);
+        }
+
+        let mut ops = Self::OPS;
+        ops.owner = owner.as_ptr();
+        // SAFETY: `ib` is a valid, unregistered device; `ops` is copied.
+        unsafe {
+            bindings::ib_set_device_ops(ib.as_ptr(), &ops);
+            let raw = ib.as_ptr();
+            (*raw).phys_port_cnt = 1;
+            (*raw).node_type = bindings::RDMA_NODE_IB_CA as u8;
+            (*raw).num_comp_vectors = crate::cpu::nr_cpu_ids() as i32;
+            (*raw).local_dma_lkey = 0;
+            (*raw).node_guid = node_guid;
+            (*raw).uverbs_cmd_mask |= T::UVERBS_EXTRA_COMMANDS;
+            let desc = T::NODE_DESC.to_bytes();
+            let n = desc.len().min((*raw).node_desc.len() - 1);
+            for (i, b) in desc[..n].iter().enumerate() {
+                (*raw).node_desc[i] = *b as _;
+            }
+        }
+        // INVARIANT: The device is allocated, its data initialised and its operations set.
+        let this = Self(dev);
+
+        // SAFETY: The device is unregistered and `netdev` is a valid, held netdev. On error,
+        // dropping `this` frees the device and its data.
+        to_result(unsafe { bindings::ib_device_set_netdev(ib.as_ptr(), netdev.as_raw(), 1) })?;
+        Ok(this)
+    }
+
+    /// Records that the name was chosen by the user (as with `rdma link add`).
+    pub fn mark_name_assigned_by_user(&mut self) {
+        // SAFETY: The device is valid and not yet registered.
+        unsafe { bindings::ib_mark_name_assigned_by_user(self.as_raw()) };
+    }
+
+    /// Registers the device with the RDMA core under `name` (a `%d` in it is replaced with the
+    /// lowest free number) and returns a handle to it. May sleep; must not be called with RTNL
+    /// held.
+    pub fn register(self, name: &CStr) -> Result<DeviceHandle<T>> {
+        // Take a reference to the memory first: once registered, the core may unregister and
+        // free the device at any time.
+        let handle = DeviceHandle::new(self.0);
+        // SAFETY: The device is valid and unregistered; a null DMA device selects virtual DMA.
+        let ret = unsafe {
+            bindings::ib_register_device(self.as_raw(), name.as_char_ptr(), core::ptr::null_mut())
+        };
+        // On error `self` drops and frees the device, as the core requires.
+        to_result(ret)?;
+        // The core owns the device now; it frees it after unregistration.
+        core::mem::forget(self);
+        Ok(handle)
+    }
+}
+
+impl<T: Driver> core::ops::Deref for UnregisteredDevice<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        // SAFETY: Owned, with initialised data (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: Driver> Drop for UnregisteredDevice<T> {
+    fn drop(&mut self) {
+        // SAFETY: The device is owned and unregistered (type invariant); this calls
+        // `dealloc_driver`, dropping the data, and frees the device.
+        unsafe { bindings::ib_dealloc_device(self.as_raw()) };
+    }
+}
+
+/// A counted reference to the memory of a registered device.
+///
+/// It keeps the device's memory, not its registration or data: use [`DeviceHandle::try_get`]
+/// to reach the data.
+///
+/// # Invariants
+///
+/// `ptr` is a device of driver `T` registered at some point, on whose `struct device` this
+/// handle holds a reference.
+pub struct DeviceHandle<T: Driver> {
+    ptr: NonNull<Device<T>>,
+    _p: PhantomData<Device<T>>,
+}
+
+// SAFETY: The reference may be dropped from any thread and the methods are thread-safe.
+unsafe impl<T: Driver> Send for DeviceHandle<T> {}
+// SAFETY: All methods take the core's locks or atomic references.
+unsafe impl<T: Driver> Sync for DeviceHandle<T> {}
+
+impl<T: Driver> DeviceHandle<T> {
+    fn new(ptr: NonNull<Device<T>>) -> Self {
+        // SAFETY: `ptr` is a valid device.
+        unsafe {
+            bindings::get_device(
+                &raw mut (*ptr.as_ptr().cast::<bindings::ib_device>())
+                    .__bindgen_anon_1
+                    .dev,
+            )
+        };
+        // INVARIANT: A reference was just taken.
+        Self {
+            ptr,
+            _p: PhantomData,
+        }
+    }
+
+    fn raw(&self) -> *mut bindings::ib_device {
+        self.ptr.as_ptr().cast()
+    }
+
+    /// Returns a guard holding the device registered, or `None` once it is being (or has been)
+    /// unregistered.
+    pub fn try_get(&self) -> Option<DeviceGuard<'_, T>> {
+        // SAFETY: The memory is valid while the handle exists.
+        if unsafe { bindings::ib_device_try_get(self.raw()) } {
+            // INVARIANT: The registration reference was taken.
+            Some(DeviceGuard {
+                // SAFETY: Registered, so the data is initialised until the guard drops.
+                dev: unsafe { self.ptr.as_ref() },
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Returns whether this is the device behind `dev`.
+    pub fn is(&self, dev: &Device<T>) -> bool {
+        core::ptr::eq(self.ptr.as_ptr(), dev)
+    }
+
+    /// Unregisters the device and waits for the core to drop its data. Does nothing if it is
+    /// already unregistered. May sleep; must not be called with RTNL held nor while any
+    /// [`DeviceGuard`] of the device is alive.
+    pub fn unregister(self) {
+        // SAFETY: The memory is valid; the core serialises concurrent unregistrations.
+        unsafe { bindings::ib_unregister_device(self.raw()) };
+    }
+}
+
+impl<T: Driver> Clone for DeviceHandle<T> {
+    fn clone(&self) -> Self {
+        Self::new(self.ptr)
+    }
+}
+
+impl<T: Driver> Drop for DeviceHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: The handle holds a reference (type invariant).
+        unsafe { bindings::put_device(&raw mut (*self.raw()).__bindgen_anon_1.dev) };
+    }
+}
+
+/// Holds a device registered (`ib_device_try_get`), giving access to its data.
+///
+/// # Invariants
+///
+/// Holds a registration reference on `dev`.
+pub struct DeviceGuard<'a, T: Driver> {
+    dev: &'a Device<T>,
+}
+
+impl<T: Driver> DeviceGuard<'_, T> {
+    /// Starts unregistering the device from a workqueue and returns at once; usable where
+    /// RTNL is held (a netdev notifier). The core drops the data once no guard remains.
+    pub fn unregister_queued(self) {
+        // SAFETY: The guard's registration reference keeps the device registered here.
+        unsafe { bindings::ib_unregister_device_queued(self.dev.as_raw()) };
+    }
+}
+
+impl<T: Driver> core::ops::Deref for DeviceGuard<'_, T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        self.dev
+    }
+}
+
+impl<T: Driver> Drop for DeviceGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: The guard holds a registration reference (type invariant).
+        unsafe { bindings::ib_device_put(self.dev.as_raw()) };
+    }
+}
+
+/// The `struct ib_device_ops` entry points.
+mod callbacks {
+    use super::*;
+
+    /// # Safety
+    ///
+    /// `ib` is a registered (or registering) device of driver `T`, with initialised data.
+    unsafe fn dev<'a, T: Driver>(ib: *mut bindings::ib_device) -> &'a Device<T> {
+        // SAFETY: Guaranteed by the caller: the core calls operations only on devices set up
+        // with `T`'s operations, before `dealloc_driver`.
+        unsafe { Device::from_raw(ib) }
+    }
+
+    pub(super) unsafe extern "C" fn query_device<T: Driver>(
+        ib: *mut bindings::ib_device,
+        attr: *mut bindings::ib_device_attr,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Called by the core on a device of `T`, with valid `udata` if non-null.
+            let (dev, udata) = unsafe { (dev::<T>(ib), UData::from_raw(udata)) };
+            if let Some(mut udata) = udata {
+                udata.no_driver_data()?;
+            }
+            // SAFETY: The core passes an attribute struct valid for writes.
+            let attr = unsafe { &mut *attr };
+            T::query_device(dev).write_to(attr);
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn query_port<T: Driver>(
+        ib: *mut bindings::ib_device,
+        port: u32,
+        attr: *mut bindings::ib_port_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Called by the core on a device of `T`.
+            let dev = unsafe { dev::<T>(ib) };
+            let attrs = T::query_port(dev, port)?;
+            // SAFETY: The core passes a zeroed attribute struct valid for writes.
+            attrs.write_to(unsafe { &mut *attr });
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn get_port_immutable<T: Driver>(
+        ib: *mut bindings::ib_device,
+        port: u32,
+        imm: *mut bindings::ib_port_immutable,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Called by the core on a device of `T`.
+            let dev = unsafe { dev::<T>(ib) };
+            let p = T::port_immutable(dev, port)?;
+            // SAFETY: The core passes a struct valid for writes.
+            let imm = unsafe { &mut *imm };
+            imm.pkey_tbl_len = p.pkey_tbl_len as i32;
+            imm.gid_tbl_len = p.gid_tbl_len as i32;
+            imm.core_cap_flags = p.core_cap_flags;
+            imm.max_mad_size = p.max_mad_size;
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn query_pkey<T: Driver>(
+        ib: *mut bindings::ib_device,
+        port: u32,
+        index: u16,
+        pkey: *mut u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Called by the core on a device of `T`.
+            let dev = unsafe { dev::<T>(ib) };
+            let value = T::query_pkey(dev, port, index)?;
+            // SAFETY: The core passes a pointer valid for writes.
+            unsafe { pkey.write(value) };
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn get_link_layer<T: Driver>(
+        ib: *mut bindings::ib_device,
+        port: u32,
+    ) -> bindings::rdma_link_layer {
+        // SAFETY: Called by the core on a device of `T`.
+        T::link_layer(unsafe { dev::<T>(ib) }, port) as bindings::rdma_link_layer
+    }
+
+    pub(super) unsafe extern "C" fn dealloc_driver<T: Driver>(ib: *mut bindings::ib_device) {
+        let this = ib.cast::<Device<T>>();
+        // SAFETY: The core calls this once, after the last operation and before freeing; the
+        // data is initialised (set-up order in `UnregisteredDevice::new`).
+        unsafe { core::ptr::drop_in_place(&raw mut (*this).data) };
+    }
+
+    pub(super) unsafe extern "C" fn alloc_ucontext<T: Driver>(
+        uctx: *mut bindings::ib_ucontext,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a context of its device with valid `udata`.
+            let (dev, udata) = unsafe { (dev::<T>((*uctx).device), UData::from_raw(udata)) };
+            let mut udata = udata.ok_or(EINVAL)?;
+            let init = T::alloc_ucontext(dev, &mut udata);
+            // SAFETY: The core allocated `uctx` with `UContext<T>`'s size; data uninitialised.
+            unsafe { UContext::<T>::init(uctx, init)? };
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn dealloc_ucontext<T: Driver>(uctx: *mut bindings::ib_ucontext) {
+        // SAFETY: Created by `alloc_ucontext`; the core frees it after this returns.
+        unsafe { UContext::<T>::drop_data(uctx) };
+    }
+
+    pub(super) unsafe extern "C" fn disassociate_ucontext<T: Driver>(
+        uctx: *mut bindings::ib_ucontext,
+    ) {
+        // SAFETY: Created by `alloc_ucontext` and not yet deallocated.
+        T::disassociate_ucontext(unsafe { UContext::<T>::from_raw(uctx) });
+    }
+
+    pub(super) unsafe extern "C" fn alloc_pd<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a PD of its device, with valid `udata` if non-null.
+            let (dev, mut udata) = unsafe { (dev::<T>((*pd).device), UData::from_raw(udata)) };
+            let init = T::alloc_pd(dev, udata.as_mut());
+            // SAFETY: The core allocated `pd` with `Pd<T>`'s size; data uninitialised.
+            unsafe { Pd::<T>::init(pd, init)? };
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn dealloc_pd<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        _udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        // SAFETY: Created by `alloc_pd`; the core frees it after this returns 0.
+        unsafe { Pd::<T>::drop_data(pd) };
+        0
+    }
+}

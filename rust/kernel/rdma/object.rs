@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Verbs objects allocated by the RDMA core with driver data embedded.
+//!
+//! The core allocates `size_ib_<object>` bytes, zeroed, with the C object (`struct ib_pd`, ...)
+//! at offset zero, fills the core's fields and calls the driver's create operation; after the
+//! driver's destroy operation (or a failed create) it frees the memory. The containers here put
+//! the driver's data right after the C object: a create operation initialises it in place and
+//! the destroy operation drops it in place.
+
+use super::{device::Driver, Device};
+use crate::{bindings, prelude::*, types::Opaque};
+use core::mem::offset_of;
+
+/// Declares a container for a core-allocated verbs object.
+macro_rules! core_object {
+    ($(#[$meta:meta])* $name:ident, $c:ident, $data:ident, $device:expr) => {
+        $(#[$meta])*
+        ///
+        /// # Invariants
+        ///
+        /// The C object is at offset zero, was allocated by the RDMA core with the size given in
+        /// the driver's operations, and `data` is initialised while the object exists for the
+        /// driver (from a successful create until destroy).
+        #[repr(C)]
+        pub struct $name<T: Driver> {
+            raw: Opaque<bindings::$c>,
+            data: T::$data,
+        }
+
+        impl<T: Driver> $name<T> {
+            const OFFSET_IS_ZERO: () = assert!(offset_of!(Self, raw) == 0);
+
+            /// Returns the driver's data of this object.
+            pub fn data(&self) -> &T::$data {
+                &self.data
+            }
+
+            /// Returns the raw C object.
+            pub fn as_raw(&self) -> *mut bindings::$c {
+                self.raw.get()
+            }
+
+            /// Returns the device this object belongs to.
+            pub fn device(&self) -> &Device<T> {
+                let raw = self.as_raw();
+                // SAFETY: `raw` is valid (type invariant). The core sets the device before
+                // calling the driver and it outlives every object of the device; it is a
+                // `Device<T>` as these objects are only created through `T`'s operations.
+                unsafe { Device::from_raw($device(raw)) }
+            }
+
+            /// Returns the size the core must allocate for this object.
+            pub(crate) const fn alloc_size() -> usize {
+                let () = Self::OFFSET_IS_ZERO;
+                size_of::<Self>()
+            }
+
+            /// Initialises the driver data of a core-allocated object.
+            ///
+            /// # Safety
+            ///
+            /// `raw` must be a core-allocated object of size [`Self::alloc_size`] whose data is
+            /// not initialised.
+            pub(crate) unsafe fn init(raw: *mut bindings::$c, init: impl PinInit<T::$data, Error>) -> Result {
+                let this = raw.cast::<Self>();
+                // SAFETY: By the caller's guarantee `this` points to an allocation of `Self`
+                // with uninitialised data, which the core never moves.
+                unsafe { pin_init::raw_try_init(&raw mut (*this).data, init) }
+            }
+
+            /// Borrows a core object whose data is initialised.
+            ///
+            /// # Safety
+            ///
+            /// `raw` must point to a `Self` with initialised data, valid for `'a`.
+            pub unsafe fn from_raw<'a>(raw: *mut bindings::$c) -> &'a Self {
+                // SAFETY: The C object is at offset zero of `Self` (see `OFFSET_IS_ZERO`).
+                unsafe { &*raw.cast::<Self>() }
+            }
+
+            /// Drops the driver data of a core object.
+            ///
+            /// # Safety
+            ///
+            /// `raw` must point to a `Self` with initialised data that is not used afterwards.
+            pub(crate) unsafe fn drop_data(raw: *mut bindings::$c) {
+                let this = raw.cast::<Self>();
+                // SAFETY: By the caller's guarantee the data is initialised and unused after.
+                unsafe { core::ptr::drop_in_place(&raw mut (*this).data) };
+            }
+        }
+    };
+}
+
+core_object!(
+    /// A user context (`struct ib_ucontext`): one process's open of the device.
+    UContext,
+    ib_ucontext,
+    UContext,
+    |raw: *mut bindings::ib_ucontext| (*raw).device
+);
+
+core_object!(
+    /// A protection domain (`struct ib_pd`).
+    Pd,
+    ib_pd,
+    Pd,
+    |raw: *mut bindings::ib_pd| (*raw).device
+);
