@@ -16,7 +16,7 @@ RRXE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rrxe
 KDIR ?= $(RRXE_CACHE)/kernel/build-debug
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19
 
-.PHONY: all modules kernel guest setup clippy rustfmt rustfmtcheck demo check clean
+.PHONY: all modules modules_install kernel guest setup clippy rustfmt rustfmtcheck demo check clean
 
 all: modules
 
@@ -31,6 +31,11 @@ guest: setup
 
 modules: kernel
 	@$(KMAKE) modules
+
+# Into the test kernel's module tree, which guests mount: `rdma link add ...
+# type rrxe` then loads rrxe through its alias.
+modules_install: modules
+	@$(KMAKE) INSTALL_MOD_PATH=$(RRXE_CACHE)/kernel/modules-debug modules_install >/dev/null
 
 # A clean build under clippy; any compiler or clippy warning fails it.
 clippy: kernel
@@ -48,7 +53,7 @@ rustfmtcheck: kernel
 	@rustfmt --check $(RUSTFMT_FLAGS) $(RUST_SOURCES)
 
 # Boot a guest, create a soft-RoCE device and run a pingpong over it.
-demo: modules guest
+demo: modules_install guest
 	@qemu/demo.sh
 
 # Everything: host checks, KUnit, guest scenarios, the runner's self-test.

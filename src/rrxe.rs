@@ -4,27 +4,97 @@
 //!
 //! The driver implements the InfiniBand transport in software over any
 //! network device, speaking RoCEv2 (IBTA Annex A17) on UDP port 4791.
+//! Devices are created with `rdma link add NAME type rrxe netdev DEV`.
 
-use kernel::prelude::*;
+use kernel::{
+    net::netdevice::{NetDevice, NetdevEvent, NetdevNotifier, NetdevNotifierRegistration},
+    prelude::*,
+    rdma::link,
+    sync::Arc,
+};
 
+mod device;
+mod params;
 mod psn;
+mod quota;
+mod registry;
 
 #[path = "../tests/kunit/mod.rs"]
 mod kunit;
 
+use registry::Devices;
+
 module! {
-    type: Rrxe,
+    type: RrxeModule,
     name: "rrxe",
     authors: ["The rrxe developers"],
     description: "Soft-RoCE (RoCEv2) RDMA device driver",
     license: "GPL",
+    alias: ["rdma-link-rrxe"],
 }
 
-struct Rrxe;
+/// The `rrxe` link type: `rdma link add NAME type rrxe netdev DEV`.
+struct RrxeLink {
+    module: &'static ThisModule,
+    devices: Arc<Devices>,
+}
 
-impl kernel::Module for Rrxe {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("soft-RoCE driver loaded\n");
-        Ok(Rrxe)
+static LINK_SLOT: link::LinkSlot<RrxeLink> = link::LinkSlot::new();
+
+impl link::Link for RrxeLink {
+    const TYPE: &'static CStr = c"rrxe";
+
+    fn slot() -> &'static link::LinkSlot<Self> {
+        &LINK_SLOT
+    }
+
+    fn newlink(&self, name: &CStr, netdev: &NetDevice) -> Result {
+        device::create(self.module, &self.devices, name, netdev)
+    }
+}
+
+impl Drop for RrxeLink {
+    fn drop(&mut self) {
+        // The link type is unregistered: no device can be added any more.
+        self.devices.unregister_all();
+    }
+}
+
+/// Tears devices down with their network devices.
+struct NetdevEvents {
+    devices: Arc<Devices>,
+}
+
+impl NetdevNotifier for NetdevEvents {
+    fn event(&self, event: NetdevEvent, netdev: &NetDevice) {
+        // Port state changes reach users through the RDMA core, which follows the netdev itself;
+        // only removal needs the driver. RTNL is held, so unregister from the core's workqueue.
+        if event == NetdevEvent::Unregister {
+            self.devices.unregister_queued_on(netdev);
+        }
+    }
+}
+
+#[pin_data]
+struct RrxeModule {
+    // Dropped first: no new devices, then the existing ones are unregistered.
+    #[pin]
+    link: link::Registration<RrxeLink>,
+    #[pin]
+    netdev_events: NetdevNotifierRegistration<NetdevEvents>,
+}
+
+impl kernel::InPlaceModule for RrxeModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let devices = Arc::pin_init(Devices::new(), GFP_KERNEL);
+        try_pin_init!(Self {
+            link <- link::Registration::new(Ok::<_, Error>(RrxeLink {
+                module,
+                devices: devices.clone()?,
+            })),
+            netdev_events <- NetdevNotifierRegistration::new(NetdevEvents {
+                devices: devices.clone()?,
+            }),
+        })
     }
 }

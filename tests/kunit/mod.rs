@@ -3,4 +3,6 @@
 //! KUnit suites for the driver. They are built into the module when the
 //! kernel has CONFIG_KUNIT and run when the module loads.
 
+mod params;
 mod psn;
+mod quota;

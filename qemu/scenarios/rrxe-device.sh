@@ -1,0 +1,106 @@
+# The rrxe device: creation through `rdma link add` (autoloading the module),
+# what user space sees, parity with rdma_rxe in pyverbs' device and PD
+# suites, and teardown by `rdma link del`, rmmod and netdev removal.
+. /repo/qemu/guest/lib.sh
+
+sysdev=/sys/class/infiniband
+gone() { ! [ -e "$sysdev/$1" ]; }
+wait_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do gone "$1" && return 0; sleep 0.1; done
+	echo "$1 still present after 10s" >&2
+	return 1
+}
+
+# `rdma link add` loads rrxe through its rdma-link-rrxe alias.
+check rrxe-link-add-autoloads-module rdma_link_add rrxe0 rrxe eth0 || exit 0
+check rrxe-driver-is-rrxe sh -c "grep -qx rrxe $sysdev/rrxe0/node_desc && lsmod | grep -qw ^rrxe"
+
+devinfo() {
+	ibv_devices | tee /dev/stderr | grep -qw rrxe0 || return 1
+	ibv_devinfo -v -d rrxe0 >/tmp/devinfo.txt || return 1
+	cat /tmp/devinfo.txt
+	grep -q 'state:.*PORT_ACTIVE' /tmp/devinfo.txt &&
+		grep -q 'link_layer:.*Ethernet' /tmp/devinfo.txt &&
+		grep -q 'transport:.*InfiniBand' /tmp/devinfo.txt &&
+		grep -Eq 'vendor_id:.*0xffffff' /tmp/devinfo.txt
+}
+check rrxe-ibv_devinfo devinfo
+
+gids() {
+	local idx v6
+	idx=$(roce_v2_gid_index rrxe0 "$GUEST_IP") || return 1
+	echo "IPv4 RoCE v2 GID at index $idx"
+	# The IPv6 link-local address must be there too, as RoCE v2.
+	v6=$(grep -l '^fe80' $sysdev/rrxe0/ports/1/gids/* 2>/dev/null) || return 1
+	for f in $v6; do
+		grep -qx 'RoCE v2' "$sysdev/rrxe0/ports/1/gid_attrs/types/${f##*/}" && return 0
+	done
+	return 1
+}
+check rrxe-roce-v2-gids gids
+check rrxe-active-mtu-follows-netdev sh -c \
+	"ip link set eth0 mtu 1200 && ibv_devinfo -d rrxe0 | grep -q 'active_mtu:.*1024' &&
+	 ip link set eth0 mtu 1000 && ibv_devinfo -d rrxe0 | grep -q 'active_mtu:.*512' &&
+	 ip link set eth0 mtu 1500"
+check rrxe-second-device-on-same-netdev-refused sh -c \
+	"! rdma link add rrxe9 type rrxe netdev eth0 2>/dev/null && [ ! -e $sysdev/rrxe9 ]"
+
+# pyverbs' device and PD suites, then the same on rdma_rxe: every test that
+# passes on rxe0 must pass on rrxe0. (One soft-RoCE device per netdev.)
+gid=$(roce_v2_gid_index rrxe0 "$GUEST_IP") || exit 1
+python3 /repo/qemu/guest/pyverbs_suite.py --dev rrxe0 --gid "$gid" \
+	--out /host/pyverbs-rrxe0-device.tsv test_device test_pd >/host/logs/pyverbs-rrxe0.log 2>&1
+rdma link del rrxe0
+modprobe rdma_rxe && rdma_link_add rxe0 rxe eth0 || exit 1
+gid=$(roce_v2_gid_index rxe0 "$GUEST_IP") || exit 1
+python3 /repo/qemu/guest/pyverbs_suite.py --dev rxe0 --gid "$gid" \
+	--out /host/pyverbs-rxe0-device.tsv test_device test_pd >/host/logs/pyverbs-rxe0.log 2>&1
+rdma link del rxe0
+python3 /repo/qemu/guest/pyverbs_compare.py /host/pyverbs-rxe0-device.tsv \
+	/host/pyverbs-rrxe0-device.tsv >>"$RESULTS"
+
+cycles() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		rdma link add rrxe0 type rrxe netdev eth0 || { echo "add #$i failed"; return 1; }
+		rdma link del rrxe0 || { echo "del #$i failed"; return 1; }
+	done
+	gone rrxe0
+}
+check rrxe-100-link-add-del-cycles cycles 100
+
+modcycles() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		rdma link add rrxe0 type rrxe netdev eth0 || { echo "add #$i failed"; return 1; }
+		[ -e $sysdev/rrxe0 ] || return 1
+		rmmod rrxe || { echo "rmmod #$i failed"; return 1; }
+		gone rrxe0 || return 1
+	done
+}
+check rrxe-20-rmmod-with-live-device modcycles 20
+
+# A netdev removed under an open device: the device goes away and its user
+# gets a device-fatal event.
+netdev_removal() {
+	ip link add rrxt0 type veth peer name rrxt1 &&
+		ip addr add 198.51.100.1/24 dev rrxt0 && ip link set rrxt0 up && ip link set rrxt1 up &&
+		rdma_link_add rrxe1 rrxe rrxt0 || return 1
+	ibv_asyncwatch -d rrxe1 >/tmp/asyncwatch.txt 2>&1 &
+	local watch=$!
+	sleep 1 # let it open the device and block for events
+	ip link del rrxt0 || return 1
+	wait_gone rrxe1 || return 1
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q DEVICE_FATAL /tmp/asyncwatch.txt && break
+		sleep 0.1
+	done
+	kill $watch 2>/dev/null
+	cat /tmp/asyncwatch.txt
+	grep -q DEVICE_FATAL /tmp/asyncwatch.txt
+}
+check rrxe-netdev-removed-under-open-device netdev_removal
+
+check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe"

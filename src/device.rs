@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rrxe device: creation, queries, user contexts and protection domains.
+
+use crate::{
+    params,
+    quota::{Quota, QuotaSlot},
+    registry::Devices,
+};
+use kernel::{
+    net::netdevice::NetDevice,
+    prelude::*,
+    rdma::{
+        self,
+        attr::{
+            DeviceAttributes, LinkLayer, Mtu, PhysState, PortAttributes, PortImmutable, PortState,
+        },
+        udata::UData,
+        Device, UnregisteredDevice,
+    },
+    sync::Arc,
+};
+
+/// The rrxe driver.
+pub(crate) struct Rrxe;
+
+/// Per-device state.
+pub(crate) struct RrxeDevice {
+    /// The address of the network device the device runs on: an identity only.
+    netdev: usize,
+    /// System image and node GUID, in network order.
+    guid: u64,
+    ucontexts: Arc<Quota>,
+    pds: Arc<Quota>,
+}
+
+impl RrxeDevice {
+    /// Returns whether the device runs on `netdev`.
+    pub(crate) fn is_on(&self, netdev: &NetDevice) -> bool {
+        self.netdev == netdev.as_raw() as usize
+    }
+}
+
+/// Per-user-context state: its place in the device's quota.
+pub(crate) struct RrxeUContext {
+    _slot: QuotaSlot,
+}
+
+/// Per-protection-domain state: its place in the device's quota.
+pub(crate) struct RrxePd {
+    _slot: QuotaSlot,
+}
+
+/// Creates and registers a device named `name` on `netdev` (`rdma link add`).
+pub(crate) fn create(
+    module: &'static ThisModule,
+    devices: &Devices,
+    name: &CStr,
+    netdev: &NetDevice,
+) -> Result {
+    devices.prune();
+    if netdev.is_vlan() {
+        // Soft-RoCE runs on the real device; VLANs reach it through its GIDs.
+        return Err(EPERM);
+    }
+    if devices.exists_on(netdev) {
+        return Err(EEXIST);
+    }
+    let mac = netdev.ethernet_address().ok_or(EINVAL)?;
+    let guid = u64::from_ne_bytes(params::eui64(mac));
+    let data = RrxeDevice {
+        netdev: netdev.as_raw() as usize,
+        guid,
+        ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
+        pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,
+    };
+    let mut dev = UnregisteredDevice::<Rrxe>::new(module, netdev, guid, Ok::<_, Error>(data))?;
+    dev.mark_name_assigned_by_user();
+    let handle = dev.register(name)?;
+    if let Err(e) = devices.add(handle.clone(), netdev) {
+        handle.unregister();
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[vtable]
+impl rdma::Driver for Rrxe {
+    type Data = RrxeDevice;
+    type UContext = RrxeUContext;
+    type Pd = RrxePd;
+
+    const DRIVER_ID: u32 = rdma::driver_id::RXE;
+    // rdma-core's librxe accepts ABI versions 1 and 2.
+    const UVERBS_ABI_VERSION: u32 = 2;
+    const NODE_DESC: &'static CStr = c"rrxe";
+
+    fn query_device(dev: &Device<Self>) -> DeviceAttributes {
+        params::device_attributes(dev.data().guid)
+    }
+
+    fn query_port(dev: &Device<Self>, port: u32) -> Result<PortAttributes> {
+        if port != 1 {
+            return Err(EINVAL);
+        }
+        let netdev = dev.netdev(port).ok_or(ENODEV)?;
+        let (active_speed, active_width) = dev.eth_speed(port)?;
+        let state = PortState::of_netdev(&netdev);
+        let phys_state = match state {
+            PortState::Active => PhysState::LinkUp,
+            _ if netdev.is_running() => PhysState::Polling,
+            _ => PhysState::Disabled,
+        };
+        Ok(PortAttributes {
+            state,
+            max_mtu: Mtu::Mtu4096,
+            active_mtu: active_mtu(netdev.mtu()),
+            gid_tbl_len: params::GID_TABLE_LEN,
+            port_cap_flags: params::PORT_CAP_CM_SUPPORTED,
+            max_msg_sz: params::MAX_MSG_SIZE,
+            pkey_tbl_len: 1,
+            max_vl_num: 1,
+            active_width,
+            active_speed,
+            phys_state,
+        })
+    }
+
+    fn port_immutable(_dev: &Device<Self>, port: u32) -> Result<PortImmutable> {
+        if port != 1 {
+            return Err(EINVAL);
+        }
+        Ok(PortImmutable {
+            pkey_tbl_len: 1,
+            gid_tbl_len: params::GID_TABLE_LEN,
+            core_cap_flags: PortImmutable::ROCE_UDP_ENCAP,
+            max_mad_size: PortImmutable::MGMT_MAD_SIZE,
+        })
+    }
+
+    fn query_pkey(_dev: &Device<Self>, port: u32, index: u16) -> Result<u16> {
+        match (port, index) {
+            (1, 0) => Ok(params::DEFAULT_PKEY),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn link_layer(_dev: &Device<Self>, _port: u32) -> LinkLayer {
+        LinkLayer::Ethernet
+    }
+
+    fn alloc_ucontext(
+        dev: &Device<Self>,
+        udata: &mut UData<'_>,
+    ) -> impl PinInit<Self::UContext, Error> {
+        // librxe sends no driver data with GET_CONTEXT and expects none back.
+        let res = udata
+            .no_driver_data()
+            .and_then(|()| dev.data().ucontexts.take());
+        res.map(|slot| RrxeUContext { _slot: slot })
+    }
+
+    fn alloc_pd(
+        dev: &Device<Self>,
+        udata: Option<&mut UData<'_>>,
+    ) -> impl PinInit<Self::Pd, Error> {
+        let res = match udata {
+            Some(udata) => udata.no_driver_data(),
+            None => Ok(()),
+        };
+        res.and_then(|()| dev.data().pds.take())
+            .map(|slot| RrxePd { _slot: slot })
+    }
+}
+
+/// The active path MTU for a netdev MTU: the largest IB MTU that fits with RoCEv2's headers.
+pub(crate) fn active_mtu(netdev_mtu: u32) -> Mtu {
+    Mtu::fitting(netdev_mtu.saturating_sub(params::MAX_HEADER_LEN)).unwrap_or(Mtu::Mtu256)
+}

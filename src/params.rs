@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device and port parameters: the limits and capabilities a soft-RoCE device reports.
+//!
+//! The values match the C soft-RoCE driver's, so user space sees the same device either way.
+
+use kernel::{bindings, rdma::attr::DeviceAttributes};
+
+/// Default maximum for counted objects.
+const DEFAULT_MAX: u32 = 1 << 20;
+
+/// Maximum number of protection domains.
+pub(crate) const MAX_PD: u32 = DEFAULT_MAX;
+/// Maximum number of user contexts.
+pub(crate) const MAX_UCONTEXT: u32 = DEFAULT_MAX;
+/// Maximum number of scatter/gather entries per work request.
+pub(crate) const MAX_SGE: u32 = 32;
+/// Number of GID table entries per port.
+pub(crate) const GID_TABLE_LEN: u32 = 1024;
+/// Largest message, in bytes.
+pub(crate) const MAX_MSG_SIZE: u32 = 1 << 31;
+/// Headers a RoCEv2 packet adds beyond the netdev MTU's payload: Ethernet is outside the MTU;
+/// IPv6 (40) + UDP (8) + BTH (12) + the largest extended transport header (RETH 16) + ICRC (4).
+pub(crate) const MAX_HEADER_LEN: u32 = 80;
+/// IEEE vendor ID reported by soft-RoCE devices.
+pub(crate) const VENDOR_ID: u32 = 0xffffff;
+/// The default (full-membership) partition key.
+pub(crate) const DEFAULT_PKEY: u16 = 0xffff;
+/// `IB_PORT_CM_SUP`: the port supports connection management.
+pub(crate) const PORT_CAP_CM_SUPPORTED: u32 = 1 << 16;
+
+const DEVICE_CAP_FLAGS: u64 = bindings::ib_device_cap_flags_IB_DEVICE_BAD_PKEY_CNTR as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_BAD_QKEY_CNTR as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_AUTO_PATH_MIG as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_CHANGE_PHY_PORT as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_UD_AV_PORT_ENFORCE as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_PORT_ACTIVE_EVENT as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_SYS_IMAGE_GUID as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_SRQ_RESIZE as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_MEM_MGT_EXTENSIONS as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_MEM_WINDOW as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_FLUSH_GLOBAL as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_FLUSH_PERSISTENT as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_MEM_WINDOW_TYPE_2B as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_ATOMIC_WRITE as u64;
+
+/// Returns the attributes of a device whose system image GUID is `guid` (network order).
+pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
+    DeviceAttributes {
+        sys_image_guid: guid,
+        max_mr_size: u64::MAX,
+        page_size_cap: 0xffff_f000,
+        vendor_id: VENDOR_ID,
+        max_qp: DEFAULT_MAX - 16,
+        max_qp_wr: DEFAULT_MAX,
+        device_cap_flags: DEVICE_CAP_FLAGS,
+        // `rdma link del` may remove the device.
+        kernel_cap_flags: bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG as u64,
+        max_send_sge: MAX_SGE,
+        max_recv_sge: MAX_SGE,
+        max_sge_rd: MAX_SGE,
+        max_cq: DEFAULT_MAX,
+        max_cqe: (1 << 15) - 1,
+        max_mr: (1 << 19) - 1,
+        max_mw: (1 << 20) - ((1 << 19) + 1),
+        max_pd: MAX_PD,
+        max_qp_rd_atom: 128,
+        max_res_rd_atom: 0x3f000,
+        max_qp_init_rd_atom: 128,
+        atomic_cap: bindings::ib_atomic_cap_IB_ATOMIC_HCA,
+        max_mcast_grp: 8192,
+        max_mcast_qp_attach: 56,
+        max_total_mcast_qp_attach: 0x70000,
+        max_ah: 32767,
+        max_srq: DEFAULT_MAX - 0x20001,
+        max_srq_wr: DEFAULT_MAX,
+        max_srq_sge: 27,
+        max_fast_reg_page_list_len: 512,
+        max_pkeys: 64,
+        local_ca_ack_delay: 15,
+        ..Default::default()
+    }
+}
+
+/// Returns the modified EUI-64 of an Ethernet address (RFC 4291 appendix A), in network order:
+/// the GUID of a device on that Ethernet interface.
+pub(crate) fn eui64(mac: [u8; 6]) -> [u8; 8] {
+    [
+        mac[0] ^ 2,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ]
+}
