@@ -56,7 +56,7 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_qp_wr: DEFAULT_MAX,
         device_cap_flags: DEVICE_CAP_FLAGS,
         // `rdma link del` may remove the device.
-        kernel_cap_flags: bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG as u64,
+        kernel_cap_flags: u64::from(bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG),
         max_send_sge: MAX_SGE,
         max_recv_sge: MAX_SGE,
         max_sge_rd: MAX_SGE,

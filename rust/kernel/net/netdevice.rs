@@ -111,7 +111,7 @@ impl NetDevice {
         // SAFETY: Valid by the type invariant; `reg_state` is an aligned byte read racily as in
         // C, with transitions serialised by RTNL.
         let state = unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).reg_state) };
-        state == bindings::netdev_reg_state_NETREG_REGISTERED as _
+        u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED
     }
 }
 
@@ -191,6 +191,10 @@ impl<T: NetdevNotifier> NetdevNotifierRegistration<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the netdevice notifier chain, with `nb` registered by [`Self::new`] and
+    /// `ptr` a `struct netdev_notifier_info`.
     unsafe extern "C" fn notifier_call(
         nb: *mut bindings::notifier_block,
         event: usize,

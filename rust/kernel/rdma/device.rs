@@ -108,7 +108,7 @@ impl<T: Driver> Device<T> {
     const LAYOUT_OK: () = {
         assert!(offset_of!(Self, ib) == 0);
         // `_ib_alloc_device` uses `kzalloc`, which guarantees this alignment.
-        assert!(align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN as usize);
+        assert!(align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN);
     };
 
     /// Borrows the device behind a `struct ib_device` of driver `T`.
@@ -233,7 +233,7 @@ impl<T: Driver> UnregisteredDevice<T> {
             let desc = T::NODE_DESC.to_bytes();
             let n = desc.len().min((*raw).node_desc.len() - 1);
             for (i, b) in desc[..n].iter().enumerate() {
-                (*raw).node_desc[i] = *b as _;
+                (*raw).node_desc[i] = *b as c_char;
             }
         }
         // INVARIANT: The device is allocated, its data initialised and its operations set.
@@ -415,6 +415,11 @@ mod callbacks {
         unsafe { Device::from_raw(ib) }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn query_device<T: Driver>(
         ib: *mut bindings::ib_device,
         attr: *mut bindings::ib_device_attr,
@@ -433,6 +438,11 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn query_port<T: Driver>(
         ib: *mut bindings::ib_device,
         port: u32,
@@ -448,6 +458,11 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn get_port_immutable<T: Driver>(
         ib: *mut bindings::ib_device,
         port: u32,
@@ -467,6 +482,11 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn query_pkey<T: Driver>(
         ib: *mut bindings::ib_device,
         port: u32,
@@ -483,6 +503,11 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn get_link_layer<T: Driver>(
         ib: *mut bindings::ib_device,
         port: u32,
@@ -491,6 +516,11 @@ mod callbacks {
         T::link_layer(unsafe { dev::<T>(ib) }, port) as bindings::rdma_link_layer
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn dealloc_driver<T: Driver>(ib: *mut bindings::ib_device) {
         let this = ib.cast::<Device<T>>();
         // SAFETY: The core calls this once, after the last operation and before freeing; the
@@ -498,6 +528,11 @@ mod callbacks {
         unsafe { core::ptr::drop_in_place(&raw mut (*this).data) };
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn alloc_ucontext<T: Driver>(
         uctx: *mut bindings::ib_ucontext,
         udata: *mut bindings::ib_udata,
@@ -513,11 +548,21 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn dealloc_ucontext<T: Driver>(uctx: *mut bindings::ib_ucontext) {
         // SAFETY: Created by `alloc_ucontext`; the core frees it after this returns.
         unsafe { UContext::<T>::drop_data(uctx) };
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn disassociate_ucontext<T: Driver>(
         uctx: *mut bindings::ib_ucontext,
     ) {
@@ -525,6 +570,11 @@ mod callbacks {
         T::disassociate_ucontext(unsafe { UContext::<T>::from_raw(uctx) });
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn alloc_pd<T: Driver>(
         pd: *mut bindings::ib_pd,
         udata: *mut bindings::ib_udata,
@@ -539,6 +589,11 @@ mod callbacks {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
     pub(super) unsafe extern "C" fn dealloc_pd<T: Driver>(
         pd: *mut bindings::ib_pd,
         _udata: *mut bindings::ib_udata,

@@ -101,6 +101,10 @@ impl<T: Link> Registration<T> {
         &self.link
     }
 
+    /// # Safety
+    ///
+    /// Only called by the RDMA core as `rdma_link_ops.newlink`, with a NUL-terminated name and
+    /// a held network device.
     unsafe extern "C" fn newlink(name: *const c_char, ndev: *mut bindings::net_device) -> c_int {
         let this = T::slot().0.load(Ordering::Acquire);
         if this.is_null() {
