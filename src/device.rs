@@ -18,7 +18,7 @@ use kernel::{
         udata::UData,
         Device, UnregisteredDevice,
     },
-    sync::Arc,
+    sync::{aref::ARef, Arc},
 };
 
 /// The rrxe driver.
@@ -26,8 +26,8 @@ pub(crate) struct Rrxe;
 
 /// Per-device state.
 pub(crate) struct RrxeDevice {
-    /// The address of the network device the device runs on: an identity only.
-    netdev: usize,
+    /// The network device the device runs on, held until the core drops the device's data.
+    netdev: ARef<NetDevice>,
     /// System image and node GUID, in network order.
     guid: u64,
     ucontexts: Arc<Quota>,
@@ -37,7 +37,7 @@ pub(crate) struct RrxeDevice {
 impl RrxeDevice {
     /// Returns whether the device runs on `netdev`.
     pub(crate) fn is_on(&self, netdev: &NetDevice) -> bool {
-        self.netdev == netdev.as_raw() as usize
+        core::ptr::eq(self.netdev.as_raw(), netdev.as_raw())
     }
 }
 
@@ -69,12 +69,15 @@ pub(crate) fn create(
     let mac = netdev.ethernet_address().ok_or(EINVAL)?;
     let guid = u64::from_ne_bytes(params::eui64(mac));
     let data = RrxeDevice {
-        netdev: netdev.as_raw() as usize,
+        netdev: netdev.into(),
         guid,
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
         pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,
     };
-    let mut dev = UnregisteredDevice::<Rrxe>::new(module, netdev, guid, Ok::<_, Error>(data))?;
+    // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
+    // association: rdma_rxe looks devices up there by the driver id both drivers share and
+    // would take this device for one of its own.
+    let mut dev = UnregisteredDevice::<Rrxe>::new(module, guid, Ok::<_, Error>(data))?;
     dev.mark_name_assigned_by_user();
     let handle = dev.register(name)?;
     if let Err(e) = devices.add(handle.clone(), netdev) {
@@ -147,6 +150,10 @@ impl rdma::Driver for Rrxe {
 
     fn link_layer(_dev: &Device<Self>, _port: u32) -> LinkLayer {
         LinkLayer::Ethernet
+    }
+
+    fn get_netdev(dev: &Device<Self>, port: u32) -> Option<ARef<NetDevice>> {
+        (port == 1).then(|| dev.data().netdev.clone())
     }
 
     fn alloc_ucontext(

@@ -47,6 +47,18 @@ impl Devices {
         Ok(())
     }
 
+    /// Reports `netdev`'s link state to the users of the devices on it. Does not sleep on the
+    /// core: usable with RTNL held.
+    pub(crate) fn dispatch_port_state_on(&self, netdev: &NetDevice) {
+        for handle in self.handles.lock().iter() {
+            if let Some(dev) = handle.try_get() {
+                if dev.data().is_on(netdev) {
+                    dev.dispatch_port_state(netdev);
+                }
+            }
+        }
+    }
+
     /// Starts unregistering the devices on `netdev`. Does not sleep on the core: usable with
     /// RTNL held.
     pub(crate) fn unregister_queued_on(&self, netdev: &NetDevice) {

@@ -60,17 +60,21 @@ impl Drop for RrxeLink {
     }
 }
 
-/// Tears devices down with their network devices.
+/// Follows the network devices under the driver's devices: link changes become port events and
+/// removal tears the device down.
 struct NetdevEvents {
     devices: Arc<Devices>,
 }
 
 impl NetdevNotifier for NetdevEvents {
     fn event(&self, event: NetdevEvent, netdev: &NetDevice) {
-        // Port state changes reach users through the RDMA core, which follows the netdev itself;
-        // only removal needs the driver. RTNL is held, so unregister from the core's workqueue.
-        if event == NetdevEvent::Unregister {
-            self.devices.unregister_queued_on(netdev);
+        match event {
+            NetdevEvent::Up | NetdevEvent::Down | NetdevEvent::Change => {
+                self.devices.dispatch_port_state_on(netdev)
+            }
+            // RTNL is held, so unregister from the core's workqueue.
+            NetdevEvent::Unregister => self.devices.unregister_queued_on(netdev),
+            _ => {}
         }
     }
 }

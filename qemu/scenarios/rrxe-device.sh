@@ -57,10 +57,6 @@ gid=$(roce_v2_gid_index rxe0 "$GUEST_IP") || exit 1
 python3 /repo/qemu/guest/pyverbs_suite.py --dev rxe0 --gid "$gid" \
 	--out /host/pyverbs-rxe0-device.tsv test_device test_pd >/host/logs/pyverbs-rxe0.log 2>&1
 rdma link del rxe0
-# rdma_rxe takes every device with driver_id RXE on a netdev for its own (its
-# netdev notifier casts it to struct rxe_dev), rrxe's included: keep it out of
-# rrxe's teardown tests until rrxe stays out of the core's netdev lookup.
-rmmod rdma_rxe
 python3 /repo/qemu/guest/pyverbs_compare.py /host/pyverbs-rxe0-device.tsv \
 	/host/pyverbs-rrxe0-device.tsv >>"$RESULTS"
 
@@ -85,26 +81,62 @@ modcycles() {
 }
 check rrxe-20-rmmod-with-live-device modcycles 20
 
-# A netdev removed under an open device: the device goes away and its user
-# gets a device-fatal event.
-netdev_removal() {
-	ip link add rrxt0 type veth peer name rrxt1 &&
-		ip addr add 198.51.100.1/24 dev rrxt0 && ip link set rrxt0 up && ip link set rrxt1 up &&
-		rdma_link_add rrxe1 rrxe rrxt0 || return 1
-	ibv_asyncwatch -d rrxe1 >/tmp/asyncwatch.txt 2>&1 &
-	local watch=$!
-	sleep 1 # let it open the device and block for events
-	ip link del rrxt0 || return 1
-	wait_gone rrxe1 || return 1
+# Both soft-RoCE drivers share driver_id RXE (librxe binds by it), so rrxe
+# keeps its devices out of the core's netdev lookup that rdma_rxe relies on:
+# with rdma_rxe loaded and a device of its own, an rrxe device on its own
+# netdev comes and goes without rdma_rxe taking it for one of its own.
+veth_pair() {
+	ip link add "$1" type veth peer name "$2" &&
+		ip addr add "$3" dev "$1" && ip link set "$1" up && ip link set "$2" up
+}
+side_by_side() {
+	veth_pair rrxt2 rrxt3 198.51.100.9/24 && rdma_link_add rxe1 rxe rrxt2 &&
+		rdma_link_add rrxe2 rrxe eth0 || return 1
+	ibv_devices | tee /dev/stderr | grep -qw rxe1 && ibv_devices | grep -qw rrxe2 || return 1
+	grep -qx rrxe $sysdev/rrxe2/node_desc || return 1
+	# rxe's netdev notifier sees eth0's events; rrxe2 must not be touched.
+	ip link set eth0 mtu 1400 && ip link set eth0 mtu 1500 || return 1
+	ibv_devinfo -d rrxe2 | grep -q 'state:.*PORT_ACTIVE' || return 1
+	rdma link del rrxe2 && wait_gone rrxe2 || return 1
+	ibv_devinfo -d rxe1 | grep -q 'state:.*PORT_ACTIVE' || return 1
+	ip link del rrxt2 && wait_gone rxe1
+}
+check rrxe-beside-rdma_rxe side_by_side
+
+# wait_line FILE PATTERN: wait up to 10s for PATTERN in FILE.
+wait_line() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -q DEVICE_FATAL /tmp/asyncwatch.txt && break
+		grep -q "$2" "$1" && return 0
 		sleep 0.1
 	done
-	kill $watch 2>/dev/null
-	cat /tmp/asyncwatch.txt
-	grep -q DEVICE_FATAL /tmp/asyncwatch.txt
+	echo "no '$2' in $1 after 10s:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# Link changes of the netdev reach an open device's users as port events,
+# and a netdev removed under it takes the device away with a device-fatal
+# event (rdma_rxe is loaded throughout).
+veth_pair rrxt0 rrxt1 198.51.100.1/24 && rdma_link_add rrxe1 rrxe rrxt0 || exit 1
+stdbuf -oL ibv_asyncwatch -d rrxe1 >/tmp/asyncwatch.txt 2>&1 &
+watch=$!
+sleep 1 # let it open the device and block for events
+port_down() {
+	ip link set rrxt1 down && wait_line /tmp/asyncwatch.txt PORT_ERR &&
+		ibv_devinfo -d rrxe1 | grep -q 'state:.*PORT_DOWN'
+}
+check rrxe-link-down-raises-port-err port_down
+port_up() {
+	ip link set rrxt1 up && wait_line /tmp/asyncwatch.txt PORT_ACTIVE &&
+		ibv_devinfo -d rrxe1 | grep -q 'state:.*PORT_ACTIVE'
+}
+check rrxe-link-up-raises-port-active port_up
+netdev_removal() {
+	ip link del rrxt0 && wait_gone rrxe1 && wait_line /tmp/asyncwatch.txt DEVICE_FATAL
 }
 check rrxe-netdev-removed-under-open-device netdev_removal
+kill $watch 2>/dev/null
+cat /tmp/asyncwatch.txt >/host/logs/asyncwatch.log
 
-check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe"
+check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe && rmmod rdma_rxe"

@@ -71,6 +71,18 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Returns the link layer of `port` (`get_link_layer`). Must not sleep.
     fn link_layer(dev: &Device<Self>, port: u32) -> LinkLayer;
 
+    /// Returns the network device of `port` (`get_netdev`). Must not sleep.
+    ///
+    /// A driver that implements this keeps the association itself instead of calling
+    /// [`UnregisteredDevice::set_netdev`]. The device then stays out of the core's netdev
+    /// lookup (`ib_device_get_by_netdev`), which matters when another driver shares the same
+    /// driver id and casts whatever that lookup finds to its own device type. The core then no
+    /// longer follows the netdev's link state for the device: the driver reports changes with
+    /// [`DeviceGuard::dispatch_port_state`].
+    fn get_netdev(_dev: &Device<Self>, _port: u32) -> Option<ARef<NetDevice>> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Creates a user context (`alloc_ucontext`).
     fn alloc_ucontext(
         dev: &Device<Self>,
@@ -178,6 +190,11 @@ impl<T: Driver> UnregisteredDevice<T> {
         get_port_immutable: Some(callbacks::get_port_immutable::<T>),
         query_pkey: Some(callbacks::query_pkey::<T>),
         get_link_layer: Some(callbacks::get_link_layer::<T>),
+        get_netdev: if T::HAS_GET_NETDEV {
+            Some(callbacks::get_netdev::<T>)
+        } else {
+            None
+        },
         alloc_ucontext: Some(callbacks::alloc_ucontext::<T>),
         dealloc_ucontext: Some(callbacks::dealloc_ucontext::<T>),
         disassociate_ucontext: Some(callbacks::disassociate_ucontext::<T>),
@@ -190,13 +207,12 @@ impl<T: Driver> UnregisteredDevice<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
-    /// Allocates a device with one port on `netdev`, whose data `data` initialises.
+    /// Allocates a device with one port, whose data `data` initialises.
     ///
     /// `owner` is the driver's module: the core holds it while user space has the device
     /// open. `node_guid` is in network byte order. May sleep.
     pub fn new(
         owner: &'static ThisModule,
-        netdev: &NetDevice,
         node_guid: u64,
         data: impl PinInit<T::Data, Error>,
     ) -> Result<Self> {
@@ -237,12 +253,18 @@ impl<T: Driver> UnregisteredDevice<T> {
             }
         }
         // INVARIANT: The device is allocated, its data initialised and its operations set.
-        let this = Self(dev);
+        Ok(Self(dev))
+    }
 
-        // SAFETY: The device is unregistered and `netdev` is a valid, held netdev. On error,
-        // dropping `this` frees the device and its data.
-        to_result(unsafe { bindings::ib_device_set_netdev(ib.as_ptr(), netdev.as_raw(), 1) })?;
-        Ok(this)
+    /// Associates `port` with `netdev` in the core (`ib_device_set_netdev`).
+    ///
+    /// The core holds `netdev` until the device is unregistered, lists the device in its netdev
+    /// lookup and dispatches port events as the netdev's link changes. The driver must
+    /// unregister the device when `netdev` unregisters. May sleep.
+    pub fn set_netdev(&mut self, netdev: &NetDevice, port: u32) -> Result {
+        // SAFETY: The device is valid and unregistered; `netdev` is a valid netdev, which the
+        // caller's reference keeps registered-or-unregistering, as the core requires.
+        to_result(unsafe { bindings::ib_device_set_netdev(self.as_raw(), netdev.as_raw(), port) })
     }
 
     /// Records that the name was chosen by the user (as with `rdma link add`).
@@ -379,6 +401,18 @@ pub struct DeviceGuard<'a, T: Driver> {
 }
 
 impl<T: Driver> DeviceGuard<'_, T> {
+    /// Reports the link state of `netdev`, the network device of one of the device's ports, to
+    /// the device's users: `IB_EVENT_PORT_ACTIVE` or `IB_EVENT_PORT_ERR` if it changed since the
+    /// last report (`ib_dispatch_port_state_event`). Does not sleep.
+    ///
+    /// Needed only by drivers that implement [`Driver::get_netdev`]; for the others the core
+    /// does this itself.
+    pub fn dispatch_port_state(&self, netdev: &NetDevice) {
+        // SAFETY: The device is registered (type invariant), so its port data exists; `netdev`
+        // is valid. The function ignores a netdev that is not one of the device's.
+        unsafe { bindings::ib_dispatch_port_state_event(self.dev.as_raw(), netdev.as_raw()) };
+    }
+
     /// Starts unregistering the device from a workqueue and returns at once; usable where
     /// RTNL is held (a netdev notifier). The core drops the data once no guard remains.
     pub fn unregister_queued(self) {
@@ -514,6 +548,21 @@ mod callbacks {
     ) -> bindings::rdma_link_layer {
         // SAFETY: Called by the core on a device of `T`.
         T::link_layer(unsafe { dev::<T>(ib) }, port) as bindings::rdma_link_layer
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn get_netdev<T: Driver>(
+        ib: *mut bindings::ib_device,
+        port: u32,
+    ) -> *mut bindings::net_device {
+        // SAFETY: Called by the core on a device of `T`.
+        let netdev = T::get_netdev(unsafe { dev::<T>(ib) }, port);
+        // The caller receives the reference and drops it with `dev_put`.
+        netdev.map_or(core::ptr::null_mut(), |n| ARef::into_raw(n).as_ptr().cast())
     }
 
     /// # Safety
