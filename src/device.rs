@@ -92,6 +92,11 @@ impl rdma::Driver for Rrxe {
     type Data = RrxeDevice;
     type UContext = RrxeUContext;
     type Pd = RrxePd;
+    type Ah = ();
+    type Cq = ();
+    type Qp = ();
+    type Srq = ();
+    type Mw = ();
 
     const DRIVER_ID: u32 = rdma::driver_id::RXE;
     // rdma-core's librxe accepts ABI versions 1 and 2.

@@ -35,4 +35,9 @@ __rust_helper bool rust_helper_ib_is_udata_cleared(struct ib_udata *udata, size_
 	return ib_is_udata_cleared(udata, offset, len);
 }
 
+__rust_helper u64 rust_helper_rdma_user_mmap_get_offset(const struct rdma_user_mmap_entry *entry)
+{
+	return rdma_user_mmap_get_offset(entry);
+}
+
 #endif

@@ -14,6 +14,7 @@
 pub mod attr;
 pub mod device;
 pub mod link;
+pub mod mmap;
 pub mod object;
 pub mod udata;
 

@@ -19,8 +19,9 @@
 //! core while registered, and the types above hand one out only while the data exists.
 
 use super::{
-    attr::{DeviceAttributes, LinkLayer, PortAttributes, PortImmutable},
-    object::{Pd, UContext},
+    attr::{DeviceAttributes, GidAttr, LinkLayer, PortAttributes, PortImmutable},
+    mmap,
+    object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
     udata::UData,
 };
 use crate::{
@@ -45,6 +46,16 @@ pub trait Driver: Sized + Send + Sync + 'static {
     type UContext: Send + Sync;
     /// Per-protection-domain driver data.
     type Pd: Send + Sync;
+    /// Per-address-handle driver data.
+    type Ah: Send + Sync;
+    /// Per-completion-queue driver data.
+    type Cq: Send + Sync;
+    /// Per-queue-pair driver data.
+    type Qp: Send + Sync;
+    /// Per-shared-receive-queue driver data.
+    type Srq: Send + Sync;
+    /// Per-memory-window driver data.
+    type Mw: Send + Sync;
 
     /// Driver identifier reported to user space (see [`super::driver_id`]).
     const DRIVER_ID: u32;
@@ -159,6 +170,14 @@ impl<T: Driver> Device<T> {
         NonNull::new(ndev).map(|p| unsafe { ARef::from_raw(p.cast()) })
     }
 
+    /// Takes a reference to the entry at `index` of `port`'s GID table (`rdma_get_gid_attr`).
+    /// Does not sleep.
+    pub fn gid_attr(&self, port: u32, index: u32) -> Result<GidAttr> {
+        // SAFETY: A `&Device` is registered or registering (see the module documentation); the
+        // GID cache exists from registration on and the core checks `port` and `index`.
+        unsafe { GidAttr::get(self.as_raw(), port, index) }
+    }
+
     /// Returns the Ethernet speed and width of `port` (`ib_get_eth_speed`): the
     /// `(enum ib_port_speed, enum ib_port_width)` that match the netdev's link speed. Takes
     /// RTNL, so it must not be called with it held.
@@ -201,8 +220,15 @@ impl<T: Driver> UnregisteredDevice<T> {
         alloc_pd: Some(callbacks::alloc_pd::<T>),
         dealloc_pd: Some(callbacks::dealloc_pd::<T>),
         dealloc_driver: Some(callbacks::dealloc_driver::<T>),
+        mmap: Some(mmap::callbacks::mmap),
+        mmap_free: Some(mmap::callbacks::mmap_free),
         size_ib_ucontext: UContext::<T>::alloc_size(),
         size_ib_pd: Pd::<T>::alloc_size(),
+        size_ib_ah: Ah::<T>::alloc_size(),
+        size_ib_cq: Cq::<T>::alloc_size(),
+        size_ib_qp: Qp::<T>::alloc_size(),
+        size_ib_srq: Srq::<T>::alloc_size(),
+        size_ib_mw: Mw::<T>::alloc_size(),
         // SAFETY: All-zero is a valid `ib_device_ops`: no operation and no size.
         ..unsafe { core::mem::zeroed() }
     };

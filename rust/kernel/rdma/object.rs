@@ -28,6 +28,7 @@ macro_rules! core_object {
             data: T::$data,
         }
 
+        #[allow(dead_code, reason = "each object's create and destroy use these once wired")]
         impl<T: Driver> $name<T> {
             const OFFSET_IS_ZERO: () = assert!(offset_of!(Self, raw) == 0);
 
@@ -107,4 +108,44 @@ core_object!(
     ib_pd,
     Pd,
     |raw: *mut bindings::ib_pd| (*raw).device
+);
+
+core_object!(
+    /// An address handle (`struct ib_ah`).
+    Ah,
+    ib_ah,
+    Ah,
+    |raw: *mut bindings::ib_ah| (*raw).device
+);
+
+core_object!(
+    /// A completion queue (`struct ib_cq`).
+    Cq,
+    ib_cq,
+    Cq,
+    |raw: *mut bindings::ib_cq| (*raw).device
+);
+
+core_object!(
+    /// A queue pair (`struct ib_qp`).
+    Qp,
+    ib_qp,
+    Qp,
+    |raw: *mut bindings::ib_qp| (*raw).device
+);
+
+core_object!(
+    /// A shared receive queue (`struct ib_srq`).
+    Srq,
+    ib_srq,
+    Srq,
+    |raw: *mut bindings::ib_srq| (*raw).device
+);
+
+core_object!(
+    /// A memory window (`struct ib_mw`).
+    Mw,
+    ib_mw,
+    Mw,
+    |raw: *mut bindings::ib_mw| (*raw).device
 );
