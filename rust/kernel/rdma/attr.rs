@@ -373,3 +373,110 @@ impl Drop for GidAttr {
         unsafe { bindings::rdma_put_gid_attr(self.attr.as_ptr()) };
     }
 }
+
+/// The attributes of a completion queue to create (`struct ib_cq_init_attr`).
+#[derive(Clone, Copy, Debug)]
+pub struct CqInitAttr {
+    /// The number of completions it must hold at least.
+    pub cqe: u32,
+    /// The completion vector its events go to.
+    pub comp_vector: u32,
+    /// `IB_UVERBS_CQ_FLAGS_*` creation flags.
+    pub flags: u32,
+}
+
+/// What a CQ notification request asks for (`enum ib_cq_notify_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CqNotify {
+    /// Notify only for solicited completions (else for any).
+    pub solicited_only: bool,
+    /// Report whether completions are already waiting, which the caller would miss.
+    pub report_missed: bool,
+}
+
+/// The network protocol an address uses (`enum rdma_network_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkType {
+    /// InfiniBand.
+    Ib,
+    /// RoCE v1.
+    RoceV1,
+    /// RoCE v2 over IPv4.
+    Ipv4,
+    /// RoCE v2 over IPv6.
+    Ipv6,
+}
+
+/// A RoCE address vector (`struct rdma_ah_attr` of type RoCE, with its GRH).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressVector {
+    /// The port.
+    pub port: u32,
+    /// The service level.
+    pub sl: u8,
+    /// The static rate (`enum ib_rate`).
+    pub static_rate: u8,
+    /// The destination GID.
+    pub dgid: Gid,
+    /// The source GID.
+    pub sgid: Gid,
+    /// The source GID's index in the port's table.
+    pub sgid_index: u8,
+    /// The protocol, from the source GID's type and address.
+    pub network_type: NetworkType,
+    /// The IPv6 flow label (20 bits).
+    pub flow_label: u32,
+    /// The IP hop limit (TTL).
+    pub hop_limit: u8,
+    /// The IP traffic class.
+    pub traffic_class: u8,
+    /// The destination MAC address, resolved by the core.
+    pub dmac: [u8; 6],
+}
+
+impl AddressVector {
+    /// Reads a RoCE address vector; `None` unless it is RoCE with a GRH and a source GID.
+    ///
+    /// # Safety
+    ///
+    /// `attr` must be valid for reads, with `grh.sgid_attr` null or a held GID attribute.
+    pub(crate) unsafe fn from_raw(attr: *const bindings::rdma_ah_attr) -> Option<Self> {
+        // SAFETY: Valid per the caller.
+        let attr = unsafe { &*attr };
+        if attr.type_ != bindings::rdma_ah_attr_type_RDMA_AH_ATTR_TYPE_ROCE
+            || u32::from(attr.ah_flags) & bindings::ib_ah_flags_IB_AH_GRH == 0
+            || attr.grh.sgid_attr.is_null()
+        {
+            return None;
+        }
+        // SAFETY: Non-null, so held per the caller; held entries are not changed.
+        let sgid_attr = unsafe { &*attr.grh.sgid_attr };
+        // SAFETY: Every bit pattern of the unions is a valid byte array.
+        let (sgid, dgid, dmac) = unsafe {
+            (
+                Gid(sgid_attr.gid.raw),
+                Gid(attr.grh.dgid.raw),
+                attr.__bindgen_anon_1.roce.dmac,
+            )
+        };
+        let network_type = match GidType::from_raw(sgid_attr.gid_type)? {
+            GidType::Ib => NetworkType::Ib,
+            GidType::RoceV1 => NetworkType::RoceV1,
+            GidType::RoceV2 if sgid.ipv4().is_some() => NetworkType::Ipv4,
+            GidType::RoceV2 => NetworkType::Ipv6,
+        };
+        Some(Self {
+            port: attr.port_num,
+            sl: attr.sl,
+            static_rate: attr.static_rate,
+            dgid,
+            sgid,
+            sgid_index: attr.grh.sgid_index,
+            network_type,
+            flow_label: attr.grh.flow_label,
+            hop_limit: attr.grh.hop_limit,
+            traffic_class: attr.grh.traffic_class,
+            dmac,
+        })
+    }
+}

@@ -19,7 +19,10 @@
 //! core while registered, and the types above hand one out only while the data exists.
 
 use super::{
-    attr::{DeviceAttributes, GidAttr, LinkLayer, PortAttributes, PortImmutable},
+    attr::{
+        AddressVector, CqInitAttr, CqNotify, DeviceAttributes, GidAttr, LinkLayer, PortAttributes,
+        PortImmutable,
+    },
     mmap,
     object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
     udata::UData,
@@ -108,6 +111,37 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Creates a protection domain (`alloc_pd`); `udata` is `None` for kernel users.
     fn alloc_pd(dev: &Device<Self>, udata: Option<&mut UData<'_>>)
         -> impl PinInit<Self::Pd, Error>;
+
+    /// Creates a completion queue (`create_cq`); `udata` is `None` for kernel users.
+    ///
+    /// Returns the number of completions the queue holds, at least `attr.cqe`, and its data.
+    fn create_cq(
+        dev: &Device<Self>,
+        attr: &CqInitAttr,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(u32, impl PinInit<Self::Cq, Error>)>;
+
+    /// Resizes a user's completion queue to hold at least `cqe` completions (`resize_user_cq`)
+    /// and returns the number it holds.
+    fn resize_cq(_cq: &Cq<Self>, _cqe: u32, _udata: Option<&mut UData<'_>>) -> Result<u32> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Arms a completion queue's event for the next completion (`req_notify_cq`). Returns
+    /// whether completions are already waiting if `notify.report_missed`, else `false`. Must
+    /// not sleep.
+    fn req_notify_cq(_cq: &Cq<Self>, _notify: CqNotify) -> Result<bool> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates an address handle for `av` in `pd` (`create_ah`, and `create_user_ah` with
+    /// `udata`). Must not sleep unless `sleepable`; dropping `Self::Ah` must never sleep.
+    fn create_ah(
+        pd: &Pd<Self>,
+        av: &AddressVector,
+        sleepable: bool,
+        udata: Option<&mut UData<'_>>,
+    ) -> impl PinInit<Self::Ah, Error>;
 }
 
 /// An RDMA device of driver `T`, with the driver's data.
@@ -219,6 +253,21 @@ impl<T: Driver> UnregisteredDevice<T> {
         disassociate_ucontext: Some(callbacks::disassociate_ucontext::<T>),
         alloc_pd: Some(callbacks::alloc_pd::<T>),
         dealloc_pd: Some(callbacks::dealloc_pd::<T>),
+        create_cq: Some(callbacks::create_cq::<T>),
+        destroy_cq: Some(callbacks::destroy_cq::<T>),
+        resize_user_cq: if T::HAS_RESIZE_CQ {
+            Some(callbacks::resize_cq::<T>)
+        } else {
+            None
+        },
+        req_notify_cq: if T::HAS_REQ_NOTIFY_CQ {
+            Some(callbacks::req_notify_cq::<T>)
+        } else {
+            None
+        },
+        create_ah: Some(callbacks::create_ah::<T>),
+        create_user_ah: Some(callbacks::create_ah::<T>),
+        destroy_ah: Some(callbacks::destroy_ah::<T>),
         dealloc_driver: Some(callbacks::dealloc_driver::<T>),
         mmap: Some(mmap::callbacks::mmap),
         mmap_free: Some(mmap::callbacks::mmap_free),
@@ -675,6 +724,142 @@ mod callbacks {
     ) -> c_int {
         // SAFETY: Created by `alloc_pd`; the core frees it after this returns 0.
         unsafe { Pd::<T>::drop_data(pd) };
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn create_cq<T: Driver>(
+        cq: *mut bindings::ib_cq,
+        attr: *const bindings::ib_cq_init_attr,
+        bundle: *mut bindings::uverbs_attr_bundle,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a CQ of its device and valid attributes.
+            let (dev, attr) = unsafe { (dev::<T>((*cq).device), &*attr) };
+            let attr = CqInitAttr {
+                cqe: attr.cqe,
+                comp_vector: attr.comp_vector,
+                flags: attr.flags,
+            };
+            // SAFETY: A user verb passes its attribute bundle, valid for the call; kernel
+            // users pass none.
+            let mut udata = unsafe {
+                match bundle.is_null() {
+                    true => None,
+                    false => UData::from_raw(
+                        &raw mut (*bundle).__bindgen_anon_1.__bindgen_anon_1.driver_udata,
+                    ),
+                }
+            };
+            let (cqe, init) = T::create_cq(dev, &attr, udata.as_mut())?;
+            let cqe = i32::try_from(cqe).map_err(|_| EINVAL)?;
+            // SAFETY: The core allocated `cq` with `Cq<T>`'s size; data uninitialised.
+            unsafe { Cq::<T>::init(cq, init)? };
+            // SAFETY: `cq` is valid; the core reads `cqe` only after creation.
+            unsafe { (*cq).cqe = cqe };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn destroy_cq<T: Driver>(
+        cq: *mut bindings::ib_cq,
+        _udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        // SAFETY: Created by `create_cq`; the core frees it after this returns 0.
+        unsafe { Cq::<T>::drop_data(cq) };
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn resize_cq<T: Driver>(
+        cq: *mut bindings::ib_cq,
+        cqe: c_uint,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A CQ created by `create_cq`, with valid `udata` if non-null; the core
+            // serialises resizes with destruction.
+            let (this, mut udata) = unsafe { (Cq::<T>::from_raw(cq), UData::from_raw(udata)) };
+            let cqe = T::resize_cq(this, cqe, udata.as_mut())?;
+            let cqe = i32::try_from(cqe).map_err(|_| EINVAL)?;
+            // SAFETY: `cq` is valid; the uverbs object lock serialises writers of `cqe`.
+            unsafe { (*cq).cqe = cqe };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn req_notify_cq<T: Driver>(
+        cq: *mut bindings::ib_cq,
+        flags: bindings::ib_cq_notify_flags,
+    ) -> c_int {
+        let notify = CqNotify {
+            solicited_only: flags & bindings::ib_cq_notify_flags_IB_CQ_SOLICITED_MASK
+                == bindings::ib_cq_notify_flags_IB_CQ_SOLICITED,
+            report_missed: flags & bindings::ib_cq_notify_flags_IB_CQ_REPORT_MISSED_EVENTS != 0,
+        };
+        // SAFETY: A CQ created by `create_cq` and not destroyed while the core calls this.
+        match T::req_notify_cq(unsafe { Cq::<T>::from_raw(cq) }, notify) {
+            Ok(missed) => c_int::from(missed),
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn create_ah<T: Driver>(
+        ah: *mut bindings::ib_ah,
+        init: *mut bindings::rdma_ah_init_attr,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes an AH whose PD is set, valid attributes whose source GID
+            // it holds for the call, and valid `udata` if non-null.
+            let (pd, init, mut udata) =
+                unsafe { (Pd::<T>::from_raw((*ah).pd), &*init, UData::from_raw(udata)) };
+            // SAFETY: As above.
+            let av = unsafe { AddressVector::from_raw(init.ah_attr) }.ok_or(EINVAL)?;
+            let sleepable =
+                init.flags & bindings::rdma_create_ah_flags_RDMA_CREATE_AH_SLEEPABLE != 0;
+            let data = T::create_ah(pd, &av, sleepable, udata.as_mut());
+            // SAFETY: The core allocated `ah` with `Ah<T>`'s size; data uninitialised.
+            unsafe { Ah::<T>::init(ah, data)? };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn destroy_ah<T: Driver>(
+        ah: *mut bindings::ib_ah,
+        _flags: u32,
+    ) -> c_int {
+        // SAFETY: Created by `create_ah`; the core frees it after this returns 0. `Ah` data
+        // does not sleep when dropped (a `Driver::create_ah` requirement).
+        unsafe { Ah::<T>::drop_data(ah) };
         0
     }
 }

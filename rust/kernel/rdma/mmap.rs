@@ -14,7 +14,7 @@
 //! it outlives a mapping still being set up when the object is destroyed. Pages already mapped
 //! into a process hold their own page references and stay valid until unmapped.
 
-use super::{device::Driver, object::UContext};
+use super::udata::UData;
 use crate::{
     alloc::AllocError,
     bindings,
@@ -130,15 +130,22 @@ impl SharedBuffer {
         Ok(())
     }
 
-    /// Copies `len` bytes within the buffer from `src` to `dst`; the ranges may overlap.
-    pub fn copy_within(&self, src: usize, dst: usize, len: usize) -> Result {
-        self.check(src, len)?;
-        self.check(dst, len)?;
-        // SAFETY: Both ranges are in bounds (checked).
+    /// Copies `len` bytes from `offset` to `dst_offset` in `dst`, which may be this buffer;
+    /// the ranges may overlap.
+    pub fn copy_to(
+        &self,
+        offset: usize,
+        dst: &SharedBuffer,
+        dst_offset: usize,
+        len: usize,
+    ) -> Result {
+        self.check(offset, len)?;
+        dst.check(dst_offset, len)?;
+        // SAFETY: Both ranges are in bounds (checked) and never referenced.
         unsafe {
             bindings::memmove(
-                self.ptr.as_ptr().add(dst).cast(),
-                self.ptr.as_ptr().add(src).cast(),
+                dst.ptr.as_ptr().add(dst_offset).cast(),
+                self.ptr.as_ptr().add(offset).cast(),
                 len,
             )
         };
@@ -182,9 +189,14 @@ unsafe impl Sync for MmapEntry {}
 impl MmapEntry {
     const RAW_AT_ZERO: () = assert!(offset_of!(Entry, raw) == 0);
 
-    /// Publishes `buffer` in `ctx` so that its user can map it. May sleep.
-    pub fn insert<T: Driver>(ctx: &UContext<T>, buffer: Arc<SharedBuffer>) -> Result<Self> {
+    /// Publishes `buffer` in the user context of the verb `udata` belongs to, so that its user
+    /// can map it. May sleep.
+    pub fn insert(udata: &UData<'_>, buffer: Arc<SharedBuffer>) -> Result<Self> {
         let () = Self::RAW_AT_ZERO;
+        let ctx = udata.ucontext_raw();
+        if ctx.is_null() {
+            return Err(EINVAL);
+        }
         let len = buffer.len();
         let entry = KBox::new(
             Entry {
@@ -197,8 +209,7 @@ impl MmapEntry {
         let entry = KBox::into_raw(entry);
         // SAFETY: `ctx` is a live user context and `entry` a zeroed entry that stays valid
         // until `mmap_free`, which the core calls only after a successful insertion.
-        let ret =
-            unsafe { bindings::rdma_user_mmap_entry_insert(ctx.as_raw(), (*entry).raw.get(), len) };
+        let ret = unsafe { bindings::rdma_user_mmap_entry_insert(ctx, (*entry).raw.get(), len) };
         if ret != 0 {
             // SAFETY: Insertion failed, so the core holds no pointer to `entry`.
             drop(unsafe { KBox::from_raw(entry) });

@@ -6,6 +6,7 @@
 
 use crate::{bindings, error::to_result, prelude::*};
 use core::{marker::PhantomData, ptr::NonNull};
+use zerocopy::Immutable;
 
 /// The input and output buffers a user verb passes to the driver.
 ///
@@ -30,6 +31,14 @@ impl UData<'_> {
             ptr,
             _p: PhantomData,
         })
+    }
+
+    /// Returns the user context the verb runs in, which stays live while the verb runs; null
+    /// if it has none.
+    pub(crate) fn ucontext_raw(&self) -> *mut bindings::ib_ucontext {
+        // SAFETY: Valid by the type invariant; a verb's udata is the driver part of its
+        // attribute bundle.
+        unsafe { bindings::rdma_udata_to_ucontext(self.raw()) }
     }
 
     fn raw(&self) -> *mut bindings::ib_udata {
@@ -95,5 +104,3 @@ impl UData<'_> {
         to_result(unsafe { bindings::_ib_respond_udata(self.raw(), core::ptr::null(), 0) })
     }
 }
-
-use zerocopy::Immutable;
