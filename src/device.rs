@@ -3,6 +3,8 @@
 //! The rrxe device: creation, queries, user contexts and protection domains.
 
 use crate::{
+    ah::{self, AhTable, RrxeAh},
+    cq::{self, RrxeCq},
     params,
     quota::{Quota, QuotaSlot},
     registry::Devices,
@@ -13,8 +15,10 @@ use kernel::{
     rdma::{
         self,
         attr::{
-            DeviceAttributes, LinkLayer, Mtu, PhysState, PortAttributes, PortImmutable, PortState,
+            AddressVector, CqInitAttr, CqNotify, DeviceAttributes, LinkLayer, Mtu, PhysState,
+            PortAttributes, PortImmutable, PortState,
         },
+        object::{Cq, Pd},
         udata::UData,
         Device, UnregisteredDevice,
     },
@@ -32,6 +36,8 @@ pub(crate) struct RrxeDevice {
     guid: u64,
     ucontexts: Arc<Quota>,
     pds: Arc<Quota>,
+    pub(crate) cqs: Arc<Quota>,
+    pub(crate) ahs: Arc<AhTable>,
 }
 
 impl RrxeDevice {
@@ -73,6 +79,8 @@ pub(crate) fn create(
         guid,
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
         pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,
+        cqs: Arc::new(Quota::new(params::MAX_CQ), GFP_KERNEL)?,
+        ahs: Arc::pin_init(AhTable::new(), GFP_KERNEL)?,
     };
     // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
     // association: rdma_rxe looks devices up there by the driver id both drivers share and
@@ -92,8 +100,8 @@ impl rdma::Driver for Rrxe {
     type Data = RrxeDevice;
     type UContext = RrxeUContext;
     type Pd = RrxePd;
-    type Ah = ();
-    type Cq = ();
+    type Ah = RrxeAh;
+    type Cq = RrxeCq;
     type Qp = ();
     type Srq = ();
     type Mw = ();
@@ -102,6 +110,9 @@ impl rdma::Driver for Rrxe {
     // rdma-core's librxe accepts ABI versions 1 and 2.
     const UVERBS_ABI_VERSION: u32 = 2;
     const NODE_DESC: &'static CStr = c"rrxe";
+    // librxe arms CQ events through the legacy write command.
+    const UVERBS_EXTRA_COMMANDS: u64 =
+        1 << kernel::bindings::ib_uverbs_write_cmds_IB_USER_VERBS_CMD_REQ_NOTIFY_CQ;
 
     fn query_device(dev: &Device<Self>) -> DeviceAttributes {
         params::device_attributes(dev.data().guid)
@@ -182,6 +193,31 @@ impl rdma::Driver for Rrxe {
         };
         res.and_then(|()| dev.data().pds.take())
             .map(|slot| RrxePd { _slot: slot })
+    }
+
+    fn create_cq(
+        dev: &Device<Self>,
+        attr: &CqInitAttr,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(u32, impl PinInit<Self::Cq, Error>)> {
+        cq::create(dev.data(), attr, udata)
+    }
+
+    fn resize_cq(cq: &Cq<Self>, cqe: u32, udata: Option<&mut UData<'_>>) -> Result<u32> {
+        cq::resize(cq, cqe, udata)
+    }
+
+    fn req_notify_cq(cq: &Cq<Self>, notify: CqNotify) -> Result<bool> {
+        cq::req_notify(cq, notify)
+    }
+
+    fn create_ah(
+        pd: &Pd<Self>,
+        av: &AddressVector,
+        sleepable: bool,
+        udata: Option<&mut UData<'_>>,
+    ) -> impl PinInit<Self::Ah, Error> {
+        ah::create(pd, av, sleepable, udata)
     }
 }
 

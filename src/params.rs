@@ -13,6 +13,12 @@ const DEFAULT_MAX: u32 = 1 << 20;
 pub(crate) const MAX_PD: u32 = DEFAULT_MAX;
 /// Maximum number of user contexts.
 pub(crate) const MAX_UCONTEXT: u32 = DEFAULT_MAX;
+/// Maximum number of completion queues.
+pub(crate) const MAX_CQ: u32 = DEFAULT_MAX;
+/// Maximum number of entries of a completion queue.
+pub(crate) const MAX_CQE: u32 = (1 << 15) - 1;
+/// Maximum number of address handles; they are numbered from 1.
+pub(crate) const MAX_AH: u32 = (1 << 15) - 1;
 /// Maximum number of scatter/gather entries per work request.
 pub(crate) const MAX_SGE: u32 = 32;
 /// Number of GID table entries per port.
@@ -60,8 +66,8 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_send_sge: MAX_SGE,
         max_recv_sge: MAX_SGE,
         max_sge_rd: MAX_SGE,
-        max_cq: DEFAULT_MAX,
-        max_cqe: (1 << 15) - 1,
+        max_cq: MAX_CQ,
+        max_cqe: MAX_CQE,
         max_mr: (1 << 19) - 1,
         max_mw: (1 << 20) - ((1 << 19) + 1),
         max_pd: MAX_PD,
@@ -72,7 +78,7 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_mcast_grp: 8192,
         max_mcast_qp_attach: 56,
         max_total_mcast_qp_attach: 0x70000,
-        max_ah: 32767,
+        max_ah: MAX_AH,
         max_srq: DEFAULT_MAX - 0x20001,
         max_srq_wr: DEFAULT_MAX,
         max_srq_sge: 27,

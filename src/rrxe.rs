@@ -13,9 +13,12 @@ use kernel::{
     sync::Arc,
 };
 
+mod ah;
+mod cq;
 mod device;
 mod params;
 mod psn;
+mod queue;
 mod quota;
 mod registry;
 

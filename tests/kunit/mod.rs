@@ -5,4 +5,5 @@
 
 mod params;
 mod psn;
+mod queue;
 mod quota;

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Completion queues.
+//!
+//! A CQ's completions live in a queue shared with the user-space provider, which polls it
+//! without entering the kernel; the kernel appends completions and raises the completion event
+//! the user armed with `req_notify_cq`.
+
+use crate::{
+    device::{Rrxe, RrxeDevice},
+    params,
+    queue::{Geometry, ToUserQueue},
+    quota::QuotaSlot,
+};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    new_mutex, new_spinlock,
+    page::PAGE_SIZE,
+    prelude::*,
+    rdma::{
+        attr::{CqInitAttr, CqNotify},
+        mmap::MmapEntry,
+        object::Cq,
+        udata::UData,
+    },
+    sync::{Mutex, SpinLock},
+};
+use zerocopy_derive::Immutable;
+
+/// Size of a completion entry as the provider reads it (`struct rxe_cqe`): a slot holds one.
+const CQE_SIZE: usize = 72;
+
+/// Where a queue is mapped (`struct mminfo`): the mmap offset and length.
+#[repr(C)]
+#[derive(IntoBytes, Immutable)]
+pub(crate) struct MmapInfo {
+    offset: u64,
+    size: u32,
+    pad: u32,
+}
+
+impl MmapInfo {
+    pub(crate) fn of(entry: &MmapEntry) -> Result<Self> {
+        Ok(Self {
+            offset: entry.offset(),
+            size: u32::try_from(entry.len().next_multiple_of(PAGE_SIZE)).map_err(|_| EINVAL)?,
+            pad: 0,
+        })
+    }
+}
+
+/// Armed completion event: none, the next completion, or the next solicited one.
+const NOTIFY_NONE: u32 = 0;
+const NOTIFY_NEXT: u32 = 1;
+const NOTIFY_SOLICITED: u32 = 2;
+
+/// Per-CQ state.
+#[pin_data]
+pub(crate) struct RrxeCq {
+    /// The completions. A spinlock: completions are added from the data path.
+    #[pin]
+    ring: SpinLock<ToUserQueue>,
+    /// The ring's user mapping; replaced on resize.
+    #[pin]
+    mapping: Mutex<Option<MmapEntry>>,
+    notify: AtomicU32,
+    _slot: QuotaSlot,
+}
+
+/// Checks a requested size against the device's limit.
+fn check_size(cqe: u32) -> Result {
+    match cqe {
+        1..=params::MAX_CQE => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Creates a CQ (`create_cq`); returns its size and state.
+pub(crate) fn create(
+    dev: &RrxeDevice,
+    attr: &CqInitAttr,
+    udata: Option<&mut UData<'_>>,
+) -> Result<(u32, impl PinInit<RrxeCq, Error>)> {
+    // In-kernel users come with the kernel verbs; until then the core does not offer the
+    // device to kernel clients.
+    let udata = udata.ok_or(EOPNOTSUPP)?;
+    if attr.flags != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    check_size(attr.cqe)?;
+    if udata.out_len() < size_of::<MmapInfo>() {
+        return Err(EINVAL);
+    }
+    let slot = dev.cqs.take()?;
+    let geometry = Geometry::new(attr.cqe, CQE_SIZE)?;
+    let queue = ToUserQueue::new(geometry)?;
+    let entry = MmapEntry::insert(udata, queue.buffer().clone())?;
+    udata.respond(&MmapInfo::of(&entry)?)?;
+    let init = try_pin_init!(RrxeCq {
+        ring <- new_spinlock!(queue),
+        mapping <- new_mutex!(Some(entry)),
+        notify: AtomicU32::new(NOTIFY_NONE),
+        _slot: slot,
+    });
+    Ok((geometry.capacity(), init))
+}
+
+/// Resizes a CQ (`resize_cq`), keeping its waiting completions; returns its new size.
+pub(crate) fn resize(cq: &Cq<Rrxe>, cqe: u32, udata: Option<&mut UData<'_>>) -> Result<u32> {
+    let udata = udata.ok_or(EOPNOTSUPP)?;
+    check_size(cqe)?;
+    if udata.out_len() < size_of::<MmapInfo>() {
+        return Err(EINVAL);
+    }
+    let this = cq.data();
+    let geometry = Geometry::new(cqe, CQE_SIZE)?;
+    // Fail early if the completions waiting now would not fit; checked again below.
+    if this.ring.lock().count() > geometry.capacity() {
+        return Err(EINVAL);
+    }
+    let mut queue = ToUserQueue::new(geometry)?;
+    let entry = MmapEntry::insert(udata, queue.buffer().clone())?;
+    udata.respond(&MmapInfo::of(&entry)?)?;
+
+    let mut mapping = this.mapping.lock();
+    let old_queue = {
+        let mut ring = this.ring.lock();
+        ring.copy_into(&mut queue)?;
+        core::mem::replace(&mut *ring, queue)
+    };
+    let old_entry = mapping.replace(entry);
+    drop(mapping);
+    // Freed outside the spinlock: freeing the buffer may sleep.
+    drop(old_queue);
+    drop(old_entry);
+    Ok(geometry.capacity())
+}
+
+/// Arms the CQ's completion event (`req_notify_cq`); returns whether completions wait if
+/// asked to report them.
+pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
+    let this = cq.data();
+    let want = if notify.solicited_only {
+        NOTIFY_SOLICITED
+    } else {
+        NOTIFY_NEXT
+    };
+    // A request for any completion is not narrowed by a later one for solicited ones.
+    let _ = this
+        .notify
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+            (cur != NOTIFY_NEXT).then_some(want)
+        });
+    Ok(notify.report_missed && this.ring.lock().count() > 0)
+}

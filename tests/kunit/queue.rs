@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Shared queues: geometry, index arithmetic, and a kernel-produced queue whose consumer index
+//! user space controls.
+
+#[kernel::prelude::kunit_tests(rrxe_queue)]
+mod tests {
+    use crate::queue::{
+        Geometry, ToUserQueue, CONSUMER_OFFSET, HEADER_LEN, INDEX_MASK_OFFSET,
+        LOG2_ELEM_SIZE_OFFSET, PRODUCER_OFFSET,
+    };
+    use kernel::prelude::*;
+
+    #[test]
+    fn geometry_rounds_up_and_keeps_a_slot_free() -> Result {
+        let g = Geometry::new(1, 72)?;
+        assert_eq!(g.capacity(), 1);
+        assert_eq!(g.elem_size(), 128);
+        assert_eq!(g.buffer_len(), HEADER_LEN + 2 * 128);
+        let g = Geometry::new(4, 8)?;
+        // 5 slots round up to 8; small elements take a cache line.
+        assert_eq!(g.capacity(), 7);
+        assert_eq!(g.elem_size(), 64);
+        let g = Geometry::new(32767, 72)?;
+        assert_eq!(g.capacity(), 32767);
+        Ok(())
+    }
+
+    #[test]
+    fn geometry_rejects_impossible_sizes() {
+        assert_eq!(Geometry::new(u32::MAX, 64).err(), Some(EINVAL));
+        assert_eq!(Geometry::new(1 << 31, 64).err(), Some(EINVAL));
+        assert_eq!(Geometry::new(1, 1 << 13).err(), Some(EINVAL));
+    }
+
+    #[test]
+    fn indices_wrap_and_are_masked() -> Result {
+        let g = Geometry::new(3, 64)?; // 4 slots
+        assert_eq!(g.next(3), 0);
+        assert_eq!(g.count(1, 3), 2);
+        assert_eq!(g.count(2, 2), 0);
+        assert!(g.is_full(2, 3));
+        assert!(!g.is_full(2, 2));
+        // Indices from user space are masked: a wild one still names a slot in the buffer.
+        assert!(g.slot_offset(0xdead_beef) + g.elem_size() <= g.buffer_len());
+        assert_eq!(g.slot_offset(5), g.slot_offset(1));
+        Ok(())
+    }
+
+    #[test]
+    fn header_describes_the_queue() -> Result {
+        let q = ToUserQueue::new(Geometry::new(7, 72)?)?;
+        let buf = q.buffer();
+        assert_eq!(buf.load_acquire(LOG2_ELEM_SIZE_OFFSET)?, 7);
+        assert_eq!(buf.load_acquire(INDEX_MASK_OFFSET)?, 7);
+        assert_eq!(buf.load_acquire(PRODUCER_OFFSET)?, 0);
+        assert_eq!(buf.len(), HEADER_LEN + 8 * 128);
+        Ok(())
+    }
+
+    #[test]
+    fn push_stops_when_full_and_resumes_as_user_consumes() -> Result {
+        let mut q = ToUserQueue::new(Geometry::new(3, 72)?)?;
+        for i in 0..3u8 {
+            q.push(&[i; 72])?;
+        }
+        assert_eq!(q.count(), 3);
+        assert_eq!(q.push(&[9; 72]).err(), Some(ENOSPC));
+        assert_eq!(q.buffer().load_acquire(PRODUCER_OFFSET)?, 3);
+        // User space consumed two.
+        q.buffer().store_release(CONSUMER_OFFSET, 2)?;
+        assert_eq!(q.count(), 1);
+        q.push(&[3; 72])?;
+        q.push(&[4; 72])?;
+        assert_eq!(q.push(&[5; 72]).err(), Some(ENOSPC));
+        // The producer wrapped: slot 0 holds the fifth element.
+        assert_eq!(q.buffer().load_acquire(PRODUCER_OFFSET)?, 1);
+        let mut first = [0u8; 1];
+        q.buffer().read(HEADER_LEN, &mut first)?;
+        assert_eq!(first[0], 4);
+        Ok(())
+    }
+
+    #[test]
+    fn oversized_element_is_refused() -> Result {
+        let mut q = ToUserQueue::new(Geometry::new(1, 64)?)?;
+        assert_eq!(q.push(&[0; 65]).err(), Some(EINVAL));
+        assert_eq!(q.count(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn garbage_consumer_index_stays_in_bounds() -> Result {
+        let mut q = ToUserQueue::new(Geometry::new(3, 64)?)?;
+        q.buffer().store_release(CONSUMER_OFFSET, 0xffff_fff1)?;
+        // Masked to slot 1: the queue looks like it holds 3 and is full.
+        assert!(q.count() <= 3);
+        let _ = q.push(&[1; 64]);
+        assert!(q.count() <= 3);
+        Ok(())
+    }
+
+    #[test]
+    fn copy_into_keeps_order_and_checks_room() -> Result {
+        let mut q = ToUserQueue::new(Geometry::new(3, 72)?)?; // 4 slots
+        q.push(&[0; 72])?;
+        q.push(&[0; 72])?;
+        q.buffer().store_release(CONSUMER_OFFSET, 2)?;
+        // Slots 2, 3 and then 0: the waiting elements wrap.
+        for tag in 10..13u8 {
+            q.push(&[tag; 72])?;
+        }
+        assert_eq!(q.count(), 3);
+        let mut big = ToUserQueue::new(Geometry::new(7, 72)?)?;
+        q.copy_into(&mut big)?;
+        assert_eq!(q.count(), 3);
+        assert_eq!(big.count(), 3);
+        assert_eq!(big.buffer().load_acquire(PRODUCER_OFFSET)?, 3);
+        let mut tag = [0u8; 1];
+        for (i, want) in (10..13u8).enumerate() {
+            big.buffer().read(HEADER_LEN + i * 128, &mut tag)?;
+            assert_eq!(tag[0], want);
+        }
+        // Three waiting do not fit a queue of one.
+        let mut small = ToUserQueue::new(Geometry::new(1, 72)?)?;
+        assert_eq!(big.copy_into(&mut small).err(), Some(EINVAL));
+        assert_eq!(big.count(), 3);
+        Ok(())
+    }
+}
