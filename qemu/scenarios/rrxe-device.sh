@@ -107,14 +107,14 @@ side_by_side() {
 }
 check rrxe-beside-rdma_rxe side_by_side
 
-# wait_line FILE PATTERN: wait up to 10s for PATTERN in FILE.
+# wait_line FILE PATTERN: wait up to 30s for PATTERN in FILE.
 wait_line() {
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		grep -q "$2" "$1" && return 0
 		sleep 0.1
 	done
-	echo "no '$2' in $1 after 10s:" >&2
+	echo "no '$2' in $1 after 30s:" >&2
 	cat "$1" >&2
 	return 1
 }
@@ -125,15 +125,16 @@ wait_line() {
 veth_pair rrxt0 rrxt1 198.51.100.1/24 && rdma_link_add rrxe1 rrxe rrxt0 || exit 1
 stdbuf -oL ibv_asyncwatch -d rrxe1 >/tmp/asyncwatch.txt 2>&1 &
 watch=$!
-sleep 1 # let it open the device and block for events
+# Events raised before the watcher holds its async FD are not queued for it.
+check rrxe-asyncwatch-opens wait_line /tmp/asyncwatch.txt 'async event FD'
 port_down() {
 	ip link set rrxt1 down && wait_line /tmp/asyncwatch.txt PORT_ERR &&
-		ibv_devinfo -d rrxe1 | grep -q 'state:.*PORT_DOWN'
+		ibv_devinfo -d rrxe1 | tee /dev/stderr | grep -q 'state:.*PORT_DOWN'
 }
 check rrxe-link-down-raises-port-err port_down
 port_up() {
 	ip link set rrxt1 up && wait_line /tmp/asyncwatch.txt PORT_ACTIVE &&
-		ibv_devinfo -d rrxe1 | grep -q 'state:.*PORT_ACTIVE'
+		ibv_devinfo -d rrxe1 | tee /dev/stderr | grep -q 'state:.*PORT_ACTIVE'
 }
 check rrxe-link-up-raises-port-active port_up
 netdev_removal() {
