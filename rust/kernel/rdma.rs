@@ -15,10 +15,12 @@ pub mod attr;
 pub mod device;
 pub mod link;
 pub mod mmap;
+pub mod mr;
 pub mod object;
+pub mod qp;
 pub mod udata;
 
-pub use device::{Device, DeviceGuard, DeviceHandle, Driver, UnregisteredDevice};
+pub use device::{Device, DeviceGuard, DeviceHandle, Driver, MwKind, UnregisteredDevice};
 
 /// Driver identifiers reported to user space (`enum rdma_driver_id`), which user-space
 /// providers use to bind to a device.

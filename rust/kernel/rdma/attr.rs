@@ -479,4 +479,21 @@ impl AddressVector {
             dmac,
         })
     }
+
+    /// Writes the address vector as a RoCE `struct rdma_ah_attr` with a GRH, without a source
+    /// GID attribute (as queries return it).
+    pub(crate) fn write_raw(&self, attr: &mut bindings::rdma_ah_attr) {
+        attr.type_ = bindings::rdma_ah_attr_type_RDMA_AH_ATTR_TYPE_ROCE;
+        attr.ah_flags = bindings::ib_ah_flags_IB_AH_GRH as u8;
+        attr.port_num = self.port;
+        attr.sl = self.sl;
+        attr.static_rate = self.static_rate;
+        attr.grh.dgid.raw = self.dgid.0;
+        attr.grh.sgid_index = self.sgid_index;
+        attr.grh.flow_label = self.flow_label;
+        attr.grh.hop_limit = self.hop_limit;
+        attr.grh.traffic_class = self.traffic_class;
+        attr.grh.sgid_attr = core::ptr::null();
+        attr.__bindgen_anon_1.roce.dmac = self.dmac;
+    }
 }

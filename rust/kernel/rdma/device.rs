@@ -24,7 +24,9 @@ use super::{
         PortImmutable,
     },
     mmap,
+    mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
     object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
+    qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr},
     udata::UData,
 };
 use crate::{
@@ -59,6 +61,9 @@ pub trait Driver: Sized + Send + Sync + 'static {
     type Srq: Send + Sync;
     /// Per-memory-window driver data.
     type Mw: Send + Sync;
+    /// Per-memory-region driver data. Dropped where the core deregisters regions, which may
+    /// sleep.
+    type Mr: Send + Sync;
 
     /// Driver identifier reported to user space (see [`super::driver_id`]).
     const DRIVER_ID: u32;
@@ -142,6 +147,71 @@ pub trait Driver: Sized + Send + Sync + 'static {
         sleepable: bool,
         udata: Option<&mut UData<'_>>,
     ) -> impl PinInit<Self::Ah, Error>;
+
+    /// Creates a queue pair (`create_qp`); `udata` is `None` for kernel users. The number and
+    /// granted sizes are reported to the consumer.
+    fn create_qp(
+        pd: &Pd<Self>,
+        attr: &QpInitAttr<'_, Self>,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(QpCreated, impl PinInit<Self::Qp, Error>)>;
+
+    /// Modifies a queue pair (`modify_qp`): `mask` (`IB_QP_*`) says which of `attr` are given.
+    /// May sleep.
+    fn modify_qp(qp: &Qp<Self>, attr: &QpAttr, mask: u32, udata: Option<&mut UData<'_>>) -> Result;
+
+    /// Returns a queue pair's attributes, its work queue sizes and whether it signals every
+    /// send (`query_qp`). May sleep.
+    fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
+
+    /// Creates a region that covers all memory for a kernel user's DMA (`get_dma_mr`).
+    /// May sleep.
+    fn get_dma_mr(pd: &Pd<Self>, access: Access)
+        -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)>;
+
+    /// Registers user memory (`reg_user_mr`); `udata` is `None` for kernel users registering
+    /// a process's memory. May sleep.
+    fn reg_user_mr(
+        pd: &Pd<Self>,
+        region: &UserRegion,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)>;
+
+    /// Changes a user region in place (`rereg_user_mr`). `pd` is the region's protection
+    /// domain after the change; the core records it once this returns success. May sleep.
+    fn rereg_user_mr(
+        _mr: &Mr<Self>,
+        _change: &Reregistration,
+        _pd: &Pd<Self>,
+        _udata: Option<&mut UData<'_>>,
+    ) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares a region for deregistration (`dereg_mr`); on success the region's data is
+    /// dropped and the region freed, on error the region stays. May sleep.
+    fn dereg_mr(_mr: &Mr<Self>) -> Result {
+        Ok(())
+    }
+
+    /// Creates a memory window of `kind` (`alloc_mw`) and returns its remote key with its data.
+    fn alloc_mw(
+        _pd: &Pd<Self>,
+        _kind: MwKind,
+        _udata: Option<&mut UData<'_>>,
+    ) -> Result<(u32, impl PinInit<Self::Mw, Error>)> {
+        // Not called: `alloc_mw` is only set for drivers that implement it.
+        Err::<(u32, Result<Self::Mw>), _>(EOPNOTSUPP)
+    }
+}
+
+/// The type of a memory window (`enum ib_mw_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MwKind {
+    /// Bound by a verb call, to a whole protection domain (`IB_MW_TYPE_1`).
+    Type1,
+    /// Bound by a work request, to one queue pair (`IB_MW_TYPE_2`).
+    Type2,
 }
 
 /// An RDMA device of driver `T`, with the driver's data.
@@ -262,6 +332,28 @@ impl<T: Driver> UnregisteredDevice<T> {
         },
         req_notify_cq: if T::HAS_REQ_NOTIFY_CQ {
             Some(callbacks::req_notify_cq::<T>)
+        } else {
+            None
+        },
+        create_qp: Some(callbacks::create_qp::<T>),
+        modify_qp: Some(callbacks::modify_qp::<T>),
+        query_qp: Some(callbacks::query_qp::<T>),
+        destroy_qp: Some(callbacks::destroy_qp::<T>),
+        get_dma_mr: Some(callbacks::get_dma_mr::<T>),
+        reg_user_mr: Some(callbacks::reg_user_mr::<T>),
+        rereg_user_mr: if T::HAS_REREG_USER_MR {
+            Some(callbacks::rereg_user_mr::<T>)
+        } else {
+            None
+        },
+        dereg_mr: Some(callbacks::dereg_mr::<T>),
+        alloc_mw: if T::HAS_ALLOC_MW {
+            Some(callbacks::alloc_mw::<T>)
+        } else {
+            None
+        },
+        dealloc_mw: if T::HAS_ALLOC_MW {
+            Some(callbacks::dealloc_mw::<T>)
         } else {
             None
         },
@@ -861,5 +953,258 @@ mod callbacks {
         // does not sleep when dropped (a `Driver::create_ah` requirement).
         unsafe { Ah::<T>::drop_data(ah) };
         0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn get_dma_mr<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        access: c_int,
+    ) -> *mut bindings::ib_mr {
+        // SAFETY: The core passes a PD of its device.
+        let pd = unsafe { Pd::<T>::from_raw(pd) };
+        let res = T::get_dma_mr(pd, Access::from_bits(access as u32))
+            .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
+        mr_or_err_ptr(res)
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn reg_user_mr<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        start: u64,
+        length: u64,
+        iova: u64,
+        access: c_int,
+        dmah: *mut bindings::ib_dmah,
+        udata: *mut bindings::ib_udata,
+    ) -> *mut bindings::ib_mr {
+        if !dmah.is_null() {
+            // DMA handles (TPH steering) have no meaning for a device without DMA.
+            return mr_or_err_ptr(Err(EOPNOTSUPP));
+        }
+        // SAFETY: The core passes a PD of its device, and valid `udata` if non-null.
+        let (pd, mut udata) = unsafe { (Pd::<T>::from_raw(pd), UData::from_raw(udata)) };
+        let region = UserRegion {
+            start,
+            length,
+            iova,
+            access: Access::from_bits(access as u32),
+        };
+        let res = T::reg_user_mr(pd, &region, udata.as_mut())
+            .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
+        mr_or_err_ptr(res)
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    #[expect(clippy::too_many_arguments, reason = "the C operation's signature")]
+    pub(super) unsafe extern "C" fn rereg_user_mr<T: Driver>(
+        mr: *mut bindings::ib_mr,
+        flags: c_int,
+        start: u64,
+        length: u64,
+        iova: u64,
+        access: c_int,
+        pd: *mut bindings::ib_pd,
+        udata: *mut bindings::ib_udata,
+    ) -> *mut bindings::ib_mr {
+        let flags = flags as u32;
+        let change = Reregistration {
+            translation: (flags & bindings::ib_mr_rereg_flags_IB_MR_REREG_TRANS != 0)
+                .then_some((start, length, iova)),
+            access: (flags & bindings::ib_mr_rereg_flags_IB_MR_REREG_ACCESS != 0)
+                .then_some(Access::from_bits(access as u32)),
+            pd_changes: flags & bindings::ib_mr_rereg_flags_IB_MR_REREG_PD != 0,
+        };
+        // SAFETY: The core passes a region of `T` under its uobject's write lock, the PD the
+        // region will have (valid for the call) and valid `udata` if non-null.
+        let (this, pd, mut udata) = unsafe {
+            (
+                Mr::<T>::from_raw(mr),
+                Pd::<T>::from_raw(pd),
+                UData::from_raw(udata),
+            )
+        };
+        match T::rereg_user_mr(this, &change, pd, udata.as_mut()) {
+            // NULL: the region changed in place.
+            Ok(()) => core::ptr::null_mut(),
+            Err(e) => mr_or_err_ptr(Err(e)),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn dereg_mr<T: Driver>(
+        mr: *mut bindings::ib_mr,
+        _udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A region of `T`, valid for the call.
+            T::dereg_mr(unsafe { Mr::<T>::from_raw(mr) })?;
+            // SAFETY: The core forgets the region once this returns 0; it read what it needs
+            // before the call.
+            unsafe { Mr::<T>::free_raw(mr) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn alloc_mw<T: Driver>(
+        mw: *mut bindings::ib_mw,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a window whose PD and type it set, and valid `udata` if
+            // non-null.
+            let (pd, kind, mut udata) = unsafe {
+                (
+                    Pd::<T>::from_raw((*mw).pd),
+                    (*mw).type_,
+                    UData::from_raw(udata),
+                )
+            };
+            let kind = match kind {
+                bindings::ib_mw_type_IB_MW_TYPE_1 => MwKind::Type1,
+                bindings::ib_mw_type_IB_MW_TYPE_2 => MwKind::Type2,
+                _ => return Err(EINVAL),
+            };
+            let (rkey, init) = T::alloc_mw(pd, kind, udata.as_mut())?;
+            // SAFETY: The core allocated `mw` with `Mw<T>`'s size; data uninitialised.
+            unsafe { Mw::<T>::init(mw, init)? };
+            // SAFETY: `mw` is valid; the core reads `rkey` after this returns.
+            unsafe { (*mw).rkey = rkey };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn dealloc_mw<T: Driver>(mw: *mut bindings::ib_mw) -> c_int {
+        // SAFETY: Created by `alloc_mw`; the core frees it after this returns 0.
+        unsafe { Mw::<T>::drop_data(mw) };
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn create_qp<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        init: *mut bindings::ib_qp_init_attr,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a QP whose PD it set, valid attributes whose CQs (of its
+            // device, so of `T`) it holds for the call, and valid `udata` if non-null.
+            let (pd, init, mut udata) = unsafe {
+                (
+                    Pd::<T>::from_raw((*qp).pd),
+                    &mut *init,
+                    UData::from_raw(udata),
+                )
+            };
+            // SAFETY: As above.
+            let attr = unsafe { QpInitAttr::<T>::from_raw(init) }?;
+            let (created, data) = T::create_qp(pd, &attr, udata.as_mut())?;
+            // SAFETY: The core allocated `qp` with `Qp<T>`'s size; data uninitialised.
+            unsafe { Qp::<T>::init(qp, data)? };
+            // SAFETY: `qp` is valid; the core reads the number once this returns.
+            unsafe { (*qp).qp_num = created.qp_num };
+            qp::write_created_caps(init, &created.caps);
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn modify_qp<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        attr: *mut bindings::ib_qp_attr,
+        mask: c_int,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            let mask = mask as u32;
+            // SAFETY: A QP of `T` with valid attributes, whose address vector's source GID the
+            // core resolved when given, and valid `udata` if non-null.
+            let (this, attr, mut udata) = unsafe {
+                (
+                    Qp::<T>::from_raw(qp),
+                    QpAttr::from_raw(&*attr, mask)?,
+                    UData::from_raw(udata),
+                )
+            };
+            T::modify_qp(this, &attr, mask, udata.as_mut())?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn query_qp<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        attr: *mut bindings::ib_qp_attr,
+        _mask: c_int,
+        init: *mut bindings::ib_qp_init_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A QP of `T`.
+            let (values, caps, signal_all) = T::query_qp(unsafe { Qp::<T>::from_raw(qp) })?;
+            // SAFETY: The core passes attribute structures valid for writes.
+            let (attr, init) = unsafe { (&mut *attr, &mut *init) };
+            values.write_raw(attr);
+            qp::write_query_init(init, &caps, signal_all);
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn destroy_qp<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        _udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        // SAFETY: Created by `create_qp`; the core frees it after this returns 0.
+        unsafe { Qp::<T>::drop_data(qp) };
+        0
+    }
+
+    /// Converts a region or an error to what the core's MR operations return.
+    fn mr_or_err_ptr(res: Result<*mut bindings::ib_mr>) -> *mut bindings::ib_mr {
+        match res {
+            Ok(mr) => mr,
+            Err(e) => e.to_ptr(),
+        }
     }
 }

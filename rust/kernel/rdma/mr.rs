@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory regions (`struct ib_mr`) and the user memory they pin (`struct ib_umem`).
+//!
+//! C headers: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h),
+//! [`include/rdma/ib_umem.h`](srctree/include/rdma/ib_umem.h)
+//!
+//! Unlike the objects of [`super::object`], memory regions are allocated by the driver: an
+//! [`Mr`] is a `struct ib_mr` followed by the driver's data in one allocation, which the driver's
+//! register operation hands to the core and its deregister operation frees.
+
+use super::device::{Device, Driver};
+use crate::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    prelude::*,
+    types::Opaque,
+};
+use core::{mem::offset_of, ptr::NonNull};
+
+/// Access rights of a memory region or window (`enum ib_access_flags`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access(u32);
+
+impl Access {
+    /// The local side may write (`IB_ACCESS_LOCAL_WRITE`).
+    pub const LOCAL_WRITE: Self = Self(bindings::ib_access_flags_IB_ACCESS_LOCAL_WRITE);
+    /// Peers may write (`IB_ACCESS_REMOTE_WRITE`).
+    pub const REMOTE_WRITE: Self = Self(bindings::ib_access_flags_IB_ACCESS_REMOTE_WRITE);
+    /// Peers may read (`IB_ACCESS_REMOTE_READ`).
+    pub const REMOTE_READ: Self = Self(bindings::ib_access_flags_IB_ACCESS_REMOTE_READ);
+    /// Peers may run atomic operations (`IB_ACCESS_REMOTE_ATOMIC`).
+    pub const REMOTE_ATOMIC: Self = Self(bindings::ib_access_flags_IB_ACCESS_REMOTE_ATOMIC);
+    /// Memory windows may be bound to the region (`IB_ACCESS_MW_BIND`).
+    pub const MW_BIND: Self = Self(bindings::ib_access_flags_IB_ACCESS_MW_BIND);
+    /// Addresses count from the start of the region (`IB_ZERO_BASED`).
+    pub const ZERO_BASED: Self = Self(bindings::ib_access_flags_IB_ZERO_BASED);
+    /// Pages are faulted in on demand rather than pinned (`IB_ACCESS_ON_DEMAND`).
+    pub const ON_DEMAND: Self = Self(bindings::ib_access_flags_IB_ACCESS_ON_DEMAND);
+    /// The memory is backed by huge pages (`IB_ACCESS_HUGETLB`).
+    pub const HUGETLB: Self = Self(bindings::ib_access_flags_IB_ACCESS_HUGETLB);
+    /// PCIe relaxed ordering is allowed (`IB_ACCESS_RELAXED_ORDERING`).
+    pub const RELAXED_ORDERING: Self = Self(bindings::ib_access_flags_IB_ACCESS_RELAXED_ORDERING);
+    /// Peers may flush to global visibility (`IB_ACCESS_FLUSH_GLOBAL`).
+    pub const FLUSH_GLOBAL: Self = Self(bindings::ib_access_flags_IB_ACCESS_FLUSH_GLOBAL);
+    /// Peers may flush to persistence (`IB_ACCESS_FLUSH_PERSISTENT`).
+    pub const FLUSH_PERSISTENT: Self = Self(bindings::ib_access_flags_IB_ACCESS_FLUSH_PERSISTENT);
+    /// Hints a device may ignore (`IB_ACCESS_OPTIONAL`).
+    pub const OPTIONAL: Self = Self(bindings::ib_access_flags_IB_ACCESS_OPTIONAL);
+
+    /// Rights that let the device modify the memory (`ib_access_writable`).
+    pub const WRITABLE: Self =
+        Self(Self::LOCAL_WRITE.0 | Self::REMOTE_WRITE.0 | Self::REMOTE_ATOMIC.0 | Self::MW_BIND.0);
+
+    /// Converts raw `IB_ACCESS_*` bits.
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// Returns the raw `IB_ACCESS_*` bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Returns whether every right of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Returns whether any right of `other` is in `self`.
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Returns the rights of `self` not in `other`.
+    pub const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+}
+
+impl core::ops::BitOr for Access {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+/// User memory pinned for a device (`struct ib_umem`).
+///
+/// The pages stay pinned, charged to the owning process's locked-memory limit, and mapped for
+/// the device until the value is dropped. Dropping may sleep.
+///
+/// # Invariants
+///
+/// `self.0` was returned by `ib_umem_get_*`, is owned by this value and released on drop.
+pub struct Umem(NonNull<bindings::ib_umem>);
+
+// SAFETY: The umem is not changed after creation, and `ib_umem_release` may run on any thread
+// in process context.
+unsafe impl Send for Umem {}
+// SAFETY: Shared access only reads fields that do not change after creation.
+unsafe impl Sync for Umem {}
+
+impl Umem {
+    /// Pins `len` bytes of the calling process's memory at `addr` for `dev`, writable if
+    /// `access` has any of [`Access::WRITABLE`] (`ib_umem_get_va`). May sleep.
+    ///
+    /// Fails with `EINVAL` on an empty or wrapping range, `ENOMEM` beyond `RLIMIT_MEMLOCK`
+    /// (without `CAP_IPC_LOCK`) and `EOPNOTSUPP` for [`Access::ON_DEMAND`].
+    pub fn pin<T: Driver>(dev: &Device<T>, addr: u64, len: u64, access: Access) -> Result<Self> {
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: `dev` is a registered device; without an attribute bundle the core pins the
+        // range of the current process's address space.
+        let umem = from_err_ptr(unsafe {
+            bindings::ib_umem_get_attr_or_va(
+                dev.as_raw(),
+                core::ptr::null(),
+                0,
+                addr,
+                len,
+                access.bits() as c_int,
+            )
+        })?;
+        // INVARIANT: A successful `ib_umem_get_*` returns a umem the caller owns.
+        NonNull::new(umem).map(Self).ok_or(ENOMEM)
+    }
+
+    fn raw(&self) -> &bindings::ib_umem {
+        // SAFETY: The umem is valid while `self` lives (type invariant) and not changed.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Returns the user address of the first byte.
+    pub fn address(&self) -> u64 {
+        self.raw().address as u64
+    }
+
+    /// Returns the length in bytes.
+    pub fn len(&self) -> usize {
+        self.raw().length
+    }
+
+    /// Returns whether the region is empty; pinned regions never are.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns whether the pages were pinned for writing.
+    pub fn writable(&self) -> bool {
+        self.raw().writable() != 0
+    }
+
+    /// Returns the number of pages the region touches (`ib_umem_num_pages`).
+    pub fn page_count(&self) -> usize {
+        let page = crate::page::PAGE_SIZE as u64;
+        let start = self.address() & !(page - 1);
+        let end = (self.address() + self.len() as u64).next_multiple_of(page);
+        ((end - start) / page) as usize
+    }
+
+    /// Checks that the region may keep its pages under new access rights when only the rights
+    /// change (`ib_umem_check_rereg`): `EACCES` if they need writing and the pages were pinned
+    /// read-only.
+    pub fn check_access_change(&self, access: Access) -> Result {
+        // SAFETY: The umem is valid (type invariant); the call only reads it.
+        to_result(unsafe {
+            bindings::ib_umem_check_rereg(
+                self.0.as_ptr(),
+                bindings::ib_mr_rereg_flags_IB_MR_REREG_ACCESS as c_int,
+                access.bits() as c_int,
+            )
+        })
+    }
+}
+
+impl Drop for Umem {
+    fn drop(&mut self) {
+        // SAFETY: The umem is owned by `self` (type invariant) and not used after this.
+        unsafe { bindings::ib_umem_release(self.0.as_ptr()) };
+    }
+}
+
+/// The keys of a memory region: the local key names it in local work requests, the remote key
+/// in peers' requests (zero without remote rights).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MrKeys {
+    /// Local key.
+    pub lkey: u32,
+    /// Remote key.
+    pub rkey: u32,
+}
+
+/// A user memory registration request (`reg_user_mr`).
+#[derive(Clone, Copy, Debug)]
+pub struct UserRegion {
+    /// User address of the first byte.
+    pub start: u64,
+    /// Length in bytes, as requested (not yet checked).
+    pub length: u64,
+    /// The address peers and work requests use for the first byte.
+    pub iova: u64,
+    /// Requested rights, checked by the core for consistency but not against the device.
+    pub access: Access,
+}
+
+/// What a re-registration changes (`rereg_user_mr`).
+#[derive(Clone, Copy, Debug)]
+pub struct Reregistration {
+    /// New translation (`IB_MR_REREG_TRANS`): start, length and I/O virtual address.
+    pub translation: Option<(u64, u64, u64)>,
+    /// New access rights (`IB_MR_REREG_ACCESS`).
+    pub access: Option<Access>,
+    /// Whether the protection domain changes (`IB_MR_REREG_PD`).
+    pub pd_changes: bool,
+}
+
+/// A memory region of driver `T`: a `struct ib_mr` followed by the driver's data.
+///
+/// # Invariants
+///
+/// - `ib` is at offset zero.
+/// - Every `Mr<T>` the core sees was allocated by [`Mr::into_raw`] and is freed only by
+///   [`Mr::free_raw`]; `data` is initialised throughout.
+#[repr(C)]
+#[pin_data]
+pub struct Mr<T: Driver> {
+    ib: Opaque<bindings::ib_mr>,
+    #[pin]
+    data: T::Mr,
+}
+
+impl<T: Driver> Mr<T> {
+    const OFFSET_IS_ZERO: () = assert!(offset_of!(Self, ib) == 0);
+
+    /// Allocates a region with keys `keys` and data from `init`, for the core to own.
+    pub(crate) fn into_raw(
+        keys: MrKeys,
+        init: impl PinInit<T::Mr, Error>,
+    ) -> Result<*mut bindings::ib_mr> {
+        let () = Self::OFFSET_IS_ZERO;
+        let mr = KBox::try_pin_init(
+            try_pin_init!(Self {
+                ib: Opaque::zeroed(),
+                data <- init,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The region is handed to the core, which never moves it; `free_raw` rebuilds
+        // the pinned box.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(mr) });
+        // SAFETY: `raw` is valid and not yet shared.
+        let ib = unsafe { &mut *(*raw).ib.get() };
+        ib.lkey = keys.lkey;
+        ib.rkey = keys.rkey;
+        Ok(raw.cast())
+    }
+
+    /// Frees a region allocated by [`Mr::into_raw`], dropping its data. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from [`Mr::into_raw`] and not be used afterwards.
+    pub(crate) unsafe fn free_raw(raw: *mut bindings::ib_mr) {
+        // SAFETY: By the caller's guarantee `raw` is the `KBox` `into_raw` leaked.
+        drop(unsafe { KBox::from_raw(raw.cast::<Self>()) });
+    }
+
+    /// Borrows a region of driver `T`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from [`Mr::into_raw`] and stay valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(raw: *mut bindings::ib_mr) -> &'a Self {
+        // SAFETY: `ib` is at offset zero; validity is guaranteed by the caller.
+        unsafe { &*raw.cast::<Self>() }
+    }
+
+    /// Returns the driver's data.
+    pub fn data(&self) -> &T::Mr {
+        &self.data
+    }
+
+    /// Returns the raw `struct ib_mr`.
+    pub fn as_raw(&self) -> *mut bindings::ib_mr {
+        self.ib.get()
+    }
+
+    /// Returns the region's keys.
+    pub fn keys(&self) -> MrKeys {
+        // SAFETY: The keys are written before the core sees the region and only by the driver.
+        let ib = unsafe { &*self.ib.get() };
+        MrKeys {
+            lkey: ib.lkey,
+            rkey: ib.rkey,
+        }
+    }
+
+    /// Returns the device the region belongs to.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: The core sets `device` before it calls any operation on the region, and
+        // regions of `T` are only created by `T`'s operations.
+        unsafe { Device::from_raw((*self.ib.get()).device) }
+    }
+}
+
+/// Returns a random memory key byte (`get_random_u8`): the low eight bits of a local or
+/// remote key, which make a stale or guessed key unlikely to name a live region.
+pub fn random_key() -> u8 {
+    // SAFETY: `get_random_u8` has no preconditions and may be called in any context.
+    unsafe { bindings::get_random_u8() }
+}
