@@ -6,8 +6,11 @@
 //! requests; the device's table maps it back to the address, and to the protection domain the
 //! requester must share.
 
-use crate::{device::Rrxe, params};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::{
+    device::Rrxe,
+    params,
+    table::{Entry, Table},
+};
 use kernel::{
     prelude::*,
     rdma::{
@@ -16,7 +19,6 @@ use kernel::{
         udata::UData,
     },
     sync::Arc,
-    xarray::{AllocKind, XArray},
 };
 use zerocopy_derive::Immutable;
 
@@ -28,42 +30,17 @@ pub(crate) struct AhInfo {
     pub(crate) pd: usize,
 }
 
-/// The device's address handles by number.
-#[pin_data]
-pub(crate) struct AhTable {
-    #[pin]
-    handles: XArray<Arc<AhInfo>>,
-    /// Where the next number search starts, so numbers are not reused at once.
-    next: AtomicU32,
-}
+/// The device's address handles, by number.
+pub(crate) type AhTable = Table<AhInfo>;
 
-impl AhTable {
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            handles <- XArray::new(AllocKind::Alloc1),
-            next: AtomicU32::new(1),
-        })
-    }
-
-    /// Returns the handle numbered `num`.
-    #[allow(dead_code, reason = "used by the UD send path")]
-    pub(crate) fn get(&self, num: u32) -> Option<Arc<AhInfo>> {
-        let handles = self.handles.lock();
-        handles.get(num as usize).map(|info| info.into())
-    }
+/// Creates the table of address handles, numbered from 1.
+pub(crate) fn new_table() -> impl PinInit<AhTable> {
+    Table::new(1, params::MAX_AH)
 }
 
 /// Per-AH state: its entry in the table, removed on drop.
 pub(crate) struct RrxeAh {
-    num: u32,
-    table: Arc<AhTable>,
-}
-
-impl Drop for RrxeAh {
-    fn drop(&mut self) {
-        // Does not sleep: the table's lock is a spinlock and freeing the entry is `kfree`.
-        drop(self.table.handles.lock().remove(self.num as usize));
-    }
+    _entry: Entry<AhInfo>,
 }
 
 /// The response to a user AH creation (`struct rxe_create_ah_resp`).
@@ -97,20 +74,9 @@ pub(crate) fn create(
         },
         gfp,
     )?;
-    let num = {
-        let mut handles = table.handles.lock();
-        // The table's lock serialises users of `next`.
-        let mut next = table.next.load(Ordering::Relaxed);
-        let num = handles
-            .alloc(1, params::MAX_AH, Some(&mut next), info, gfp)
-            .map_err(|e| match e.error {
-                e if e == EBUSY => ENOMEM,
-                e => e,
-            })?;
-        table.next.store(next, Ordering::Relaxed);
-        num
-    };
-    let ah = RrxeAh { num, table };
+    let entry = table.insert(info, gfp)?;
+    let num = entry.index();
+    let ah = RrxeAh { _entry: entry };
     if let Some(udata) = udata {
         // A provider without room for the number does not use it (the older ABI).
         if udata.out_len() >= size_of::<CreateAhResp>() {

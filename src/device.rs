@@ -5,7 +5,9 @@
 use crate::{
     ah::{self, AhTable, RrxeAh},
     cq::{self, RrxeCq},
+    mr::{self, MemoryTables, RrxeMr, RrxeMw},
     params,
+    qp::{self, QpTable, RrxeQp},
     quota::{Quota, QuotaSlot},
     registry::Devices,
 };
@@ -18,9 +20,11 @@ use kernel::{
             AddressVector, CqInitAttr, CqNotify, DeviceAttributes, LinkLayer, Mtu, PhysState,
             PortAttributes, PortImmutable, PortState,
         },
-        object::{Cq, Pd},
+        mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
+        object::{Cq, Pd, Qp},
+        qp::{QpAttr, QpCaps, QpCreated, QpInitAttr},
         udata::UData,
-        Device, UnregisteredDevice,
+        Device, MwKind, UnregisteredDevice,
     },
     sync::{aref::ARef, Arc},
 };
@@ -38,6 +42,8 @@ pub(crate) struct RrxeDevice {
     pds: Arc<Quota>,
     pub(crate) cqs: Arc<Quota>,
     pub(crate) ahs: Arc<AhTable>,
+    pub(crate) memory: MemoryTables,
+    pub(crate) qps: Arc<QpTable>,
 }
 
 impl RrxeDevice {
@@ -80,7 +86,9 @@ pub(crate) fn create(
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
         pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,
         cqs: Arc::new(Quota::new(params::MAX_CQ), GFP_KERNEL)?,
-        ahs: Arc::pin_init(AhTable::new(), GFP_KERNEL)?,
+        ahs: Arc::pin_init(ah::new_table(), GFP_KERNEL)?,
+        memory: MemoryTables::new()?,
+        qps: Arc::pin_init(qp::new_table(), GFP_KERNEL)?,
     };
     // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
     // association: rdma_rxe looks devices up there by the driver id both drivers share and
@@ -102,9 +110,10 @@ impl rdma::Driver for Rrxe {
     type Pd = RrxePd;
     type Ah = RrxeAh;
     type Cq = RrxeCq;
-    type Qp = ();
+    type Qp = RrxeQp;
     type Srq = ();
-    type Mw = ();
+    type Mw = RrxeMw;
+    type Mr = RrxeMr;
 
     const DRIVER_ID: u32 = rdma::driver_id::RXE;
     // rdma-core's librxe accepts ABI versions 1 and 2.
@@ -218,6 +227,58 @@ impl rdma::Driver for Rrxe {
         udata: Option<&mut UData<'_>>,
     ) -> impl PinInit<Self::Ah, Error> {
         ah::create(pd, av, sleepable, udata)
+    }
+
+    fn create_qp(
+        pd: &Pd<Self>,
+        attr: &QpInitAttr<'_, Self>,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(QpCreated, impl PinInit<Self::Qp, Error>)> {
+        qp::create(pd, attr, udata)
+    }
+
+    fn modify_qp(qp: &Qp<Self>, attr: &QpAttr, mask: u32, udata: Option<&mut UData<'_>>) -> Result {
+        qp::modify(qp, attr, mask, udata)
+    }
+
+    fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)> {
+        qp::query(qp)
+    }
+
+    fn get_dma_mr(
+        pd: &Pd<Self>,
+        access: Access,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
+        mr::get_dma(pd, access).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
+    }
+
+    fn reg_user_mr(
+        pd: &Pd<Self>,
+        region: &UserRegion,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
+        mr::register_user(pd, region, udata).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
+    }
+
+    fn rereg_user_mr(
+        region: &Mr<Self>,
+        change: &Reregistration,
+        pd: &Pd<Self>,
+        _udata: Option<&mut UData<'_>>,
+    ) -> Result {
+        mr::reregister(region, change, pd)
+    }
+
+    fn dereg_mr(region: &Mr<Self>) -> Result {
+        mr::deregister(region)
+    }
+
+    fn alloc_mw(
+        pd: &Pd<Self>,
+        kind: MwKind,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(u32, impl PinInit<Self::Mw, Error>)> {
+        mr::alloc_window(pd, kind, udata).map(|(rkey, window)| (rkey, Ok::<_, Error>(window)))
     }
 }
 

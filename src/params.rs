@@ -19,6 +19,12 @@ pub(crate) const MAX_CQ: u32 = DEFAULT_MAX;
 pub(crate) const MAX_CQE: u32 = (1 << 15) - 1;
 /// Maximum number of address handles; they are numbered from 1.
 pub(crate) const MAX_AH: u32 = (1 << 15) - 1;
+/// Maximum number of queue pairs.
+pub(crate) const MAX_QP: u32 = DEFAULT_MAX - 16;
+/// Maximum number of work requests per work queue.
+pub(crate) const MAX_QP_WR: u32 = DEFAULT_MAX;
+/// Maximum number of outstanding RDMA reads and atomics per queue pair, either side.
+pub(crate) const MAX_QP_RD_ATOM: u32 = 128;
 /// Maximum number of scatter/gather entries per work request.
 pub(crate) const MAX_SGE: u32 = 32;
 /// Number of GID table entries per port.
@@ -58,8 +64,8 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_mr_size: u64::MAX,
         page_size_cap: 0xffff_f000,
         vendor_id: VENDOR_ID,
-        max_qp: DEFAULT_MAX - 16,
-        max_qp_wr: DEFAULT_MAX,
+        max_qp: MAX_QP,
+        max_qp_wr: MAX_QP_WR,
         device_cap_flags: DEVICE_CAP_FLAGS,
         // `rdma link del` may remove the device.
         kernel_cap_flags: u64::from(bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG),
@@ -68,12 +74,12 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_sge_rd: MAX_SGE,
         max_cq: MAX_CQ,
         max_cqe: MAX_CQE,
-        max_mr: (1 << 19) - 1,
-        max_mw: (1 << 20) - ((1 << 19) + 1),
+        max_mr: MAX_MR_INDEX,
+        max_mw: MAX_MW_INDEX - MIN_MW_INDEX + 1,
         max_pd: MAX_PD,
-        max_qp_rd_atom: 128,
+        max_qp_rd_atom: MAX_QP_RD_ATOM,
         max_res_rd_atom: 0x3f000,
-        max_qp_init_rd_atom: 128,
+        max_qp_init_rd_atom: MAX_QP_RD_ATOM,
         atomic_cap: bindings::ib_atomic_cap_IB_ATOMIC_HCA,
         max_mcast_grp: 8192,
         max_mcast_qp_attach: 56,
@@ -103,3 +109,13 @@ pub(crate) fn eui64(mac: [u8; 6]) -> [u8; 8] {
         mac[5],
     ]
 }
+
+/// Memory keys are a table index shifted left by this, plus a key byte.
+pub(crate) const KEY_INDEX_SHIFT: u32 = 8;
+/// Memory region indices run from 1 to this.
+pub(crate) const MAX_MR_INDEX: u32 = (1 << 19) - 1;
+/// Memory window indices run from this to [`MAX_MW_INDEX`], above the regions' so that a key
+/// names one or the other.
+pub(crate) const MIN_MW_INDEX: u32 = (1 << 19) + 1;
+/// The last memory window index.
+pub(crate) const MAX_MW_INDEX: u32 = (1 << 20) - 1;

@@ -156,3 +156,23 @@ impl ToUserQueue {
         new.buffer.store_release(PRODUCER_OFFSET, new.producer)
     }
 }
+
+/// A queue user space produces into and the kernel consumes from (send and receive queues).
+pub(crate) struct FromUserQueue {
+    buffer: Arc<SharedBuffer>,
+}
+
+impl FromUserQueue {
+    /// Creates an empty queue of `geometry`, its header filled in.
+    pub(crate) fn new(geometry: Geometry) -> Result<Self> {
+        let buffer = Arc::new(SharedBuffer::new(geometry.buffer_len())?, GFP_KERNEL)?;
+        buffer.store_release(LOG2_ELEM_SIZE_OFFSET, geometry.log2_elem_size)?;
+        buffer.store_release(INDEX_MASK_OFFSET, geometry.index_mask)?;
+        Ok(Self { buffer })
+    }
+
+    /// Returns the queue's memory, to map for user space.
+    pub(crate) fn buffer(&self) -> &Arc<SharedBuffer> {
+        &self.buffer
+    }
+}

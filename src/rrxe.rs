@@ -16,11 +16,15 @@ use kernel::{
 mod ah;
 mod cq;
 mod device;
+mod mr;
 mod params;
 mod psn;
+mod qp;
+mod qp_state;
 mod queue;
 mod quota;
 mod registry;
+mod table;
 
 #[path = "../tests/kunit/mod.rs"]
 mod kunit;

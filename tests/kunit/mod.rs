@@ -3,7 +3,10 @@
 //! KUnit suites for the driver. They are built into the module when the
 //! kernel has CONFIG_KUNIT and run when the module loads.
 
+mod mr;
 mod params;
 mod psn;
+mod qp;
+mod qp_state;
 mod queue;
 mod quota;

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory regions and windows: their keys, the tables that resolve keys for the data path, and
+//! the user memory regions pin.
+//!
+//! A key is a table index shifted left by eight plus a key byte. Regions and windows number
+//! from disjoint index ranges, so a key names at most one object. Every registration draws a
+//! fresh random key byte, and indices are handed out cyclically, so a key kept after its
+//! object went away does not name the object that reuses the index.
+
+use crate::{
+    device::Rrxe,
+    params,
+    table::{Entry, Table},
+};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use kernel::{
+    prelude::*,
+    rdma::{
+        mr::{self, Access, Mr, MrKeys, Reregistration, Umem, UserRegion},
+        object::Pd,
+        udata::UData,
+        MwKind,
+    },
+    sync::Arc,
+};
+
+/// The rights a region may be registered with; anything else is `EOPNOTSUPP`.
+pub(crate) const SUPPORTED_MR_ACCESS: Access = Access::from_bits(
+    Access::LOCAL_WRITE.bits()
+        | Access::REMOTE_WRITE.bits()
+        | Access::REMOTE_READ.bits()
+        | Access::REMOTE_ATOMIC.bits()
+        | Access::MW_BIND.bits()
+        | Access::FLUSH_GLOBAL.bits()
+        | Access::FLUSH_PERSISTENT.bits()
+        | Access::OPTIONAL.bits(),
+);
+
+/// Composes a memory key from a table index and a key byte.
+pub(crate) fn make_key(index: u32, key: u8) -> u32 {
+    (index << params::KEY_INDEX_SHIFT) | u32::from(key)
+}
+
+/// Returns the table index a memory key names.
+pub(crate) fn key_index(key: u32) -> u32 {
+    key >> params::KEY_INDEX_SHIFT
+}
+
+/// Returns whether a key names a memory window rather than a region.
+#[allow(dead_code, reason = "used by the responder's remote key lookup")]
+pub(crate) fn is_window_key(key: u32) -> bool {
+    key_index(key) >= params::MIN_MW_INDEX
+}
+
+/// Checks the rights a user region is registered with.
+pub(crate) fn check_mr_access(access: Access) -> Result {
+    if !SUPPORTED_MR_ACCESS.contains(access) {
+        // Zero-based regions, on-demand paging and huge-page hints are not offered.
+        return Err(EOPNOTSUPP);
+    }
+    // Remote writes and atomics modify memory, which needs local write (IBTA o10-37).
+    if access.intersects(Access::REMOTE_WRITE | Access::REMOTE_ATOMIC)
+        && !access.contains(Access::LOCAL_WRITE)
+    {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Checks a user region's range: not empty, and neither its user addresses nor its I/O
+/// virtual addresses wrap.
+pub(crate) fn check_region(start: u64, length: u64, iova: u64) -> Result {
+    if length == 0 || start.checked_add(length).is_none() || iova.checked_add(length).is_none() {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// What a region's keys give access to.
+#[allow(dead_code, reason = "read by the data path")]
+pub(crate) enum Memory {
+    /// All kernel memory, by kernel virtual address (`get_dma_mr`).
+    Dma,
+    /// Pinned user memory, addressed from `iova`.
+    User { umem: Umem, iova: u64, length: u64 },
+}
+
+/// A region as the data path sees it.
+pub(crate) struct MrState {
+    /// The key byte of both keys.
+    key: u8,
+    /// The protection domain's identity; changes on re-registration.
+    pd: AtomicUsize,
+    /// The rights, as `IB_ACCESS_*` bits; change on re-registration.
+    access: AtomicU32,
+    /// Memory windows bound to the region, which keep it from being deregistered.
+    bound_windows: AtomicU32,
+    #[allow(dead_code, reason = "read by the data path")]
+    memory: Memory,
+}
+
+impl MrState {
+    /// Returns the region's rights.
+    #[allow(dead_code, reason = "checked by the data path")]
+    pub(crate) fn access(&self) -> Access {
+        Access::from_bits(self.access.load(Ordering::Relaxed))
+    }
+
+    /// Returns the identity of the region's protection domain.
+    #[allow(dead_code, reason = "checked by the data path against the QP's")]
+    pub(crate) fn pd(&self) -> usize {
+        self.pd.load(Ordering::Relaxed)
+    }
+}
+
+/// A window as the data path sees it.
+pub(crate) struct MwState {
+    #[allow(dead_code, reason = "checked by the data path")]
+    key: u8,
+    #[allow(dead_code, reason = "checked by the data path")]
+    pd: usize,
+    #[allow(dead_code, reason = "checked by the data path")]
+    kind: MwKind,
+}
+
+/// The device's regions and windows by key index.
+pub(crate) struct MemoryTables {
+    pub(crate) regions: Arc<Table<MrState>>,
+    pub(crate) windows: Arc<Table<MwState>>,
+}
+
+impl MemoryTables {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            regions: Arc::pin_init(Table::new(1, params::MAX_MR_INDEX), GFP_KERNEL)?,
+            windows: Arc::pin_init(
+                Table::new(params::MIN_MW_INDEX, params::MAX_MW_INDEX),
+                GFP_KERNEL,
+            )?,
+        })
+    }
+
+    /// Returns the live region `lkey` names.
+    #[allow(dead_code, reason = "used by the data path")]
+    pub(crate) fn region(&self, key: u32) -> Option<Arc<MrState>> {
+        let state = self.regions.get(key_index(key))?;
+        (u32::from(state.key) == key & 0xff).then_some(state)
+    }
+}
+
+/// Per-region state: the data path's view and its place in the table.
+pub(crate) struct RrxeMr {
+    state: Arc<MrState>,
+    entry: Entry<MrState>,
+}
+
+impl RrxeMr {
+    /// Returns the region's keys.
+    fn keys(&self) -> MrKeys {
+        let key = make_key(self.entry.index(), self.state.key);
+        // The remote key equals the local one; remote rights are checked on use.
+        MrKeys {
+            lkey: key,
+            rkey: key,
+        }
+    }
+}
+
+/// Registers a region for `memory` in `pd` with `access`.
+fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, RrxeMr)> {
+    let state = Arc::new(
+        MrState {
+            key: mr::random_key(),
+            pd: AtomicUsize::new(pd.as_raw() as usize),
+            access: AtomicU32::new(access.bits()),
+            bound_windows: AtomicU32::new(0),
+            memory,
+        },
+        GFP_KERNEL,
+    )?;
+    let tables = &pd.device().data().memory;
+    let entry = tables.regions.insert(state.clone(), GFP_KERNEL)?;
+    let region = RrxeMr { state, entry };
+    Ok((region.keys(), region))
+}
+
+/// Creates a DMA region for a kernel user (`get_dma_mr`).
+pub(crate) fn get_dma(pd: &Pd<Rrxe>, access: Access) -> Result<(MrKeys, RrxeMr)> {
+    check_mr_access(access)?;
+    register(pd, access, Memory::Dma)
+}
+
+/// Registers user memory (`reg_user_mr`): pins it and gives it keys.
+pub(crate) fn register_user(
+    pd: &Pd<Rrxe>,
+    region: &UserRegion,
+    _udata: Option<&mut UData<'_>>,
+) -> Result<(MrKeys, RrxeMr)> {
+    check_mr_access(region.access)?;
+    check_region(region.start, region.length, region.iova)?;
+    let umem = Umem::pin(pd.device(), region.start, region.length, region.access)?;
+    let memory = Memory::User {
+        umem,
+        iova: region.iova,
+        length: region.length,
+    };
+    register(pd, region.access, memory)
+}
+
+/// Re-registers a user region in place (`rereg_user_mr`): new rights and protection domain.
+///
+/// A new translation would need new pages under the same keys while work may be using the old
+/// ones; it is refused (`EOPNOTSUPP`), and user space registers a new region instead.
+pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrxe>) -> Result {
+    if change.translation.is_some() {
+        return Err(EOPNOTSUPP);
+    }
+    let state = &region.data().state;
+    if let Some(access) = change.access {
+        check_mr_access(access)?;
+        match &state.memory {
+            Memory::User { umem, .. } => umem.check_access_change(access)?,
+            Memory::Dma => return Err(EINVAL),
+        }
+    }
+    // Validated before anything changes, so a refused change leaves the region as it was.
+    if let Some(access) = change.access {
+        state.access.store(access.bits(), Ordering::Relaxed);
+    }
+    if change.pd_changes {
+        state.pd.store(pd.as_raw() as usize, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Checks that a region may go (`dereg_mr`): not while windows are bound to it (IBTA
+/// 10.6.7.2.6).
+pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
+    if region.data().state.bound_windows.load(Ordering::Acquire) > 0 {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Per-window state: its place in the table.
+pub(crate) struct RrxeMw {
+    _entry: Entry<MwState>,
+}
+
+/// Creates a memory window (`alloc_mw`). Type 1 windows are bound by verb calls and type 2
+/// windows by work requests; both start unbound.
+pub(crate) fn alloc_window(
+    pd: &Pd<Rrxe>,
+    kind: MwKind,
+    _udata: Option<&mut UData<'_>>,
+) -> Result<(u32, RrxeMw)> {
+    let key = mr::random_key();
+    let state = Arc::new(
+        MwState {
+            key,
+            pd: pd.as_raw() as usize,
+            kind,
+        },
+        GFP_KERNEL,
+    )?;
+    let entry = pd
+        .device()
+        .data()
+        .memory
+        .windows
+        .insert(state, GFP_KERNEL)?;
+    let rkey = make_key(entry.index(), key);
+    Ok((rkey, RrxeMw { _entry: entry }))
+}

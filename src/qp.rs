@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Queue pairs: creation with work queues shared with the user-space provider, the modify
+//! state machine with per-attribute validation, and queries.
+
+use crate::{
+    cq::MmapInfo,
+    device::{self, Rrxe},
+    params,
+    psn::PSN_MASK,
+    qp_state::{check_modify, AttrMask, QpState, Service},
+    queue::{FromUserQueue, Geometry},
+    table::{Entry, Table},
+};
+use kernel::{
+    new_spinlock,
+    prelude::*,
+    rdma::{
+        attr::{Mtu, NetworkType},
+        mmap::MmapEntry,
+        mr::Access,
+        object::{Pd, Qp},
+        qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, QpType},
+        udata::UData,
+    },
+    sync::SpinLock,
+};
+use zerocopy_derive::Immutable;
+
+/// Size of a send work queue entry before its scatter/gather list or inline data
+/// (`struct rxe_send_wqe`).
+const SEND_WQE_HEADER: usize = 208;
+/// Size of a receive work queue entry before its scatter/gather list (`struct rxe_recv_wqe`).
+const RECV_WQE_HEADER: usize = 40;
+/// Size of a scatter/gather entry (`struct ib_sge`).
+const SGE_SIZE: u32 = 16;
+/// Largest inline payload of a send work request.
+pub(crate) const MAX_INLINE_DATA: u32 = 512;
+/// Queue pair numbers handed out; 0 and 1 are the special QPs, 2..15 stay unused as in rxe.
+const MIN_QPN: u32 = 16;
+/// The largest queue pair number handed out.
+pub(crate) const MAX_QPN: u32 = params::MAX_QP + MIN_QPN - 1;
+/// The largest value of a 3-bit retry count.
+const MAX_RETRY: u8 = 7;
+/// The largest 5-bit timer code (local ACK timeout, RNR NAK timer).
+const MAX_TIMER_CODE: u8 = 31;
+/// Queue pair numbers are 24 bits.
+const QPN_MASK: u32 = 0x00ff_ffff;
+
+/// What the data path needs to find a queue pair by number.
+#[allow(dead_code, reason = "read by the data path")]
+pub(crate) struct QpInfo {
+    pub(crate) service: Service,
+    /// The protection domain's identity.
+    pub(crate) pd: usize,
+}
+
+/// The device's queue pairs by number.
+pub(crate) type QpTable = Table<QpInfo>;
+
+/// Creates the table of queue pairs.
+pub(crate) fn new_table() -> impl PinInit<QpTable> {
+    Table::new(MIN_QPN, MAX_QPN)
+}
+
+/// A work queue shared with user space and its mapping.
+struct WorkQueue {
+    #[allow(dead_code, reason = "consumed by the data path")]
+    queue: FromUserQueue,
+    _mapping: MmapEntry,
+}
+
+/// The attributes a queue pair holds, changed by modify calls.
+struct Attributes {
+    state: QpState,
+    /// The last values given for each attribute (state fields aside).
+    values: QpAttr,
+}
+
+/// Per-QP state.
+#[pin_data]
+pub(crate) struct RrxeQp {
+    service: Service,
+    caps: QpCaps,
+    signal_all: bool,
+    #[pin]
+    attrs: SpinLock<Attributes>,
+    _sq: WorkQueue,
+    _rq: WorkQueue,
+    _entry: Entry<QpInfo>,
+}
+
+/// The mapping information of both work queues (`struct rxe_create_qp_resp`), receive queue
+/// first.
+#[repr(C)]
+#[derive(IntoBytes, Immutable)]
+struct CreateQpResp {
+    rq: MmapInfo,
+    sq: MmapInfo,
+}
+
+/// Returns the transport service of a queue pair type.
+fn service_of(qp_type: QpType) -> Service {
+    match qp_type {
+        QpType::Rc => Service::ReliableConnected,
+        QpType::Uc => Service::UnreliableConnected,
+        QpType::Ud => Service::UnreliableDatagram,
+        QpType::Gsi => Service::GeneralServices,
+    }
+}
+
+/// Checks requested work queue sizes against the device's limits.
+pub(crate) fn check_caps(caps: &QpCaps) -> Result {
+    let max_wr = params::MAX_QP_WR;
+    if caps.max_send_wr > max_wr
+        || caps.max_recv_wr > max_wr
+        || caps.max_send_sge > params::MAX_SGE
+        || caps.max_recv_sge > params::MAX_SGE
+        || caps.max_inline_data > MAX_INLINE_DATA
+    {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Returns the send and receive queue geometries for requested sizes and the sizes granted:
+/// a send entry's room serves both its scatter/gather list and inline data.
+pub(crate) fn queue_layout(caps: &QpCaps) -> Result<(Geometry, Geometry, QpCaps)> {
+    let payload = (caps.max_send_sge * SGE_SIZE).max(caps.max_inline_data);
+    let sq = Geometry::new(caps.max_send_wr, SEND_WQE_HEADER + payload as usize)?;
+    let rq = Geometry::new(
+        caps.max_recv_wr,
+        RECV_WQE_HEADER + (caps.max_recv_sge * SGE_SIZE) as usize,
+    )?;
+    let granted = QpCaps {
+        max_send_wr: sq.capacity(),
+        max_recv_wr: rq.capacity(),
+        max_send_sge: payload / SGE_SIZE,
+        max_recv_sge: caps.max_recv_sge,
+        max_inline_data: payload,
+    };
+    Ok((sq, rq, granted))
+}
+
+/// Creates a user work queue and maps it.
+fn work_queue(udata: &UData<'_>, geometry: Geometry) -> Result<WorkQueue> {
+    let queue = FromUserQueue::new(geometry)?;
+    let mapping = MmapEntry::insert(udata, queue.buffer().clone())?;
+    Ok(WorkQueue {
+        queue,
+        _mapping: mapping,
+    })
+}
+
+/// Creates a queue pair (`create_qp`).
+pub(crate) fn create(
+    pd: &Pd<Rrxe>,
+    attr: &QpInitAttr<'_, Rrxe>,
+    udata: Option<&mut UData<'_>>,
+) -> Result<(QpCreated, impl PinInit<RrxeQp, Error>)> {
+    // QP1 and other in-kernel queue pairs come with the kernel verbs (post_send/post_recv);
+    // until then the core does not offer the device to kernel clients.
+    let udata = udata.ok_or(EOPNOTSUPP)?;
+    if attr.qp_type == QpType::Gsi {
+        return Err(EOPNOTSUPP);
+    }
+    if attr.create_flags != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    // The provider sends nothing with the command and expects both queues' mappings back.
+    if udata.in_len() != 0 || udata.out_len() < size_of::<CreateQpResp>() {
+        return Err(EINVAL);
+    }
+    check_caps(&attr.caps)?;
+    let (sq_geometry, rq_geometry, caps) = queue_layout(&attr.caps)?;
+    let service = service_of(attr.qp_type);
+    let info = kernel::sync::Arc::new(
+        QpInfo {
+            service,
+            pd: pd.as_raw() as usize,
+        },
+        GFP_KERNEL,
+    )?;
+    let entry = pd.device().data().qps.insert(info, GFP_KERNEL)?;
+    let qpn = entry.index();
+    let sq = work_queue(udata, sq_geometry)?;
+    let rq = work_queue(udata, rq_geometry)?;
+    udata.respond(&CreateQpResp {
+        rq: MmapInfo::of(&rq._mapping)?,
+        sq: MmapInfo::of(&sq._mapping)?,
+    })?;
+    let attributes = Attributes {
+        state: QpState::Reset,
+        values: QpAttr {
+            port: 1,
+            path_mtu: Mtu::Mtu1024 as u32,
+            ..QpAttr::default()
+        },
+    };
+    let signal_all = attr.signal_all;
+    let init = try_pin_init!(RrxeQp {
+        service,
+        caps,
+        signal_all,
+        attrs <- new_spinlock!(attributes),
+        _sq: sq,
+        _rq: rq,
+        _entry: entry,
+    });
+    Ok((QpCreated { qp_num: qpn, caps }, init))
+}
+
+/// The attribute mask bits the device knows.
+const KNOWN_ATTRS: u32 = (AttrMask::DEST_QPN.0 << 1) - 1;
+
+/// The rights a queue pair may grant incoming requests.
+const QP_ACCESS: Access = Access::from_bits(
+    Access::LOCAL_WRITE.bits()
+        | Access::REMOTE_WRITE.bits()
+        | Access::REMOTE_READ.bits()
+        | Access::REMOTE_ATOMIC.bits()
+        | Access::MW_BIND.bits()
+        | Access::FLUSH_GLOBAL.bits()
+        | Access::FLUSH_PERSISTENT.bits(),
+);
+
+/// Checks the values of a modify call's attributes; the mask was checked against the state
+/// machine already.
+pub(crate) fn check_values(attr: &QpAttr, mask: AttrMask, active_mtu: Mtu) -> Result {
+    let has = |bit: AttrMask| mask.contains(bit);
+    if has(AttrMask::PORT) && attr.port != 1 {
+        return Err(EINVAL);
+    }
+    // One partition: the default one at index 0.
+    if has(AttrMask::PKEY_INDEX) && attr.pkey_index != 0 {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::ACCESS_FLAGS) && !QP_ACCESS.contains(Access::from_bits(attr.access_flags)) {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::PATH_MTU) {
+        // A path MTU beyond the port's active MTU could not be sent.
+        let mtu = Mtu::from_raw(attr.path_mtu).ok_or(EINVAL)?;
+        if mtu.bytes() > active_mtu.bytes() {
+            return Err(EINVAL);
+        }
+    }
+    if has(AttrMask::AV) {
+        let av = attr.av.as_ref().ok_or(EINVAL)?;
+        if av.port != 1 || !matches!(av.network_type, NetworkType::Ipv4 | NetworkType::Ipv6) {
+            return Err(EINVAL);
+        }
+    }
+    if has(AttrMask::TIMEOUT) && attr.timeout > MAX_TIMER_CODE {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::MIN_RNR_TIMER) && attr.min_rnr_timer > MAX_TIMER_CODE {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::RETRY_CNT) && attr.retry_cnt > MAX_RETRY {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::RNR_RETRY) && attr.rnr_retry > MAX_RETRY {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::MAX_QP_RD_ATOMIC) && u32::from(attr.max_rd_atomic) > params::MAX_QP_RD_ATOM {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::MAX_DEST_RD_ATOMIC)
+        && u32::from(attr.max_dest_rd_atomic) > params::MAX_QP_RD_ATOM
+    {
+        return Err(EINVAL);
+    }
+    if has(AttrMask::DEST_QPN) && attr.dest_qp_num > QPN_MASK {
+        return Err(EINVAL);
+    }
+    // Alternate paths (automatic path migration) are not offered.
+    if has(AttrMask::ALT_PATH) {
+        return Err(EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// Copies the attributes a modify call gives into the held ones.
+fn apply(held: &mut QpAttr, attr: &QpAttr, mask: AttrMask) {
+    let has = |bit: AttrMask| mask.contains(bit);
+    if has(AttrMask::ACCESS_FLAGS) {
+        held.access_flags = attr.access_flags;
+    }
+    if has(AttrMask::PKEY_INDEX) {
+        held.pkey_index = attr.pkey_index;
+    }
+    if has(AttrMask::PORT) {
+        held.port = attr.port;
+    }
+    if has(AttrMask::QKEY) {
+        held.qkey = attr.qkey;
+    }
+    if has(AttrMask::AV) {
+        held.av = attr.av;
+    }
+    if has(AttrMask::PATH_MTU) {
+        held.path_mtu = attr.path_mtu;
+    }
+    if has(AttrMask::TIMEOUT) {
+        held.timeout = attr.timeout;
+    }
+    if has(AttrMask::RETRY_CNT) {
+        held.retry_cnt = attr.retry_cnt;
+    }
+    if has(AttrMask::RNR_RETRY) {
+        held.rnr_retry = attr.rnr_retry;
+    }
+    // PSNs are 24 bits; the upper bits are ignored, as by other RoCE devices.
+    if has(AttrMask::RQ_PSN) {
+        held.rq_psn = attr.rq_psn & PSN_MASK;
+    }
+    if has(AttrMask::SQ_PSN) {
+        held.sq_psn = attr.sq_psn & PSN_MASK;
+    }
+    if has(AttrMask::MAX_QP_RD_ATOMIC) {
+        held.max_rd_atomic = attr.max_rd_atomic;
+    }
+    if has(AttrMask::MAX_DEST_RD_ATOMIC) {
+        held.max_dest_rd_atomic = attr.max_dest_rd_atomic;
+    }
+    if has(AttrMask::MIN_RNR_TIMER) {
+        held.min_rnr_timer = attr.min_rnr_timer;
+    }
+    if has(AttrMask::DEST_QPN) {
+        held.dest_qp_num = attr.dest_qp_num;
+    }
+    if has(AttrMask::PATH_MIG_STATE) {
+        held.path_mig_state = attr.path_mig_state;
+    }
+    if has(AttrMask::EN_SQD_ASYNC_NOTIFY) {
+        held.en_sqd_async_notify = attr.en_sqd_async_notify;
+    }
+}
+
+/// Modifies a queue pair (`modify_qp`): the state machine decides which attributes the
+/// change takes, each is validated, and only then is anything changed.
+pub(crate) fn modify(
+    qp: &Qp<Rrxe>,
+    attr: &QpAttr,
+    mask: u32,
+    udata: Option<&mut UData<'_>>,
+) -> Result {
+    if let Some(udata) = udata {
+        // The provider sends no driver data with MODIFY_QP.
+        if udata.in_len() != 0 && !udata.input_is_zero_from(0) {
+            return Err(EOPNOTSUPP);
+        }
+    }
+    if mask & !KNOWN_ATTRS != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    let mask = AttrMask(mask);
+    let requested = match mask.contains(AttrMask::STATE) {
+        true => Some(QpState::from_raw(attr.state).ok_or(EINVAL)?),
+        false => None,
+    };
+    let claimed = match mask.contains(AttrMask::CUR_STATE) {
+        true => Some(QpState::from_raw(attr.cur_state).ok_or(EINVAL)?),
+        false => None,
+    };
+    let netdev = qp.device().netdev(1).ok_or(ENODEV)?;
+    check_values(attr, mask, device::active_mtu(netdev.mtu()))?;
+    let this = qp.data();
+    let mut held = this.attrs.lock();
+    let next = check_modify(held.state, claimed, requested, this.service, mask)?;
+    apply(&mut held.values, attr, mask);
+    held.state = next;
+    Ok(())
+}
+
+/// Returns a queue pair's attributes (`query_qp`).
+pub(crate) fn query(qp: &Qp<Rrxe>) -> Result<(QpAttr, QpCaps, bool)> {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    let mut values = held.values;
+    values.state = held.state as u32;
+    values.cur_state = held.state as u32;
+    values.caps = this.caps;
+    values.sq_draining = false;
+    Ok((values, this.caps, this.signal_all))
+}
