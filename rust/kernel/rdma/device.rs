@@ -26,7 +26,7 @@ use super::{
     mmap,
     mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
     object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
-    qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr},
+    qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
     udata::UData,
 };
 use crate::{
@@ -163,6 +163,27 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Returns a queue pair's attributes, its work queue sizes and whether it signals every
     /// send (`query_qp`). May sleep.
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
+
+    /// Creates a shared receive queue (`create_srq`) and returns the attributes granted, at
+    /// least those requested; `udata` is `None` for kernel users.
+    fn create_srq(
+        pd: &Pd<Self>,
+        attr: &SrqAttr,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(SrqAttr, impl PinInit<Self::Srq, Error>)>;
+
+    /// Resizes a shared receive queue to hold at least `max_wr` requests if `max_wr` is given
+    /// (`IB_SRQ_MAX_WR`), and sets its limit if `limit` is given (`IB_SRQ_LIMIT`)
+    /// (`modify_srq`). May sleep.
+    fn modify_srq(
+        srq: &Srq<Self>,
+        max_wr: Option<u32>,
+        limit: Option<u32>,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result;
+
+    /// Returns a shared receive queue's attributes (`query_srq`).
+    fn query_srq(srq: &Srq<Self>) -> Result<SrqAttr>;
 
     /// Creates a region that covers all memory for a kernel user's DMA (`get_dma_mr`).
     /// May sleep.
@@ -339,6 +360,10 @@ impl<T: Driver> UnregisteredDevice<T> {
         modify_qp: Some(callbacks::modify_qp::<T>),
         query_qp: Some(callbacks::query_qp::<T>),
         destroy_qp: Some(callbacks::destroy_qp::<T>),
+        create_srq: Some(callbacks::create_srq::<T>),
+        modify_srq: Some(callbacks::modify_srq::<T>),
+        query_srq: Some(callbacks::query_srq::<T>),
+        destroy_srq: Some(callbacks::destroy_srq::<T>),
         get_dma_mr: Some(callbacks::get_dma_mr::<T>),
         reg_user_mr: Some(callbacks::reg_user_mr::<T>),
         rereg_user_mr: if T::HAS_REREG_USER_MR {
@@ -1197,6 +1222,101 @@ mod callbacks {
     ) -> c_int {
         // SAFETY: Created by `create_qp`; the core frees it after this returns 0.
         unsafe { Qp::<T>::drop_data(qp) };
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn create_srq<T: Driver>(
+        srq: *mut bindings::ib_srq,
+        init: *mut bindings::ib_srq_init_attr,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes an SRQ whose PD it set, valid attributes and valid
+            // `udata` if non-null.
+            let (pd, init, mut udata) = unsafe {
+                (
+                    Pd::<T>::from_raw((*srq).pd),
+                    &mut *init,
+                    UData::from_raw(udata),
+                )
+            };
+            if init.srq_type != bindings::ib_srq_type_IB_SRQT_BASIC {
+                return Err(EOPNOTSUPP);
+            }
+            let requested = SrqAttr::from_raw(&init.attr);
+            let (granted, data) = T::create_srq(pd, &requested, udata.as_mut())?;
+            // SAFETY: The core allocated `srq` with `Srq<T>`'s size; data uninitialised.
+            unsafe { Srq::<T>::init(srq, data)? };
+            granted.write_raw(&mut init.attr);
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn modify_srq<T: Driver>(
+        srq: *mut bindings::ib_srq,
+        attr: *mut bindings::ib_srq_attr,
+        mask: bindings::ib_srq_attr_mask,
+        udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            if mask
+                & !(bindings::ib_srq_attr_mask_IB_SRQ_MAX_WR
+                    | bindings::ib_srq_attr_mask_IB_SRQ_LIMIT)
+                != 0
+            {
+                return Err(EINVAL);
+            }
+            // SAFETY: An SRQ of `T` with valid attributes and valid `udata` if non-null.
+            let (this, attr, mut udata) =
+                unsafe { (Srq::<T>::from_raw(srq), &*attr, UData::from_raw(udata)) };
+            let max_wr =
+                (mask & bindings::ib_srq_attr_mask_IB_SRQ_MAX_WR != 0).then_some(attr.max_wr);
+            let limit =
+                (mask & bindings::ib_srq_attr_mask_IB_SRQ_LIMIT != 0).then_some(attr.srq_limit);
+            T::modify_srq(this, max_wr, limit, udata.as_mut())?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn query_srq<T: Driver>(
+        srq: *mut bindings::ib_srq,
+        attr: *mut bindings::ib_srq_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: An SRQ of `T`.
+            let values = T::query_srq(unsafe { Srq::<T>::from_raw(srq) })?;
+            // SAFETY: The core passes an attribute structure valid for writes.
+            values.write_raw(unsafe { &mut *attr });
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn destroy_srq<T: Driver>(
+        srq: *mut bindings::ib_srq,
+        _udata: *mut bindings::ib_udata,
+    ) -> c_int {
+        // SAFETY: Created by `create_srq`; the core frees it after this returns 0.
+        unsafe { Srq::<T>::drop_data(srq) };
         0
     }
 

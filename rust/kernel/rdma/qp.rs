@@ -5,7 +5,11 @@
 //!
 //! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h)
 
-use super::{attr::AddressVector, device::Driver, object::Cq};
+use super::{
+    attr::AddressVector,
+    device::Driver,
+    object::{Cq, Srq},
+};
 use crate::{bindings, prelude::*};
 
 /// The transport service of a queue pair (`enum ib_qp_type`), among those a driver may offer
@@ -84,25 +88,24 @@ pub struct QpInitAttr<'a, T: Driver> {
     pub send_cq: &'a Cq<T>,
     /// The completion queue of the receive queue.
     pub recv_cq: &'a Cq<T>,
+    /// The shared receive queue that replaces the queue pair's own receive queue.
+    pub srq: Option<&'a Srq<T>>,
     /// The port, for QP1.
     pub port: u32,
 }
 
 impl<'a, T: Driver> QpInitAttr<'a, T> {
     /// Reads creation attributes; `Err(EOPNOTSUPP)` for what the abstraction does not offer
-    /// (other services, shared receive queues, XRC, RSS, a source QPN) and `Err(EINVAL)` without
-    /// both completion queues.
+    /// (other services, XRC, RSS, a source QPN) and `Err(EINVAL)` without both completion
+    /// queues.
     ///
     /// # Safety
     ///
-    /// `init` must be valid for the call, with completion queues of driver `T` if non-null.
+    /// `init` must be valid for the call, with completion queues and a shared receive queue of
+    /// driver `T` where non-null.
     pub(crate) unsafe fn from_raw(init: &'a bindings::ib_qp_init_attr) -> Result<Self> {
         let qp_type = QpType::from_raw(init.qp_type).ok_or(EOPNOTSUPP)?;
-        if !init.srq.is_null()
-            || !init.xrcd.is_null()
-            || !init.rwq_ind_tbl.is_null()
-            || init.source_qpn != 0
-        {
+        if !init.xrcd.is_null() || !init.rwq_ind_tbl.is_null() || init.source_qpn != 0 {
             return Err(EOPNOTSUPP);
         }
         if init.send_cq.is_null() || init.recv_cq.is_null() {
@@ -118,6 +121,8 @@ impl<'a, T: Driver> QpInitAttr<'a, T> {
             create_flags: init.create_flags,
             send_cq,
             recv_cq,
+            // SAFETY: Non-null, so an SRQ of `T` the core holds for the call.
+            srq: (!init.srq.is_null()).then(|| unsafe { Srq::from_raw(init.srq) }),
             port: init.port_num,
         })
     }
@@ -264,4 +269,31 @@ pub(crate) fn write_query_init(
     } else {
         bindings::ib_sig_type_IB_SIGNAL_REQ_WR
     };
+}
+
+/// Shared receive queue attributes (`struct ib_srq_attr`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SrqAttr {
+    /// Receive work requests the queue holds.
+    pub max_wr: u32,
+    /// Scatter/gather entries per receive work request.
+    pub max_sge: u32,
+    /// The limit below which the queue raises `IB_EVENT_SRQ_LIMIT_REACHED`; 0 is disarmed.
+    pub srq_limit: u32,
+}
+
+impl SrqAttr {
+    pub(crate) fn from_raw(attr: &bindings::ib_srq_attr) -> Self {
+        Self {
+            max_wr: attr.max_wr,
+            max_sge: attr.max_sge,
+            srq_limit: attr.srq_limit,
+        }
+    }
+
+    pub(crate) fn write_raw(&self, attr: &mut bindings::ib_srq_attr) {
+        attr.max_wr = self.max_wr;
+        attr.max_sge = self.max_sge;
+        attr.srq_limit = self.srq_limit;
+    }
 }
