@@ -40,6 +40,13 @@ pub(crate) struct MmapInfo {
 }
 
 impl MmapInfo {
+    /// No mapping: a queue that does not exist.
+    pub(crate) const NONE: Self = Self {
+        offset: 0,
+        size: 0,
+        pad: 0,
+    };
+
     pub(crate) fn of(entry: &MmapEntry) -> Result<Self> {
         Ok(Self {
             offset: entry.offset(),

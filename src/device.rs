@@ -10,6 +10,7 @@ use crate::{
     qp::{self, QpTable, RrxeQp},
     quota::{Quota, QuotaSlot},
     registry::Devices,
+    srq::{self, RrxeSrq, SrqTable},
 };
 use kernel::{
     net::netdevice::NetDevice,
@@ -21,8 +22,8 @@ use kernel::{
             PortAttributes, PortImmutable, PortState,
         },
         mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
-        object::{Cq, Pd, Qp},
-        qp::{QpAttr, QpCaps, QpCreated, QpInitAttr},
+        object::{Cq, Pd, Qp, Srq},
+        qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
         udata::UData,
         Device, MwKind, UnregisteredDevice,
     },
@@ -44,6 +45,7 @@ pub(crate) struct RrxeDevice {
     pub(crate) ahs: Arc<AhTable>,
     pub(crate) memory: MemoryTables,
     pub(crate) qps: Arc<QpTable>,
+    pub(crate) srqs: Arc<SrqTable>,
 }
 
 impl RrxeDevice {
@@ -89,6 +91,7 @@ pub(crate) fn create(
         ahs: Arc::pin_init(ah::new_table(), GFP_KERNEL)?,
         memory: MemoryTables::new()?,
         qps: Arc::pin_init(qp::new_table(), GFP_KERNEL)?,
+        srqs: Arc::pin_init(srq::new_table(), GFP_KERNEL)?,
     };
     // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
     // association: rdma_rxe looks devices up there by the driver id both drivers share and
@@ -111,7 +114,7 @@ impl rdma::Driver for Rrxe {
     type Ah = RrxeAh;
     type Cq = RrxeCq;
     type Qp = RrxeQp;
-    type Srq = ();
+    type Srq = RrxeSrq;
     type Mw = RrxeMw;
     type Mr = RrxeMr;
 
@@ -243,6 +246,27 @@ impl rdma::Driver for Rrxe {
 
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)> {
         qp::query(qp)
+    }
+
+    fn create_srq(
+        pd: &Pd<Self>,
+        attr: &SrqAttr,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result<(SrqAttr, impl PinInit<Self::Srq, Error>)> {
+        srq::create(pd, attr, udata)
+    }
+
+    fn modify_srq(
+        srq: &Srq<Self>,
+        max_wr: Option<u32>,
+        limit: Option<u32>,
+        udata: Option<&mut UData<'_>>,
+    ) -> Result {
+        srq::modify(srq, max_wr, limit, udata)
+    }
+
+    fn query_srq(srq: &Srq<Self>) -> Result<SrqAttr> {
+        srq::query(srq)
     }
 
     fn get_dma_mr(

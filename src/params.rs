@@ -85,9 +85,9 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_mcast_qp_attach: 56,
         max_total_mcast_qp_attach: 0x70000,
         max_ah: MAX_AH,
-        max_srq: DEFAULT_MAX - 0x20001,
-        max_srq_wr: DEFAULT_MAX,
-        max_srq_sge: 27,
+        max_srq: MAX_SRQ,
+        max_srq_wr: MAX_SRQ_WR,
+        max_srq_sge: MAX_SRQ_SGE,
         max_fast_reg_page_list_len: 512,
         max_pkeys: 64,
         local_ca_ack_delay: 15,
@@ -119,3 +119,12 @@ pub(crate) const MAX_MR_INDEX: u32 = (1 << 19) - 1;
 pub(crate) const MIN_MW_INDEX: u32 = (1 << 19) + 1;
 /// The last memory window index.
 pub(crate) const MAX_MW_INDEX: u32 = (1 << 20) - 1;
+
+/// Maximum number of shared receive queues.
+pub(crate) const MAX_SRQ: u32 = DEFAULT_MAX - MIN_SRQ_NUM;
+/// Shared receive queue numbers start here, as in rxe.
+pub(crate) const MIN_SRQ_NUM: u32 = 0x20001;
+/// Maximum number of work requests of a shared receive queue.
+pub(crate) const MAX_SRQ_WR: u32 = DEFAULT_MAX;
+/// Maximum number of scatter/gather entries per shared receive queue request.
+pub(crate) const MAX_SRQ_SGE: u32 = 27;

@@ -86,7 +86,8 @@ pub(crate) struct RrxeQp {
     #[pin]
     attrs: SpinLock<Attributes>,
     _sq: WorkQueue,
-    _rq: WorkQueue,
+    /// The queue pair's own receive queue; none when it takes requests from an SRQ.
+    _rq: Option<WorkQueue>,
     _entry: Entry<QpInfo>,
 }
 
@@ -97,6 +98,12 @@ pub(crate) struct RrxeQp {
 struct CreateQpResp {
     rq: MmapInfo,
     sq: MmapInfo,
+}
+
+/// Returns the size of a receive work queue entry with room for `max_sge` scatter/gather
+/// entries.
+pub(crate) fn recv_wqe_size(max_sge: u32) -> usize {
+    RECV_WQE_HEADER + (max_sge * SGE_SIZE) as usize
 }
 
 /// Returns the transport service of a queue pair type.
@@ -128,10 +135,7 @@ pub(crate) fn check_caps(caps: &QpCaps) -> Result {
 pub(crate) fn queue_layout(caps: &QpCaps) -> Result<(Geometry, Geometry, QpCaps)> {
     let payload = (caps.max_send_sge * SGE_SIZE).max(caps.max_inline_data);
     let sq = Geometry::new(caps.max_send_wr, SEND_WQE_HEADER + payload as usize)?;
-    let rq = Geometry::new(
-        caps.max_recv_wr,
-        RECV_WQE_HEADER + (caps.max_recv_sge * SGE_SIZE) as usize,
-    )?;
+    let rq = Geometry::new(caps.max_recv_wr, recv_wqe_size(caps.max_recv_sge))?;
     let granted = QpCaps {
         max_send_wr: sq.capacity(),
         max_recv_wr: rq.capacity(),
@@ -171,8 +175,17 @@ pub(crate) fn create(
     if udata.in_len() != 0 || udata.out_len() < size_of::<CreateQpResp>() {
         return Err(EINVAL);
     }
-    check_caps(&attr.caps)?;
-    let (sq_geometry, rq_geometry, caps) = queue_layout(&attr.caps)?;
+    let mut requested = attr.caps;
+    if attr.srq.is_some() {
+        // Receive requests come from the shared receive queue.
+        requested.max_recv_wr = 0;
+        requested.max_recv_sge = 0;
+    }
+    check_caps(&requested)?;
+    let (sq_geometry, rq_geometry, mut caps) = queue_layout(&requested)?;
+    if attr.srq.is_some() {
+        caps.max_recv_wr = 0;
+    }
     let service = service_of(attr.qp_type);
     let info = kernel::sync::Arc::new(
         QpInfo {
@@ -184,9 +197,15 @@ pub(crate) fn create(
     let entry = pd.device().data().qps.insert(info, GFP_KERNEL)?;
     let qpn = entry.index();
     let sq = work_queue(udata, sq_geometry)?;
-    let rq = work_queue(udata, rq_geometry)?;
+    let rq = match attr.srq {
+        Some(_) => None,
+        None => Some(work_queue(udata, rq_geometry)?),
+    };
     udata.respond(&CreateQpResp {
-        rq: MmapInfo::of(&rq._mapping)?,
+        rq: match &rq {
+            Some(rq) => MmapInfo::of(&rq._mapping)?,
+            None => MmapInfo::NONE,
+        },
         sq: MmapInfo::of(&sq._mapping)?,
     })?;
     let attributes = Attributes {

@@ -158,8 +158,13 @@ impl ToUserQueue {
 }
 
 /// A queue user space produces into and the kernel consumes from (send and receive queues).
+///
+/// The producer index belongs to user space and is read with acquire ordering and masked;
+/// the consumer index is the kernel's, kept privately and published with release ordering.
 pub(crate) struct FromUserQueue {
     buffer: Arc<SharedBuffer>,
+    geometry: Geometry,
+    consumer: u32,
 }
 
 impl FromUserQueue {
@@ -168,11 +173,52 @@ impl FromUserQueue {
         let buffer = Arc::new(SharedBuffer::new(geometry.buffer_len())?, GFP_KERNEL)?;
         buffer.store_release(LOG2_ELEM_SIZE_OFFSET, geometry.log2_elem_size)?;
         buffer.store_release(INDEX_MASK_OFFSET, geometry.index_mask)?;
-        Ok(Self { buffer })
+        Ok(Self {
+            buffer,
+            geometry,
+            consumer: 0,
+        })
     }
 
     /// Returns the queue's memory, to map for user space.
     pub(crate) fn buffer(&self) -> &Arc<SharedBuffer> {
         &self.buffer
+    }
+
+    /// Returns the queue's geometry.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    fn producer(&self) -> u32 {
+        self.buffer.load_acquire(PRODUCER_OFFSET).unwrap_or(0) & self.geometry.index_mask
+    }
+
+    /// Returns how many entries user space has posted that the kernel has not consumed.
+    pub(crate) fn count(&self) -> u32 {
+        self.geometry.count(self.producer(), self.consumer)
+    }
+
+    /// Copies the posted entries, oldest first, to the start of the empty queue `new` and
+    /// publishes them there (a resize, while user space waits for it). Fails with `EINVAL` if
+    /// they do not fit.
+    pub(crate) fn copy_into(&self, new: &mut FromUserQueue) -> Result {
+        let count = self.count();
+        if count > new.geometry.capacity() || new.count() != 0 || new.consumer != 0 {
+            return Err(EINVAL);
+        }
+        let elem_size = self.geometry.elem_size().min(new.geometry.elem_size());
+        let mut index = self.consumer;
+        for slot in 0..count {
+            self.buffer.copy_to(
+                self.geometry.slot_offset(index),
+                &new.buffer,
+                new.geometry.slot_offset(slot),
+                elem_size,
+            )?;
+            index = self.geometry.next(index);
+        }
+        // User space resumes producing from the new queue's header.
+        new.buffer.store_release(PRODUCER_OFFSET, count)
     }
 }

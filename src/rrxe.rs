@@ -24,6 +24,7 @@ mod qp_state;
 mod queue;
 mod quota;
 mod registry;
+mod srq;
 mod table;
 
 #[path = "../tests/kunit/mod.rs"]

@@ -10,3 +10,4 @@ mod qp;
 mod qp_state;
 mod queue;
 mod quota;
+mod srq;

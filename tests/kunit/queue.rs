@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Shared queues: geometry, index arithmetic, and a kernel-produced queue whose consumer index
-//! user space controls.
+//! Shared queues: geometry, index arithmetic, a kernel-produced queue whose consumer index
+//! user space controls and a user-produced one whose producer index it controls.
 
 #[kernel::prelude::kunit_tests(rrxe_queue)]
 mod tests {
     use crate::queue::{
-        Geometry, ToUserQueue, CONSUMER_OFFSET, HEADER_LEN, INDEX_MASK_OFFSET,
+        FromUserQueue, Geometry, ToUserQueue, CONSUMER_OFFSET, HEADER_LEN, INDEX_MASK_OFFSET,
         LOG2_ELEM_SIZE_OFFSET, PRODUCER_OFFSET,
     };
     use kernel::prelude::*;
@@ -125,6 +125,43 @@ mod tests {
         let mut small = ToUserQueue::new(Geometry::new(1, 72)?)?;
         assert_eq!(big.copy_into(&mut small).err(), Some(EINVAL));
         assert_eq!(big.count(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn from_user_queue_counts_masked_user_producer() -> Result {
+        let q = FromUserQueue::new(Geometry::new(7, 64)?)?;
+        assert_eq!(q.count(), 0);
+        q.buffer().store_release(PRODUCER_OFFSET, 5)?;
+        assert_eq!(q.count(), 5);
+        // A wild producer index is masked into the ring: never more than it holds.
+        q.buffer().store_release(PRODUCER_OFFSET, u32::MAX)?;
+        assert!(q.count() <= q.geometry().capacity());
+        Ok(())
+    }
+
+    #[test]
+    fn from_user_resize_copies_posted_entries_in_order() -> Result {
+        let old = FromUserQueue::new(Geometry::new(3, 64)?)?;
+        for i in 0..3u8 {
+            old.buffer()
+                .write(old.geometry().slot_offset(u32::from(i)), &[i + 1; 8])?;
+        }
+        old.buffer().store_release(PRODUCER_OFFSET, 3)?;
+        let mut bigger = FromUserQueue::new(Geometry::new(15, 64)?)?;
+        old.copy_into(&mut bigger)?;
+        assert_eq!(bigger.count(), 3);
+        assert_eq!(bigger.buffer().load_acquire(PRODUCER_OFFSET)?, 3);
+        for i in 0..3u8 {
+            let mut got = [0u8; 8];
+            bigger
+                .buffer()
+                .read(bigger.geometry().slot_offset(u32::from(i)), &mut got)?;
+            assert_eq!(got, [i + 1; 8]);
+        }
+        // Three posted entries do not fit a queue of one.
+        let mut small = FromUserQueue::new(Geometry::new(1, 64)?)?;
+        assert_eq!(old.copy_into(&mut small), Err(EINVAL));
         Ok(())
     }
 }
