@@ -86,10 +86,13 @@ mod tests {
         assert_eq!(check_values(&attr(), all_but_av(), Mtu::Mtu1024), Ok(()));
     }
 
+    /// Makes one attribute out of range.
+    type Spoil = fn(&mut QpAttr);
+
     #[test]
     fn each_out_of_range_value_is_refused() {
         let mtu = Mtu::Mtu1024;
-        let cases: [(fn(&mut QpAttr), A); 11] = [
+        let cases: [(Spoil, A); 11] = [
             (|a| a.port = 2, A::PORT),
             (|a| a.pkey_index = 1, A::PKEY_INDEX),
             (|a| a.path_mtu = 0, A::PATH_MTU),

@@ -1032,7 +1032,6 @@ mod callbacks {
     /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
     /// device set up with `T`'s operations whose data is initialised; pointers are as the core
     /// documents for that entry.
-    #[expect(clippy::too_many_arguments, reason = "the C operation's signature")]
     pub(super) unsafe extern "C" fn rereg_user_mr<T: Driver>(
         mr: *mut bindings::ib_mr,
         flags: c_int,
