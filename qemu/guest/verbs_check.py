@@ -13,6 +13,7 @@ import ctypes
 import errno
 import os
 import struct
+import time
 import traceback
 
 import pyverbs.enums as e
@@ -291,6 +292,14 @@ def qp_rc_lifecycle():
         assert av.dgid == qa.ah_attr.dgid, f"dgid {av.dgid}, expected {qa.ah_attr.dgid}"
         assert (av.sgid_index, av.hop_limit) == (args.gid, 64), f"{av.sgid_index}/{av.hop_limit}"
         to_state(qp, qa, e.IBV_QPS_SQD, e.IBV_QP_STATE)
+        # SQD -> RTS is refused while the send queue drains (rdma_rxe drains in
+        # a task); an empty queue is drained at once or within moments.
+        for _ in range(100):
+            if not qp.query(e.IBV_QP_STATE)[0].sq_draining:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("an empty send queue still draining after 10s")
         to_state(qp, qa, e.IBV_QPS_RTS, e.IBV_QP_STATE)
         to_state(qp, qa, e.IBV_QPS_ERR, e.IBV_QP_STATE)
         to_state(qp, qa, e.IBV_QPS_RESET, e.IBV_QP_STATE)
