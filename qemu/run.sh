@@ -6,7 +6,7 @@
 # SCENARIO is a script path relative to the repository (qemu/scenarios/...);
 # every guest runs every scenario, in order, each under the -t timeout.
 # Two guests are joined by QEMU's UDP socket netdev on 127.0.0.1.
-# Prints one PASS/FAIL line per test and `N passed, N failed`; exits 1 if
+# Prints one PASS/FAIL/SKIP line per test and `N passed, N failed`; exits 1 if
 # anything failed, including a KASAN, lockdep, WARN, BUG, Oops or hung-task
 # line in a guest's kernel log, or a guest that did not finish.
 set -euo pipefail
@@ -111,7 +111,7 @@ for i in $(seq "$nguests"); do
 	[ "$nguests" = 1 ] || prefix="g$i/"
 	while IFS= read -r line; do
 		case $line in
-		PASS\ * | FAIL\ *) report "${line%% *} $prefix${line#* }" ;;
+		PASS\ * | FAIL\ * | SKIP\ *) report "${line%% *} $prefix${line#* }" ;;
 		esac
 	done <"$g/results"
 	rc=${status[$((i - 1))]}
