@@ -6,7 +6,7 @@
 use crate::{
     cq::MmapInfo,
     device::{self, Rrxe},
-    params,
+    mr, params,
     psn::PSN_MASK,
     qp_state::{check_modify, AttrMask, QpState, Service},
     queue::{FromUserQueue, Geometry},
@@ -232,16 +232,8 @@ pub(crate) fn create(
 /// The attribute mask bits the device knows.
 const KNOWN_ATTRS: u32 = (AttrMask::DEST_QPN.0 << 1) - 1;
 
-/// The rights a queue pair may grant incoming requests.
-const QP_ACCESS: Access = Access::from_bits(
-    Access::LOCAL_WRITE.bits()
-        | Access::REMOTE_WRITE.bits()
-        | Access::REMOTE_READ.bits()
-        | Access::REMOTE_ATOMIC.bits()
-        | Access::MW_BIND.bits()
-        | Access::FLUSH_GLOBAL.bits()
-        | Access::FLUSH_PERSISTENT.bits(),
-);
+/// The rights a queue pair may grant incoming requests: a region's, hints aside.
+const QP_ACCESS: Access = mr::SUPPORTED_MR_ACCESS.without(Access::OPTIONAL);
 
 /// Checks the values of a modify call's attributes; the mask was checked against the state
 /// machine already.

@@ -82,6 +82,14 @@ impl Geometry {
     pub(crate) fn slot_offset(&self, index: u32) -> usize {
         HEADER_LEN + (((index & self.index_mask) as usize) << self.log2_elem_size)
     }
+
+    /// Allocates a zeroed queue buffer of this geometry with its header filled in.
+    fn new_buffer(&self) -> Result<Arc<SharedBuffer>> {
+        let buffer = Arc::new(SharedBuffer::new(self.buffer_len())?, GFP_KERNEL)?;
+        buffer.store_release(LOG2_ELEM_SIZE_OFFSET, self.log2_elem_size)?;
+        buffer.store_release(INDEX_MASK_OFFSET, self.index_mask)?;
+        Ok(buffer)
+    }
 }
 
 /// A queue the kernel produces into and user space consumes from (a completion queue).
@@ -95,11 +103,8 @@ pub(crate) struct ToUserQueue {
 impl ToUserQueue {
     /// Allocates an empty queue with the header filled in. May sleep.
     pub(crate) fn new(geometry: Geometry) -> Result<Self> {
-        let buffer = Arc::new(SharedBuffer::new(geometry.buffer_len())?, GFP_KERNEL)?;
-        buffer.store_release(LOG2_ELEM_SIZE_OFFSET, geometry.log2_elem_size)?;
-        buffer.store_release(INDEX_MASK_OFFSET, geometry.index_mask)?;
         Ok(Self {
-            buffer,
+            buffer: geometry.new_buffer()?,
             geometry,
             producer: 0,
         })
@@ -170,11 +175,8 @@ pub(crate) struct FromUserQueue {
 impl FromUserQueue {
     /// Creates an empty queue of `geometry`, its header filled in.
     pub(crate) fn new(geometry: Geometry) -> Result<Self> {
-        let buffer = Arc::new(SharedBuffer::new(geometry.buffer_len())?, GFP_KERNEL)?;
-        buffer.store_release(LOG2_ELEM_SIZE_OFFSET, geometry.log2_elem_size)?;
-        buffer.store_release(INDEX_MASK_OFFSET, geometry.index_mask)?;
         Ok(Self {
-            buffer,
+            buffer: geometry.new_buffer()?,
             geometry,
             consumer: 0,
         })
