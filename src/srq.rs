@@ -175,20 +175,11 @@ pub(crate) fn modify(
     let this = srq.data();
     if let Some(max_wr) = max_wr {
         check_max_wr(max_wr)?;
-        let armed = limit.unwrap_or(this.limit.load(Ordering::Relaxed));
-        // The limit must stay below the queue's size.
-        if armed > max_wr {
-            return Err(EINVAL);
-        }
     }
-    if let Some(limit) = limit {
-        let capacity = match max_wr {
-            Some(max_wr) => max_wr,
-            None => this.queue.lock().geometry().capacity(),
-        };
-        if limit > capacity {
-            return Err(EINVAL);
-        }
+    // The limit, new or kept, must stay within the queue's size, new or kept.
+    let capacity = max_wr.unwrap_or_else(|| this.queue.lock().geometry().capacity());
+    if limit.unwrap_or(this.limit.load(Ordering::Relaxed)) > capacity {
+        return Err(EINVAL);
     }
     if let Some(max_wr) = max_wr {
         // Resizing a kernel user's queue comes with the kernel verbs.
