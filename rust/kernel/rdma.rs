@@ -19,6 +19,7 @@ pub mod mr;
 pub mod object;
 pub mod qp;
 pub mod udata;
+pub mod wc;
 
 pub use device::{Device, DeviceGuard, DeviceHandle, Driver, MwKind, UnregisteredDevice};
 

@@ -164,6 +164,13 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// send (`query_qp`). May sleep.
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
 
+    /// Rings a user queue pair's send doorbell (`post_send` with no work requests): user space
+    /// has placed send work requests in the queue it shares with the driver. Work requests
+    /// passed through the core instead are refused with `EINVAL`. Does not sleep.
+    fn send_doorbell(_qp: &Qp<Self>) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Creates a shared receive queue (`create_srq`) and returns the attributes granted, at
     /// least those requested; `udata` is `None` for kernel users.
     fn create_srq(
@@ -360,6 +367,11 @@ impl<T: Driver> UnregisteredDevice<T> {
         modify_qp: Some(callbacks::modify_qp::<T>),
         query_qp: Some(callbacks::query_qp::<T>),
         destroy_qp: Some(callbacks::destroy_qp::<T>),
+        post_send: if T::HAS_SEND_DOORBELL {
+            Some(callbacks::post_send::<T>)
+        } else {
+            None
+        },
         create_srq: Some(callbacks::create_srq::<T>),
         modify_srq: Some(callbacks::modify_srq::<T>),
         query_srq: Some(callbacks::query_srq::<T>),
@@ -397,6 +409,14 @@ impl<T: Driver> UnregisteredDevice<T> {
         size_ib_mw: Mw::<T>::alloc_size(),
         // SAFETY: All-zero is a valid `ib_device_ops`: no operation and no size.
         ..unsafe { core::mem::zeroed() }
+    };
+
+    /// The legacy write commands the doorbells need: user space rings the send doorbell with
+    /// an empty `POST_SEND`, which the core does not enable by default.
+    const DOORBELL_COMMANDS: u64 = if T::HAS_SEND_DOORBELL {
+        1 << bindings::ib_uverbs_write_cmds_IB_USER_VERBS_CMD_POST_SEND
+    } else {
+        0
     };
 
     /// Allocates a device with one port, whose data `data` initialises.
@@ -437,7 +457,7 @@ impl<T: Driver> UnregisteredDevice<T> {
             (*raw).num_comp_vectors = crate::cpu::nr_cpu_ids() as i32;
             (*raw).local_dma_lkey = 0;
             (*raw).node_guid = node_guid;
-            (*raw).uverbs_cmd_mask |= T::UVERBS_EXTRA_COMMANDS;
+            (*raw).uverbs_cmd_mask |= T::UVERBS_EXTRA_COMMANDS | Self::DOORBELL_COMMANDS;
             let desc = T::NODE_DESC.to_bytes();
             let n = desc.len().min((*raw).node_desc.len() - 1);
             for (i, b) in desc[..n].iter().enumerate() {
@@ -1208,6 +1228,33 @@ mod callbacks {
             qp::write_query_init(init, &caps, signal_all);
             Ok(0)
         })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn post_send<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        wr: *const bindings::ib_send_wr,
+        bad_wr: *mut *const bindings::ib_send_wr,
+    ) -> c_int {
+        let res = if wr.is_null() {
+            // SAFETY: A QP of `T`, not destroyed while the core posts to it.
+            T::send_doorbell(unsafe { Qp::<T>::from_raw(qp) })
+        } else {
+            // Kernel QPs are not offered; a user's work requests belong in the shared queue.
+            Err(EINVAL)
+        };
+        match res {
+            Ok(()) => 0,
+            Err(e) => {
+                // SAFETY: The core passes a location for the first failed request.
+                unsafe { *bad_wr = wr };
+                e.to_errno()
+            }
+        }
     }
 
     /// # Safety

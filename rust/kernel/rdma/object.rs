@@ -149,3 +149,107 @@ core_object!(
     Mw,
     |raw: *mut bindings::ib_mw| (*raw).device
 );
+
+/// Builds an asynchronous event of `element` on `device`.
+fn new_event(
+    device: *mut bindings::ib_device,
+    element: bindings::ib_event__bindgen_ty_1,
+    event: u32,
+) -> bindings::ib_event {
+    bindings::ib_event {
+        device,
+        element,
+        event,
+    }
+}
+
+impl<T: Driver> Cq<T> {
+    /// Reports completions to the CQ's consumer (`comp_handler`): the completion event the
+    /// consumer armed with `req_notify_cq`. The driver decides when an armed event is due.
+    /// Does not sleep.
+    pub fn notify_completion(&self) {
+        let raw = self.as_raw();
+        // SAFETY: `raw` is valid (type invariant); the core sets the handler and its context
+        // before the CQ is used and does not change them while it exists.
+        let (handler, context) = unsafe { ((*raw).comp_handler, (*raw).cq_context) };
+        if let Some(handler) = handler {
+            // SAFETY: The handler takes the CQ and the context it was registered with; the
+            // core's handlers may be called from any context.
+            unsafe { handler(raw, context) };
+        }
+    }
+
+    /// Reports an asynchronous event of this CQ to its consumer (`event_handler`). Does not
+    /// sleep.
+    pub fn report_event(&self, event: super::wc::CqEvent) {
+        let raw = self.as_raw();
+        // SAFETY: `raw` is valid (type invariant); the handler and context are set by the core
+        // before the CQ is used and do not change while it exists.
+        let (handler, context, device) =
+            unsafe { ((*raw).event_handler, (*raw).cq_context, (*raw).device) };
+        let Some(handler) = handler else { return };
+        let mut ev = new_event(
+            device,
+            bindings::ib_event__bindgen_ty_1 { cq: raw },
+            event as u32,
+        );
+        // SAFETY: `ev` names this CQ and lives for the call; the core's event handlers may be
+        // called from any context.
+        unsafe { handler(&mut ev, context) };
+    }
+}
+
+impl<T: Driver> Qp<T> {
+    /// Returns the queue pair's number.
+    pub fn qp_num(&self) -> u32 {
+        // SAFETY: `raw` is valid (type invariant); the number is set once the QP is created.
+        unsafe { (*self.as_raw()).qp_num }
+    }
+
+    /// Returns the CQ of the queue pair's send completions.
+    pub fn send_cq(&self) -> Option<&Cq<T>> {
+        // SAFETY: `raw` is valid (type invariant). The core sets the CQ before the driver
+        // creates the QP and holds it (`usecnt`) until the QP is destroyed.
+        let cq = unsafe { (*self.as_raw()).send_cq };
+        // SAFETY: A CQ of this device, so created through `T` with initialised data, valid
+        // while the QP is (see above).
+        (!cq.is_null()).then(|| unsafe { Cq::<T>::from_raw(cq) })
+    }
+
+    /// Returns the CQ of the queue pair's receive completions.
+    pub fn recv_cq(&self) -> Option<&Cq<T>> {
+        // SAFETY: As in `send_cq`.
+        let cq = unsafe { (*self.as_raw()).recv_cq };
+        // SAFETY: As in `send_cq`.
+        (!cq.is_null()).then(|| unsafe { Cq::<T>::from_raw(cq) })
+    }
+
+    /// Returns the shared receive queue the queue pair takes receive requests from.
+    pub fn srq(&self) -> Option<&Srq<T>> {
+        // SAFETY: `raw` is valid (type invariant). The core sets the SRQ before the driver
+        // creates the QP and holds it (`usecnt`) until the QP is destroyed.
+        let srq = unsafe { (*self.as_raw()).srq };
+        // SAFETY: An SRQ of this device, so created through `T` with initialised data, valid
+        // while the QP is (see above).
+        (!srq.is_null()).then(|| unsafe { Srq::<T>::from_raw(srq) })
+    }
+
+    /// Reports an asynchronous event of this queue pair to its consumer (`event_handler`).
+    /// Does not sleep.
+    pub fn report_event(&self, event: super::wc::QpEvent) {
+        let raw = self.as_raw();
+        // SAFETY: `raw` is valid (type invariant); the handler and context are set by the core
+        // before the driver creates the QP and do not change while it exists.
+        let (handler, context, device) =
+            unsafe { ((*raw).event_handler, (*raw).qp_context, (*raw).device) };
+        let Some(handler) = handler else { return };
+        let mut ev = new_event(
+            device,
+            bindings::ib_event__bindgen_ty_1 { qp: raw },
+            event as u32,
+        );
+        // SAFETY: `ev` names this QP and lives for the call; the core's event handlers may be
+        // called from any context.
+        unsafe { handler(&mut ev, context) };
+    }
+}
