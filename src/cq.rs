@@ -12,7 +12,7 @@ use crate::{
     queue::{Geometry, ToUserQueue},
     quota::QuotaSlot,
 };
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     new_mutex, new_spinlock,
     page::PAGE_SIZE,
@@ -22,6 +22,7 @@ use kernel::{
         mmap::MmapEntry,
         object::Cq,
         udata::UData,
+        wc::{CqEvent, WcOpcode, WcStatus},
     },
     sync::{Mutex, SpinLock},
 };
@@ -56,6 +57,42 @@ impl MmapInfo {
     }
 }
 
+/// A completion as the provider reads it from the CQ (`struct ib_uverbs_wc`).
+#[repr(C)]
+#[derive(IntoBytes, Immutable, Default)]
+pub(crate) struct UserCompletion {
+    wr_id: u64,
+    status: u32,
+    opcode: u32,
+    vendor_err: u32,
+    byte_len: u32,
+    /// Immediate data (big-endian) or the invalidated key.
+    ex: u32,
+    qp_num: u32,
+    src_qp: u32,
+    wc_flags: u32,
+    pkey_index: u16,
+    slid: u16,
+    sl: u8,
+    dlid_path_bits: u8,
+    port_num: u8,
+    reserved: u8,
+}
+
+impl UserCompletion {
+    /// The completion of a work request flushed from a queue pair in the error state: only
+    /// the identifier, status and queue pair number are defined for the consumer.
+    pub(crate) fn flushed(wr_id: u64, opcode: WcOpcode, qp_num: u32) -> Self {
+        Self {
+            wr_id,
+            status: WcStatus::WrFlushError as u32,
+            opcode: opcode as u32,
+            qp_num,
+            ..Self::default()
+        }
+    }
+}
+
 /// Armed completion event: none, the next completion, or the next solicited one.
 const NOTIFY_NONE: u32 = 0;
 const NOTIFY_NEXT: u32 = 1;
@@ -71,6 +108,8 @@ pub(crate) struct RrxeCq {
     #[pin]
     mapping: Mutex<Option<MmapEntry>>,
     notify: AtomicU32,
+    /// Set when a completion found the CQ full: the CQ is in error and takes no more.
+    overrun: AtomicBool,
     _slot: QuotaSlot,
 }
 
@@ -107,6 +146,7 @@ pub(crate) fn create(
         ring <- new_spinlock!(queue),
         mapping <- new_mutex!(Some(entry)),
         notify: AtomicU32::new(NOTIFY_NONE),
+        overrun: AtomicBool::new(false),
         _slot: slot,
     });
     Ok((geometry.capacity(), init))
@@ -159,4 +199,39 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
             (cur != NOTIFY_NEXT).then_some(want)
         });
     Ok(notify.report_missed && this.ring.lock().count() > 0)
+}
+
+/// Appends a completion and raises the armed completion event if it is due. Does not sleep.
+///
+/// A completion that finds the CQ full is not written: the CQ enters the error state and its
+/// consumer gets a CQ error event, once (IBTA: a CQ overrun leaves the CQ unusable). Every
+/// later completion is refused with `ENOSPC` as well.
+pub(crate) fn post(cq: &Cq<Rrxe>, completion: &UserCompletion, solicited: bool) -> Result {
+    let this = cq.data();
+    {
+        let mut ring = this.ring.lock();
+        if this.overrun.load(Ordering::Relaxed) {
+            return Err(ENOSPC);
+        }
+        if let Err(e) = ring.push(completion.as_bytes()) {
+            if e == ENOSPC {
+                this.overrun.store(true, Ordering::Relaxed);
+                drop(ring);
+                cq.report_event(CqEvent::Error);
+            }
+            return Err(e);
+        }
+    }
+    let armed = this.notify.load(Ordering::Acquire);
+    let due = armed == NOTIFY_NEXT || (armed == NOTIFY_SOLICITED && solicited);
+    // Disarmed by whoever reports it: a request re-arming it meanwhile is served by this one.
+    if due
+        && this
+            .notify
+            .compare_exchange(armed, NOTIFY_NONE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        cq.notify_completion();
+    }
+    Ok(())
 }

@@ -248,6 +248,10 @@ impl rdma::Driver for Rrxe {
         qp::query(qp)
     }
 
+    fn send_doorbell(qp: &Qp<Self>) -> Result {
+        qp::send_doorbell(qp)
+    }
+
     fn create_srq(
         pd: &Pd<Self>,
         attr: &SrqAttr,

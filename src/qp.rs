@@ -4,13 +4,14 @@
 //! state machine with per-attribute validation, and queries.
 
 use crate::{
-    cq::MmapInfo,
+    cq::{self, MmapInfo, UserCompletion},
     device::{self, Rrxe},
     mr, params,
     psn::PSN_MASK,
     qp_state::{check_modify, AttrMask, QpState, Service},
     queue::{FromUserQueue, Geometry},
     table::{Entry, Table},
+    wqe::{self, SendOpcode, RECV_WQE_HEADER, SEND_WQE_HEADER, SGE_SIZE},
 };
 use kernel::{
     new_spinlock,
@@ -19,21 +20,15 @@ use kernel::{
         attr::{Mtu, NetworkType},
         mmap::MmapEntry,
         mr::Access,
-        object::{Pd, Qp},
+        object::{Cq, Pd, Qp},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, QpType},
         udata::UData,
+        wc::{QpEvent, WcOpcode},
     },
     sync::SpinLock,
 };
 use zerocopy_derive::Immutable;
 
-/// Size of a send work queue entry before its scatter/gather list or inline data
-/// (`struct rxe_send_wqe`).
-const SEND_WQE_HEADER: usize = 208;
-/// Size of a receive work queue entry before its scatter/gather list (`struct rxe_recv_wqe`).
-const RECV_WQE_HEADER: usize = 40;
-/// Size of a scatter/gather entry (`struct ib_sge`).
-const SGE_SIZE: u32 = 16;
 /// Largest inline payload of a send work request.
 pub(crate) const MAX_INLINE_DATA: u32 = 512;
 /// Queue pair numbers handed out; 0 and 1 are the special QPs, 2..15 stay unused as in rxe.
@@ -63,11 +58,11 @@ pub(crate) fn new_table() -> impl PinInit<QpTable> {
     Table::new(MIN_QPN, MAX_QPN)
 }
 
-/// A work queue shared with user space and its mapping.
-struct WorkQueue {
-    #[allow(dead_code, reason = "consumed by the data path")]
-    queue: FromUserQueue,
-    _mapping: MmapEntry,
+/// The work queues shared with user space.
+struct WorkQueues {
+    send: FromUserQueue,
+    /// The queue pair's own receive queue; none when it takes requests from an SRQ.
+    recv: Option<FromUserQueue>,
 }
 
 /// The attributes a queue pair holds, changed by modify calls.
@@ -83,11 +78,13 @@ pub(crate) struct RrxeQp {
     service: Service,
     caps: QpCaps,
     signal_all: bool,
+    /// Taken before `queues` when both are needed.
     #[pin]
     attrs: SpinLock<Attributes>,
-    _sq: WorkQueue,
-    /// The queue pair's own receive queue; none when it takes requests from an SRQ.
-    _rq: Option<WorkQueue>,
+    #[pin]
+    queues: SpinLock<WorkQueues>,
+    /// The user mappings of the send and (if any) receive queue.
+    _mappings: (MmapEntry, Option<MmapEntry>),
     _entry: Entry<QpInfo>,
 }
 
@@ -147,13 +144,10 @@ pub(crate) fn queue_layout(caps: &QpCaps) -> Result<(Geometry, Geometry, QpCaps)
 }
 
 /// Creates a user work queue and maps it.
-fn work_queue(udata: &UData<'_>, geometry: Geometry) -> Result<WorkQueue> {
+fn work_queue(udata: &UData<'_>, geometry: Geometry) -> Result<(FromUserQueue, MmapEntry)> {
     let queue = FromUserQueue::new(geometry)?;
     let mapping = MmapEntry::insert(udata, queue.buffer().clone())?;
-    Ok(WorkQueue {
-        queue,
-        _mapping: mapping,
-    })
+    Ok((queue, mapping))
 }
 
 /// Creates a queue pair (`create_qp`).
@@ -196,17 +190,20 @@ pub(crate) fn create(
     )?;
     let entry = pd.device().data().qps.insert(info, GFP_KERNEL)?;
     let qpn = entry.index();
-    let sq = work_queue(udata, sq_geometry)?;
-    let rq = match attr.srq {
-        Some(_) => None,
-        None => Some(work_queue(udata, rq_geometry)?),
+    let (send, sq_mapping) = work_queue(udata, sq_geometry)?;
+    let (recv, rq_mapping) = match attr.srq {
+        Some(_) => (None, None),
+        None => {
+            let (queue, mapping) = work_queue(udata, rq_geometry)?;
+            (Some(queue), Some(mapping))
+        }
     };
     udata.respond(&CreateQpResp {
-        rq: match &rq {
-            Some(rq) => MmapInfo::of(&rq._mapping)?,
+        rq: match &rq_mapping {
+            Some(mapping) => MmapInfo::of(mapping)?,
             None => MmapInfo::NONE,
         },
-        sq: MmapInfo::of(&sq._mapping)?,
+        sq: MmapInfo::of(&sq_mapping)?,
     })?;
     let attributes = Attributes {
         state: QpState::Reset,
@@ -222,8 +219,8 @@ pub(crate) fn create(
         caps,
         signal_all,
         attrs <- new_spinlock!(attributes),
-        _sq: sq,
-        _rq: rq,
+        queues <- new_spinlock!(WorkQueues { send, recv }),
+        _mappings: (sq_mapping, rq_mapping),
         _entry: entry,
     });
     Ok((QpCreated { qp_num: qpn, caps }, init))
@@ -379,10 +376,104 @@ pub(crate) fn modify(
     check_values(attr, mask, device::active_mtu(netdev.mtu()))?;
     let this = qp.data();
     let mut held = this.attrs.lock();
+    let previous = held.state;
     let next = check_modify(held.state, claimed, requested, this.service, mask)?;
     apply(&mut held.values, attr, mask);
     held.state = next;
+    match next {
+        // Posted requests are dropped without completions.
+        QpState::Reset => {
+            let mut queues = this.queues.lock();
+            queues.send.discard_all()?;
+            if let Some(recv) = &mut queues.recv {
+                recv.discard_all()?;
+            }
+        }
+        QpState::Error => {
+            let mut queues = this.queues.lock();
+            flush_send(qp, &mut queues.send);
+            if let Some(recv) = &mut queues.recv {
+                flush_recv(qp, recv);
+            }
+        }
+        _ => {}
+    }
+    // Nothing is in flight, so the send queue is drained as soon as the QP enters SQD.
+    let drained =
+        next == QpState::SendQueueDrained && previous != next && held.values.en_sqd_async_notify;
+    drop(held);
+    if next == QpState::Error && previous != next && qp.srq().is_some() {
+        qp.report_event(QpEvent::LastWqeReached);
+    }
+    if drained {
+        qp.report_event(QpEvent::SqDrained);
+    }
     Ok(())
+}
+
+/// Completes the entries posted to `queue` now with flush errors, oldest first, on `cq`, and
+/// consumes them. Once the CQ refuses a completion (it overran) the rest are consumed without.
+///
+/// Entries user space posts meanwhile wait for the next flush: the count taken first bounds
+/// the work whatever user space does to the queue.
+fn flush(
+    queue: &mut FromUserQueue,
+    cq: Option<&Cq<Rrxe>>,
+    qp_num: u32,
+    opcode_of: impl Fn(&[u8; wqe::ID_AND_OPCODE_LEN]) -> WcOpcode,
+) {
+    let mut cq = cq;
+    let mut head = [0; wqe::ID_AND_OPCODE_LEN];
+    for _ in 0..queue.count() {
+        if let Some(target) = cq {
+            let completed = matches!(queue.read_head(&mut head), Some(Ok(())))
+                && cq::post(
+                    target,
+                    &UserCompletion::flushed(wqe::wr_id(&head), opcode_of(&head), qp_num),
+                    false,
+                )
+                .is_ok();
+            if !completed {
+                cq = None;
+            }
+        }
+        if queue.advance().is_err() {
+            break;
+        }
+    }
+}
+
+/// Flushes the send queue to the send CQ.
+fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) {
+    // The operation of a flushed request is not defined for the consumer; one user space
+    // wrote garbage into is reported as a send.
+    flush(send, qp.send_cq(), qp.qp_num(), |head| {
+        SendOpcode::from_raw(wqe::send_opcode(head))
+            .map_or(WcOpcode::Send, |op| op.completion_opcode())
+    });
+}
+
+/// Flushes the queue pair's own receive queue to the receive CQ.
+fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) {
+    flush(recv, qp.recv_cq(), qp.qp_num(), |_| WcOpcode::Recv);
+}
+
+/// Handles the send doorbell: user space posted send requests (`post_send`).
+///
+/// Before RTS nothing may be posted (`EINVAL`). In the error states the requests are flushed
+/// at once. In RTS and SQD they are for the requester, which this device does not have yet:
+/// `EOPNOTSUPP`, and the requests stay posted until the queue pair is flushed or reset.
+pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    match held.state {
+        QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
+        QpState::Error | QpState::SendQueueError => {
+            flush_send(qp, &mut this.queues.lock().send);
+            Ok(())
+        }
+        QpState::ReadyToSend | QpState::SendQueueDrained => Err(EOPNOTSUPP),
+    }
 }
 
 /// Returns a queue pair's attributes (`query_qp`).

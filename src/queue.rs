@@ -201,6 +201,36 @@ impl FromUserQueue {
         self.geometry.count(self.producer(), self.consumer)
     }
 
+    /// Reads the start of the oldest posted entry into `dst` (at most a slot); `None` if
+    /// nothing is posted. The entry stays posted until [`Self::advance`].
+    pub(crate) fn read_head(&self, dst: &mut [u8]) -> Option<Result> {
+        if self.count() == 0 {
+            return None;
+        }
+        if dst.len() > self.geometry.elem_size() {
+            return Some(Err(EINVAL));
+        }
+        Some(
+            self.buffer
+                .read(self.geometry.slot_offset(self.consumer), dst),
+        )
+    }
+
+    /// Consumes the oldest posted entry, if any, and publishes the new consumer index.
+    pub(crate) fn advance(&mut self) -> Result {
+        if self.count() == 0 {
+            return Ok(());
+        }
+        self.consumer = self.geometry.next(self.consumer);
+        self.buffer.store_release(CONSUMER_OFFSET, self.consumer)
+    }
+
+    /// Consumes every posted entry without looking at it (a reset of the queue).
+    pub(crate) fn discard_all(&mut self) -> Result {
+        self.consumer = self.producer();
+        self.buffer.store_release(CONSUMER_OFFSET, self.consumer)
+    }
+
     /// Copies the posted entries, oldest first, to the start of the empty queue `new` and
     /// publishes them there (a resize, while user space waits for it). Fails with `EINVAL` if
     /// they do not fit.

@@ -26,6 +26,7 @@ mod quota;
 mod registry;
 mod srq;
 mod table;
+mod wqe;
 
 #[path = "../tests/kunit/mod.rs"]
 mod kunit;

@@ -11,3 +11,4 @@ mod qp_state;
 mod queue;
 mod quota;
 mod srq;
+mod wqe;

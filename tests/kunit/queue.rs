@@ -164,4 +164,47 @@ mod tests {
         assert_eq!(old.copy_into(&mut small), Err(EINVAL));
         Ok(())
     }
+    #[test]
+    fn from_user_consumption_reads_in_order_and_publishes() -> Result {
+        let mut q = FromUserQueue::new(Geometry::new(3, 64)?)?; // 4 slots
+        let g = q.geometry();
+        for i in 0..3u8 {
+            q.buffer()
+                .write(g.slot_offset(u32::from(i)), &[10 + i; 8])?;
+        }
+        let mut head = [0u8; 8];
+        // Nothing posted yet.
+        assert!(q.read_head(&mut head).is_none());
+        q.buffer().store_release(PRODUCER_OFFSET, 2)?;
+        assert!(matches!(q.read_head(&mut head), Some(Ok(()))));
+        assert_eq!(head, [10; 8]);
+        q.advance()?;
+        assert_eq!(q.buffer().load_acquire(CONSUMER_OFFSET)?, 1);
+        assert!(matches!(q.read_head(&mut head), Some(Ok(()))));
+        assert_eq!(head, [11; 8]);
+        q.advance()?;
+        // Empty again: advancing past the producer does nothing.
+        q.advance()?;
+        assert_eq!(q.count(), 0);
+        assert_eq!(q.buffer().load_acquire(CONSUMER_OFFSET)?, 2);
+        // A read longer than a slot is refused rather than reaching into the next one.
+        q.buffer().store_release(PRODUCER_OFFSET, 3)?;
+        let mut big = [0u8; 65];
+        assert_eq!(q.read_head(&mut big).map(|r| r.err()), Some(Some(EINVAL)));
+        Ok(())
+    }
+
+    #[test]
+    fn from_user_discard_skips_to_the_masked_producer() -> Result {
+        let mut q = FromUserQueue::new(Geometry::new(7, 64)?)?; // 8 slots
+        q.buffer().store_release(PRODUCER_OFFSET, 0xdead_0005)?;
+        assert_eq!(q.count(), 5);
+        q.discard_all()?;
+        assert_eq!(q.count(), 0);
+        assert_eq!(q.buffer().load_acquire(CONSUMER_OFFSET)?, 5);
+        // User space resumes posting from where it was.
+        q.buffer().store_release(PRODUCER_OFFSET, 7)?;
+        assert_eq!(q.count(), 2);
+        Ok(())
+    }
 }
