@@ -25,9 +25,11 @@ server_then_client() {
 	fi
 	barrier "$name-done"
 }
+# Line-buffered, so that a run cut short by its timeout still shows how far
+# it got (addresses exchanged or not).
 server_then_client ibv_rc_pingpong \
-	ibv_rc_pingpong -d $dev -g "$gid" -n 100 -- \
-	ibv_rc_pingpong -d $dev -g "$gid" -n 100 "$PEER_IP"
+	stdbuf -oL ibv_rc_pingpong -d $dev -g "$gid" -n 100 -- \
+	stdbuf -oL ibv_rc_pingpong -d $dev -g "$gid" -n 100 "$PEER_IP"
 server_then_client ib_send_bw \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$PEER_IP"
