@@ -17,6 +17,7 @@ pub mod link;
 pub mod mmap;
 pub mod mr;
 pub mod object;
+pub mod post;
 pub mod qp;
 pub mod udata;
 pub mod wc;

@@ -26,8 +26,10 @@ use super::{
     mmap,
     mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
     object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
+    post::{self, PostError, RecvRequests, SendRequests},
     qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
     udata::UData,
+    wc::CompletionSlots,
 };
 use crate::{
     bindings,
@@ -165,11 +167,32 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
 
     /// Rings a user queue pair's send doorbell (`post_send` with no work requests): user space
-    /// has placed send work requests in the queue it shares with the driver. Work requests
-    /// passed through the core instead are refused with `EINVAL`. Does not sleep.
+    /// has placed send work requests in the queue it shares with the driver. Does not sleep.
     fn send_doorbell(_qp: &Qp<Self>) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// Posts send work requests (`post_send`), in order, until one fails. Called from any
+    /// context: must not sleep.
+    fn post_send(_qp: &Qp<Self>, _requests: SendRequests<'_, Self>) -> Result<(), PostError> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Posts receive work requests (`post_recv`), in order, until one fails. Called from any
+    /// context: must not sleep.
+    fn post_recv(_qp: &Qp<Self>, _requests: RecvRequests<'_>) -> Result<(), PostError> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Moves completions of an in-kernel consumer's CQ into `slots`, oldest first
+    /// (`poll_cq`). Called from any context: must not sleep.
+    fn poll_cq(_cq: &Cq<Self>, _slots: &mut CompletionSlots<'_>) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares a queue pair's destruction (`destroy_qp`), before its data is dropped. May
+    /// sleep.
+    fn destroy_qp(_qp: &Qp<Self>) {}
 
     /// Creates a shared receive queue (`create_srq`) and returns the attributes granted, at
     /// least those requested; `udata` is `None` for kernel users.
@@ -367,8 +390,18 @@ impl<T: Driver> UnregisteredDevice<T> {
         modify_qp: Some(callbacks::modify_qp::<T>),
         query_qp: Some(callbacks::query_qp::<T>),
         destroy_qp: Some(callbacks::destroy_qp::<T>),
-        post_send: if T::HAS_SEND_DOORBELL {
+        post_send: if T::HAS_SEND_DOORBELL || T::HAS_POST_SEND {
             Some(callbacks::post_send::<T>)
+        } else {
+            None
+        },
+        post_recv: if T::HAS_POST_RECV {
+            Some(callbacks::post_recv::<T>)
+        } else {
+            None
+        },
+        poll_cq: if T::HAS_POLL_CQ {
+            Some(callbacks::poll_cq::<T>)
         } else {
             None
         },
@@ -1240,20 +1273,83 @@ mod callbacks {
         wr: *const bindings::ib_send_wr,
         bad_wr: *mut *const bindings::ib_send_wr,
     ) -> c_int {
+        // SAFETY: A QP of `T`, not destroyed while the core posts to it.
+        let this = unsafe { Qp::<T>::from_raw(qp) };
         let res = if wr.is_null() {
-            // SAFETY: A QP of `T`, not destroyed while the core posts to it.
-            T::send_doorbell(unsafe { Qp::<T>::from_raw(qp) })
+            if T::HAS_SEND_DOORBELL {
+                T::send_doorbell(this)
+            } else {
+                Ok(())
+            }
+        } else if T::HAS_POST_SEND {
+            // SAFETY: `wr` heads the consumer's list, valid for the call; `qp` is valid.
+            let requests = unsafe { SendRequests::from_raw(wr, (*qp).qp_type) };
+            match T::post_send(this, requests) {
+                Ok(()) => return 0,
+                Err(failed) => {
+                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
+                    unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
+                    return failed.error.to_errno();
+                }
+            }
         } else {
-            // Kernel QPs are not offered; a user's work requests belong in the shared queue.
             Err(EINVAL)
         };
         match res {
             Ok(()) => 0,
             Err(e) => {
-                // SAFETY: The core passes a location for the first failed request.
-                unsafe { *bad_wr = wr };
+                if !bad_wr.is_null() {
+                    // SAFETY: The core passes a location for the first failed request.
+                    unsafe { *bad_wr = wr };
+                }
                 e.to_errno()
             }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn post_recv<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        wr: *const bindings::ib_recv_wr,
+        bad_wr: *mut *const bindings::ib_recv_wr,
+    ) -> c_int {
+        // SAFETY: A QP of `T`, not destroyed while the core posts to it; `wr` heads the
+        // consumer's list, valid for the call.
+        let (this, requests) = unsafe { (Qp::<T>::from_raw(qp), RecvRequests::from_raw(wr)) };
+        match T::post_recv(this, requests) {
+            Ok(()) => 0,
+            Err(failed) => {
+                if !bad_wr.is_null() {
+                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
+                    unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
+                }
+                failed.error.to_errno()
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn poll_cq<T: Driver>(
+        cq: *mut bindings::ib_cq,
+        num_entries: c_int,
+        wc: *mut bindings::ib_wc,
+    ) -> c_int {
+        let len = usize::try_from(num_entries).unwrap_or(0);
+        // SAFETY: A CQ of `T` not destroyed while its consumer polls it; the consumer lends
+        // `num_entries` writable entries for the call.
+        let (this, mut slots) =
+            unsafe { (Cq::<T>::from_raw(cq), CompletionSlots::from_raw(wc, len)) };
+        match T::poll_cq(this, &mut slots) {
+            Ok(()) => c_int::try_from(slots.filled()).unwrap_or(c_int::MAX),
+            Err(e) => e.to_errno(),
         }
     }
 
@@ -1266,6 +1362,8 @@ mod callbacks {
         qp: *mut bindings::ib_qp,
         _udata: *mut bindings::ib_udata,
     ) -> c_int {
+        // SAFETY: A QP created by `create_qp`, not used by the core or its consumer any more.
+        T::destroy_qp(unsafe { Qp::<T>::from_raw(qp) });
         // SAFETY: Created by `create_qp`; the core frees it after this returns 0.
         unsafe { Qp::<T>::drop_data(qp) };
         0

@@ -253,3 +253,10 @@ impl<T: Driver> Qp<T> {
         unsafe { handler(&mut ev, context) };
     }
 }
+
+impl<T: Driver> Qp<T> {
+    /// Returns the handle that names this queue pair in completions.
+    pub fn handle(&self) -> super::wc::QpHandle {
+        super::wc::QpHandle::new(self.as_raw(), self.qp_num())
+    }
+}

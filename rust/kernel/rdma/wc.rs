@@ -99,3 +99,183 @@ pub enum QpEvent {
     /// request will be consumed for it (`IB_EVENT_QP_LAST_WQE_REACHED`).
     LastWqeReached = bindings::ib_event_type_IB_EVENT_QP_LAST_WQE_REACHED,
 }
+
+/// Names the queue pair of a completion for an in-kernel consumer (`ib_wc.qp`).
+///
+/// Holds the address of the queue pair's `struct ib_qp` and its number. The address is never
+/// dereferenced here; it is only handed to the consumer that polls the completion, which owns
+/// the queue pair. A driver removes the completions of a queue pair it destroys, as the
+/// core's consumers expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QpHandle {
+    raw: *mut bindings::ib_qp,
+    qp_num: u32,
+}
+
+// SAFETY: A `QpHandle` is an address and a number; it is never dereferenced in Rust, so it may
+// be moved to another thread.
+unsafe impl Send for QpHandle {}
+// SAFETY: As above; shared references only copy the values out.
+unsafe impl Sync for QpHandle {}
+
+impl QpHandle {
+    /// Creates the handle of the queue pair at `raw` numbered `qp_num`.
+    pub(crate) fn new(raw: *mut bindings::ib_qp, qp_num: u32) -> Self {
+        Self { raw, qp_num }
+    }
+
+    /// Returns the queue pair's number.
+    pub fn qp_num(&self) -> u32 {
+        self.qp_num
+    }
+}
+
+impl Default for QpHandle {
+    /// A handle that names no queue pair: for slots not yet holding a completion.
+    fn default() -> Self {
+        Self::new(core::ptr::null_mut(), 0)
+    }
+}
+
+/// `IB_WC_*` flags of a completion: the optional fields it carries.
+pub mod wc_flags {
+    use crate::bindings;
+
+    /// The receive buffer starts with a GRH.
+    pub const GRH: u32 = bindings::ib_wc_flags_IB_WC_GRH;
+    /// `ex` is immediate data.
+    pub const WITH_IMM: u32 = bindings::ib_wc_flags_IB_WC_WITH_IMM;
+    /// `ex` is the key the message invalidated.
+    pub const WITH_INVALIDATE: u32 = bindings::ib_wc_flags_IB_WC_WITH_INVALIDATE;
+    /// `network_hdr_type` is valid.
+    pub const WITH_NETWORK_HDR_TYPE: u32 = bindings::ib_wc_flags_IB_WC_WITH_NETWORK_HDR_TYPE;
+}
+
+/// A work completion (`struct ib_wc`) as a driver reports it to an in-kernel consumer.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkCompletion {
+    /// The work request's identifier (or its `ib_cqe`, which shares the field).
+    pub wr_id: u64,
+    /// How the work request completed.
+    pub status: WcStatus,
+    /// What the work request did.
+    pub opcode: WcOpcode,
+    /// A driver-specific error code.
+    pub vendor_err: u32,
+    /// Bytes transferred (receives, reads, atomics).
+    pub byte_len: u32,
+    /// The queue pair the work request was posted to.
+    pub qp: QpHandle,
+    /// Immediate data in network byte order, or the invalidated key, as `wc_flags` says.
+    pub ex: u32,
+    /// The sender's queue pair number (datagram receives).
+    pub src_qp: u32,
+    /// [`wc_flags`] bits.
+    pub wc_flags: u32,
+    /// The partition key index (GSI receives).
+    pub pkey_index: u16,
+    /// The port the work request was processed on.
+    pub port_num: u32,
+    /// The network header type of a datagram receive (`enum rdma_network_type`).
+    pub network_hdr_type: u8,
+}
+
+impl WorkCompletion {
+    /// The completion of a work request flushed from a queue pair in the error state: only
+    /// the identifier, status and queue pair are defined for the consumer.
+    pub fn flushed(wr_id: u64, opcode: WcOpcode, qp: QpHandle) -> Self {
+        Self {
+            wr_id,
+            status: WcStatus::WrFlushError,
+            opcode,
+            vendor_err: 0,
+            byte_len: 0,
+            qp,
+            ex: 0,
+            src_qp: 0,
+            wc_flags: 0,
+            pkey_index: 0,
+            port_num: 0,
+            network_hdr_type: 0,
+        }
+    }
+
+    fn to_raw(self) -> bindings::ib_wc {
+        bindings::ib_wc {
+            __bindgen_anon_1: bindings::ib_wc__bindgen_ty_1 { wr_id: self.wr_id },
+            status: self.status as u32,
+            opcode: self.opcode as u32,
+            vendor_err: self.vendor_err,
+            byte_len: self.byte_len,
+            qp: self.qp.raw,
+            ex: bindings::ib_wc__bindgen_ty_2 {
+                invalidate_rkey: self.ex,
+            },
+            src_qp: self.src_qp,
+            slid: 0,
+            wc_flags: self.wc_flags as i32,
+            pkey_index: self.pkey_index,
+            sl: 0,
+            dlid_path_bits: 0,
+            port_num: self.port_num,
+            smac: [0; 6],
+            vlan_id: 0,
+            network_hdr_type: self.network_hdr_type,
+        }
+    }
+}
+
+/// The consumer's array a `poll_cq` call fills with completions.
+///
+/// # Invariants
+///
+/// `next` points to `left` writable `struct ib_wc` entries the caller of `poll_cq` lent for
+/// `'a`; `filled` entries before `next` have been written.
+pub struct CompletionSlots<'a> {
+    next: *mut bindings::ib_wc,
+    left: usize,
+    filled: usize,
+    _array: core::marker::PhantomData<&'a mut [bindings::ib_wc]>,
+}
+
+impl<'a> CompletionSlots<'a> {
+    /// Wraps the array of a `poll_cq` call.
+    ///
+    /// # Safety
+    ///
+    /// `wc` must be valid for writes of `len` entries for `'a`, or `len` must be zero.
+    pub(crate) unsafe fn from_raw(wc: *mut bindings::ib_wc, len: usize) -> Self {
+        // INVARIANT: The caller's guarantee.
+        Self {
+            next: wc,
+            left: len,
+            filled: 0,
+            _array: core::marker::PhantomData,
+        }
+    }
+
+    /// Returns how many more completions fit.
+    pub fn room(&self) -> usize {
+        self.left
+    }
+
+    /// Returns how many completions were written.
+    pub fn filled(&self) -> usize {
+        self.filled
+    }
+
+    /// Writes `wc` into the next entry; `false` if the array is full.
+    pub fn push(&mut self, wc: &WorkCompletion) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        // SAFETY: `next` points to a writable entry since `left > 0` (type invariant).
+        unsafe { self.next.write(wc.to_raw()) };
+        // SAFETY: Still within the array or one past its end.
+        self.next = unsafe { self.next.add(1) };
+        // INVARIANT: One more entry written, one fewer left.
+        self.left -= 1;
+        self.filled += 1;
+        true
+    }
+}
