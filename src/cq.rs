@@ -2,19 +2,21 @@
 
 //! Completion queues.
 //!
-//! A CQ's completions live in a queue shared with the user-space provider, which polls it
-//! without entering the kernel; the kernel appends completions and raises the completion event
-//! the user armed with `req_notify_cq`.
+//! A user CQ's completions live in a queue shared with the user-space provider, which polls
+//! it without entering the kernel. An in-kernel consumer's CQ keeps them in kernel memory,
+//! polled through `poll_cq`. Either way the driver appends completions and raises the
+//! completion event the consumer armed with `req_notify_cq`.
 
 use crate::{
     device::{Rrxe, RrxeDevice},
+    kqueue::KernelQueue,
     params,
     queue::{Geometry, ToUserQueue},
     quota::QuotaSlot,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
-    new_mutex, new_spinlock,
+    new_mutex, new_spinlock_irq,
     page::PAGE_SIZE,
     prelude::*,
     rdma::{
@@ -22,9 +24,9 @@ use kernel::{
         mmap::MmapEntry,
         object::Cq,
         udata::UData,
-        wc::{CqEvent, WcOpcode, WcStatus},
+        wc::{CompletionSlots, CqEvent, QpHandle, WcOpcode, WorkCompletion},
     },
-    sync::{Mutex, SpinLock},
+    sync::{Mutex, SpinLockIrq},
 };
 use zerocopy_derive::Immutable;
 
@@ -79,18 +81,71 @@ pub(crate) struct UserCompletion {
     reserved: u8,
 }
 
+impl From<&WorkCompletion> for UserCompletion {
+    fn from(wc: &WorkCompletion) -> Self {
+        Self::with_qp_num(wc, wc.qp.qp_num())
+    }
+}
+
 impl UserCompletion {
-    /// The completion of a work request flushed from a queue pair in the error state: only
-    /// the identifier, status and queue pair number are defined for the consumer.
-    pub(crate) fn flushed(wr_id: u64, opcode: WcOpcode, qp_num: u32) -> Self {
+    /// The provider's form of `wc`, naming queue pair `qp_num`.
+    pub(crate) fn with_qp_num(wc: &WorkCompletion, qp_num: u32) -> Self {
         Self {
-            wr_id,
-            status: WcStatus::WrFlushError as u32,
-            opcode: opcode as u32,
+            wr_id: wc.wr_id,
+            status: wc.status as u32,
+            opcode: wc.opcode as u32,
+            vendor_err: wc.vendor_err,
+            byte_len: wc.byte_len,
+            ex: wc.ex,
             qp_num,
+            src_qp: wc.src_qp,
+            wc_flags: wc.wc_flags,
+            pkey_index: wc.pkey_index,
+            port_num: u8::try_from(wc.port_num).unwrap_or(0),
             ..Self::default()
         }
     }
+}
+
+/// Where a CQ's completions are kept.
+enum Ring {
+    /// Shared with the user-space provider.
+    User(ToUserQueue),
+    /// Kept for an in-kernel consumer's `poll_cq`.
+    Kernel(KernelQueue<WorkCompletion>),
+}
+
+impl Ring {
+    fn count(&self) -> u32 {
+        match self {
+            Ring::User(queue) => queue.count(),
+            Ring::Kernel(queue) => queue.len() as u32,
+        }
+    }
+
+    /// Appends a completion; `ENOSPC` if the ring is full.
+    fn push(&mut self, wc: &WorkCompletion) -> Result {
+        match self {
+            Ring::User(queue) => queue.push(UserCompletion::from(wc).as_bytes()),
+            Ring::Kernel(queue) => queue
+                .push_with(|slot| {
+                    *slot = *wc;
+                    Ok(())
+                })
+                .map_err(|_| ENOSPC),
+        }
+    }
+}
+
+/// Creates a kernel ring of `capacity` completions.
+fn kernel_ring(capacity: u32) -> Result<KernelQueue<WorkCompletion>> {
+    KernelQueue::new(capacity as usize, || {
+        Ok(WorkCompletion::flushed(
+            0,
+            WcOpcode::Send,
+            QpHandle::default(),
+        ))
+    })
 }
 
 /// Armed completion event: none, the next completion, or the next solicited one.
@@ -101,9 +156,9 @@ const NOTIFY_SOLICITED: u32 = 2;
 /// Per-CQ state.
 #[pin_data]
 pub(crate) struct RrxeCq {
-    /// The completions. A spinlock: completions are added from the data path.
+    /// The completions. Completions are added, and kernel CQs polled, in any context.
     #[pin]
-    ring: SpinLock<ToUserQueue>,
+    ring: SpinLockIrq<Ring>,
     /// The ring's user mapping; replaced on resize.
     #[pin]
     mapping: Mutex<Option<MmapEntry>>,
@@ -127,33 +182,37 @@ pub(crate) fn create(
     attr: &CqInitAttr,
     udata: Option<&mut UData<'_>>,
 ) -> Result<(u32, impl PinInit<RrxeCq, Error>)> {
-    // In-kernel users come with the kernel verbs; until then the core does not offer the
-    // device to kernel clients.
-    let udata = udata.ok_or(EOPNOTSUPP)?;
     if attr.flags != 0 {
         return Err(EOPNOTSUPP);
     }
     check_size(attr.cqe)?;
-    if udata.out_len() < size_of::<MmapInfo>() {
-        return Err(EINVAL);
-    }
     let slot = dev.cqs.take()?;
-    let geometry = Geometry::new(attr.cqe, CQE_SIZE)?;
-    let queue = ToUserQueue::new(geometry)?;
-    let entry = MmapEntry::insert(udata, queue.buffer().clone())?;
-    udata.respond(&MmapInfo::of(&entry)?)?;
+    let (capacity, ring, mapping) = match udata {
+        Some(udata) => {
+            if udata.out_len() < size_of::<MmapInfo>() {
+                return Err(EINVAL);
+            }
+            let geometry = Geometry::new(attr.cqe, CQE_SIZE)?;
+            let queue = ToUserQueue::new(geometry)?;
+            let entry = MmapEntry::insert(udata, queue.buffer().clone())?;
+            udata.respond(&MmapInfo::of(&entry)?)?;
+            (geometry.capacity(), Ring::User(queue), Some(entry))
+        }
+        None => (attr.cqe, Ring::Kernel(kernel_ring(attr.cqe)?), None),
+    };
     let init = try_pin_init!(RrxeCq {
-        ring <- new_spinlock!(queue),
-        mapping <- new_mutex!(Some(entry)),
+        ring <- new_spinlock_irq!(ring),
+        mapping <- new_mutex!(mapping),
         notify: AtomicU32::new(NOTIFY_NONE),
         overrun: AtomicBool::new(false),
         _slot: slot,
     });
-    Ok((geometry.capacity(), init))
+    Ok((capacity, init))
 }
 
 /// Resizes a CQ (`resize_cq`), keeping its waiting completions; returns its new size.
 pub(crate) fn resize(cq: &Cq<Rrxe>, cqe: u32, udata: Option<&mut UData<'_>>) -> Result<u32> {
+    // In-kernel consumers cannot resize: the core offers them no call for it.
     let udata = udata.ok_or(EOPNOTSUPP)?;
     check_size(cqe)?;
     if udata.out_len() < size_of::<MmapInfo>() {
@@ -172,8 +231,11 @@ pub(crate) fn resize(cq: &Cq<Rrxe>, cqe: u32, udata: Option<&mut UData<'_>>) -> 
     let mut mapping = this.mapping.lock();
     let old_queue = {
         let mut ring = this.ring.lock();
-        ring.copy_into(&mut queue)?;
-        core::mem::replace(&mut *ring, queue)
+        let Ring::User(current) = &mut *ring else {
+            return Err(EINVAL);
+        };
+        current.copy_into(&mut queue)?;
+        core::mem::replace(current, queue)
     };
     let old_entry = mapping.replace(entry);
     drop(mapping);
@@ -206,14 +268,14 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
 /// A completion that finds the CQ full is not written: the CQ enters the error state and its
 /// consumer gets a CQ error event, once (IBTA: a CQ overrun leaves the CQ unusable). Every
 /// later completion is refused with `ENOSPC` as well.
-pub(crate) fn post(cq: &Cq<Rrxe>, completion: &UserCompletion, solicited: bool) -> Result {
+pub(crate) fn post(cq: &Cq<Rrxe>, completion: &WorkCompletion, solicited: bool) -> Result {
     let this = cq.data();
     {
         let mut ring = this.ring.lock();
         if this.overrun.load(Ordering::Relaxed) {
             return Err(ENOSPC);
         }
-        if let Err(e) = ring.push(completion.as_bytes()) {
+        if let Err(e) = ring.push(completion) {
             if e == ENOSPC {
                 this.overrun.store(true, Ordering::Relaxed);
                 drop(ring);
@@ -234,4 +296,27 @@ pub(crate) fn post(cq: &Cq<Rrxe>, completion: &UserCompletion, solicited: bool) 
         cq.notify_completion();
     }
     Ok(())
+}
+
+/// Moves the oldest completions of an in-kernel consumer's CQ into `slots` (`poll_cq`).
+pub(crate) fn poll(cq: &Cq<Rrxe>, slots: &mut CompletionSlots<'_>) -> Result {
+    let mut ring = cq.data().ring.lock();
+    // User CQs are polled by user space, in the shared queue.
+    let Ring::Kernel(queue) = &mut *ring else {
+        return Err(EINVAL);
+    };
+    while slots.room() > 0 {
+        let Some(wc) = queue.front() else { break };
+        slots.push(wc);
+        queue.pop_front();
+    }
+    Ok(())
+}
+
+/// Removes the completions of queue pair `qp` from an in-kernel consumer's CQ: the queue pair
+/// is being destroyed, and its consumer must not find it named in a later poll.
+pub(crate) fn remove_completions_of(cq: &Cq<Rrxe>, qp: QpHandle) {
+    if let Ring::Kernel(queue) = &mut *cq.data().ring.lock() {
+        queue.retain(|wc| wc.qp != qp);
+    }
 }

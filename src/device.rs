@@ -23,8 +23,10 @@ use kernel::{
         },
         mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
         object::{Cq, Pd, Qp, Srq},
+        post::{PostError, RecvRequests, SendRequests},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
         udata::UData,
+        wc::CompletionSlots,
         Device, MwKind, UnregisteredDevice,
     },
     sync::{aref::ARef, Arc},
@@ -223,6 +225,10 @@ impl rdma::Driver for Rrxe {
         cq::req_notify(cq, notify)
     }
 
+    fn poll_cq(cq: &Cq<Self>, slots: &mut CompletionSlots<'_>) -> Result {
+        cq::poll(cq, slots)
+    }
+
     fn create_ah(
         pd: &Pd<Self>,
         av: &AddressVector,
@@ -250,6 +256,18 @@ impl rdma::Driver for Rrxe {
 
     fn send_doorbell(qp: &Qp<Self>) -> Result {
         qp::send_doorbell(qp)
+    }
+
+    fn post_send(qp: &Qp<Self>, requests: SendRequests<'_, Self>) -> Result<(), PostError> {
+        qp::post_send(qp, requests)
+    }
+
+    fn post_recv(qp: &Qp<Self>, requests: RecvRequests<'_>) -> Result<(), PostError> {
+        qp::post_recv(qp, requests)
+    }
+
+    fn destroy_qp(qp: &Qp<Self>) {
+        qp::destroy(qp)
     }
 
     fn create_srq(

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Queue pairs: creation with work queues shared with the user-space provider, the modify
-//! state machine with per-attribute validation, and queries.
+//! Queue pairs: creation with work queues shared with the user-space provider or kept in the
+//! kernel for in-kernel consumers, the modify state machine with per-attribute validation,
+//! posting, flushing, and queries.
 
 use crate::{
-    cq::{self, MmapInfo, UserCompletion},
+    cq::{self, MmapInfo},
     device::{self, Rrxe},
+    kqueue::KernelQueue,
     mr, params,
     psn::PSN_MASK,
     qp_state::{check_modify, AttrMask, QpState, Service},
@@ -14,18 +16,19 @@ use crate::{
     wqe::{self, SendOpcode, RECV_WQE_HEADER, SEND_WQE_HEADER, SGE_SIZE},
 };
 use kernel::{
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
     rdma::{
         attr::{Mtu, NetworkType},
         mmap::MmapEntry,
         mr::Access,
         object::{Cq, Pd, Qp},
+        post::{send_flags, PostError, RecvRequests, SendRequest, SendRequests, Sge, WrOpcode},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, QpType},
         udata::UData,
-        wc::{QpEvent, WcOpcode},
+        wc::{QpEvent, WcOpcode, WorkCompletion},
     },
-    sync::SpinLock,
+    sync::SpinLockIrq,
 };
 use zerocopy_derive::Immutable;
 
@@ -33,6 +36,8 @@ use zerocopy_derive::Immutable;
 pub(crate) const MAX_INLINE_DATA: u32 = 512;
 /// Queue pair numbers handed out; 0 and 1 are the special QPs, 2..15 stay unused as in rxe.
 const MIN_QPN: u32 = 16;
+/// The number of the general services QP (QP1) of the device's port.
+const GSI_QPN: u32 = 1;
 /// The largest queue pair number handed out.
 pub(crate) const MAX_QPN: u32 = params::MAX_QP + MIN_QPN - 1;
 /// The largest value of a 3-bit retry count.
@@ -58,11 +63,27 @@ pub(crate) fn new_table() -> impl PinInit<QpTable> {
     Table::new(MIN_QPN, MAX_QPN)
 }
 
-/// The work queues shared with user space.
-struct WorkQueues {
-    send: FromUserQueue,
-    /// The queue pair's own receive queue; none when it takes requests from an SRQ.
-    recv: Option<FromUserQueue>,
+/// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
+pub(crate) struct KernelRecv {
+    wr_id: u64,
+    /// Room for the queue pair's `max_recv_sge` elements, reserved when the queue is created.
+    sges: KVec<Sge>,
+}
+
+/// A queue pair's work queues.
+enum WorkQueues {
+    /// Shared with the user-space provider.
+    User {
+        send: FromUserQueue,
+        /// The queue pair's own receive queue; none when it takes requests from an SRQ.
+        recv: Option<FromUserQueue>,
+    },
+    /// An in-kernel consumer's. Send requests are carried out or flushed as they are posted,
+    /// so only receive requests wait.
+    Kernel {
+        /// The queue pair's own receive queue; none when it takes requests from an SRQ.
+        recv: Option<KernelQueue<KernelRecv>>,
+    },
 }
 
 /// The attributes a queue pair holds, changed by modify calls.
@@ -78,13 +99,13 @@ pub(crate) struct RrxeQp {
     service: Service,
     caps: QpCaps,
     signal_all: bool,
-    /// Taken before `queues` when both are needed.
+    /// Taken before `queues` when both are needed. Both locks disable interrupts: in-kernel
+    /// consumers post from any context.
     #[pin]
-    attrs: SpinLock<Attributes>,
+    attrs: SpinLockIrq<Attributes>,
     #[pin]
-    queues: SpinLock<WorkQueues>,
-    /// The user mappings of the send and (if any) receive queue.
-    _mappings: (MmapEntry, Option<MmapEntry>),
+    queues: SpinLockIrq<WorkQueues>,
+    _mappings: Mappings,
     _entry: Entry<QpInfo>,
 }
 
@@ -150,50 +171,27 @@ fn work_queue(udata: &UData<'_>, geometry: Geometry) -> Result<(FromUserQueue, M
     Ok((queue, mapping))
 }
 
-/// Creates a queue pair (`create_qp`).
-pub(crate) fn create(
-    pd: &Pd<Rrxe>,
-    attr: &QpInitAttr<'_, Rrxe>,
-    udata: Option<&mut UData<'_>>,
-) -> Result<(QpCreated, impl PinInit<RrxeQp, Error>)> {
-    // QP1 and other in-kernel queue pairs come with the kernel verbs (post_send/post_recv);
-    // until then the core does not offer the device to kernel clients.
-    let udata = udata.ok_or(EOPNOTSUPP)?;
-    if attr.qp_type == QpType::Gsi {
-        return Err(EOPNOTSUPP);
-    }
-    if attr.create_flags != 0 {
-        return Err(EOPNOTSUPP);
-    }
+/// The user mappings of a queue pair's send and (if any) receive queue.
+type Mappings = (Option<MmapEntry>, Option<MmapEntry>);
+
+/// Creates the work queues of a user's queue pair and maps them for the provider.
+fn user_queues(
+    udata: &mut UData<'_>,
+    requested: &QpCaps,
+    has_srq: bool,
+) -> Result<(WorkQueues, QpCaps, Mappings)> {
     // The provider sends nothing with the command and expects both queues' mappings back.
     if udata.in_len() != 0 || udata.out_len() < size_of::<CreateQpResp>() {
         return Err(EINVAL);
     }
-    let mut requested = attr.caps;
-    if attr.srq.is_some() {
-        // Receive requests come from the shared receive queue.
-        requested.max_recv_wr = 0;
-        requested.max_recv_sge = 0;
-    }
-    check_caps(&requested)?;
-    let (sq_geometry, rq_geometry, mut caps) = queue_layout(&requested)?;
-    if attr.srq.is_some() {
+    let (sq_geometry, rq_geometry, mut caps) = queue_layout(requested)?;
+    if has_srq {
         caps.max_recv_wr = 0;
     }
-    let service = service_of(attr.qp_type);
-    let info = kernel::sync::Arc::new(
-        QpInfo {
-            service,
-            pd: pd.as_raw() as usize,
-        },
-        GFP_KERNEL,
-    )?;
-    let entry = pd.device().data().qps.insert(info, GFP_KERNEL)?;
-    let qpn = entry.index();
     let (send, sq_mapping) = work_queue(udata, sq_geometry)?;
-    let (recv, rq_mapping) = match attr.srq {
-        Some(_) => (None, None),
-        None => {
+    let (recv, rq_mapping) = match has_srq {
+        true => (None, None),
+        false => {
             let (queue, mapping) = work_queue(udata, rq_geometry)?;
             (Some(queue), Some(mapping))
         }
@@ -205,6 +203,74 @@ pub(crate) fn create(
         },
         sq: MmapInfo::of(&sq_mapping)?,
     })?;
+    Ok((
+        WorkQueues::User { send, recv },
+        caps,
+        (Some(sq_mapping), rq_mapping),
+    ))
+}
+
+/// Creates the work queues of an in-kernel consumer's queue pair: its sizes are granted as
+/// requested.
+fn kernel_queues(requested: &QpCaps, has_srq: bool) -> Result<(WorkQueues, QpCaps)> {
+    let recv = match has_srq {
+        true => None,
+        false => {
+            let max_sge = requested.max_recv_sge as usize;
+            Some(KernelQueue::new(requested.max_recv_wr as usize, || {
+                Ok(KernelRecv {
+                    wr_id: 0,
+                    sges: KVec::with_capacity(max_sge, GFP_KERNEL)?,
+                })
+            })?)
+        }
+    };
+    Ok((WorkQueues::Kernel { recv }, *requested))
+}
+
+/// Creates a queue pair (`create_qp`): a user's, with work queues shared with its provider, or
+/// an in-kernel consumer's, QP1 among them.
+pub(crate) fn create(
+    pd: &Pd<Rrxe>,
+    attr: &QpInitAttr<'_, Rrxe>,
+    udata: Option<&mut UData<'_>>,
+) -> Result<(QpCreated, impl PinInit<RrxeQp, Error>)> {
+    if attr.create_flags != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    // QP1 is the kernel's management agent's, on the device's one port.
+    if attr.qp_type == QpType::Gsi && (udata.is_some() || attr.port != 1) {
+        return Err(EINVAL);
+    }
+    let has_srq = attr.srq.is_some();
+    let mut requested = attr.caps;
+    if has_srq {
+        // Receive requests come from the shared receive queue.
+        requested.max_recv_wr = 0;
+        requested.max_recv_sge = 0;
+    }
+    check_caps(&requested)?;
+    let service = service_of(attr.qp_type);
+    let info = kernel::sync::Arc::new(
+        QpInfo {
+            service,
+            pd: pd.as_raw() as usize,
+        },
+        GFP_KERNEL,
+    )?;
+    let table = &pd.device().data().qps;
+    let entry = match attr.qp_type {
+        QpType::Gsi => table.insert_at(GSI_QPN, info, GFP_KERNEL)?,
+        _ => table.insert(info, GFP_KERNEL)?,
+    };
+    let qpn = entry.index();
+    let (queues, caps, mappings) = match udata {
+        Some(udata) => user_queues(udata, &requested, has_srq)?,
+        None => {
+            let (queues, caps) = kernel_queues(&requested, has_srq)?;
+            (queues, caps, (None, None))
+        }
+    };
     let attributes = Attributes {
         state: QpState::Reset,
         values: QpAttr {
@@ -218,12 +284,25 @@ pub(crate) fn create(
         service,
         caps,
         signal_all,
-        attrs <- new_spinlock!(attributes),
-        queues <- new_spinlock!(WorkQueues { send, recv }),
-        _mappings: (sq_mapping, rq_mapping),
+        attrs <- new_spinlock_irq!(attributes),
+        queues <- new_spinlock_irq!(queues),
+        _mappings: mappings,
         _entry: entry,
     });
     Ok((QpCreated { qp_num: qpn, caps }, init))
+}
+
+/// Tears down a queue pair (`destroy_qp`): the completions of an in-kernel consumer's queue
+/// pair are removed from its CQs, so that no later poll names it. Posted requests go without
+/// completions, as on other devices: consumers drain a queue pair (via the error state)
+/// before destroying it.
+pub(crate) fn destroy(qp: &Qp<Rrxe>) {
+    if matches!(*qp.data().queues.lock(), WorkQueues::User { .. }) {
+        return;
+    }
+    for cq in [qp.send_cq(), qp.recv_cq()].into_iter().flatten() {
+        cq::remove_completions_of(cq, qp.handle());
+    }
 }
 
 /// The attribute mask bits the device knows.
@@ -382,20 +461,32 @@ pub(crate) fn modify(
     held.state = next;
     match next {
         // Posted requests are dropped without completions.
-        QpState::Reset => {
-            let mut queues = this.queues.lock();
-            queues.send.discard_all()?;
-            if let Some(recv) = &mut queues.recv {
-                recv.discard_all()?;
+        QpState::Reset => match &mut *this.queues.lock() {
+            WorkQueues::User { send, recv } => {
+                send.discard_all()?;
+                if let Some(recv) = recv {
+                    recv.discard_all()?;
+                }
             }
-        }
-        QpState::Error => {
-            let mut queues = this.queues.lock();
-            flush_send(qp, &mut queues.send);
-            if let Some(recv) = &mut queues.recv {
-                flush_recv(qp, recv);
+            WorkQueues::Kernel { recv } => {
+                if let Some(recv) = recv {
+                    recv.clear();
+                }
             }
-        }
+        },
+        QpState::Error => match &mut *this.queues.lock() {
+            WorkQueues::User { send, recv } => {
+                flush_send(qp, send);
+                if let Some(recv) = recv {
+                    flush_recv(qp, recv);
+                }
+            }
+            WorkQueues::Kernel { recv } => {
+                if let Some(recv) = recv {
+                    flush_kernel_recv(qp, recv);
+                }
+            }
+        },
         _ => {}
     }
     // Nothing is in flight, so the send queue is drained as soon as the QP enters SQD.
@@ -419,7 +510,7 @@ pub(crate) fn modify(
 fn flush(
     queue: &mut FromUserQueue,
     cq: Option<&Cq<Rrxe>>,
-    qp_num: u32,
+    qp: &Qp<Rrxe>,
     opcode_of: impl Fn(&[u8; wqe::ID_AND_OPCODE_LEN]) -> WcOpcode,
 ) {
     let mut cq = cq;
@@ -429,7 +520,7 @@ fn flush(
             let completed = matches!(queue.read_head(&mut head), Some(Ok(())))
                 && cq::post(
                     target,
-                    &UserCompletion::flushed(wqe::wr_id(&head), opcode_of(&head), qp_num),
+                    &WorkCompletion::flushed(wqe::wr_id(&head), opcode_of(&head), qp.handle()),
                     false,
                 )
                 .is_ok();
@@ -447,7 +538,7 @@ fn flush(
 fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) {
     // The operation of a flushed request is not defined for the consumer; one user space
     // wrote garbage into is reported as a send.
-    flush(send, qp.send_cq(), qp.qp_num(), |head| {
+    flush(send, qp.send_cq(), qp, |head| {
         SendOpcode::from_raw(wqe::send_opcode(head))
             .map_or(WcOpcode::Send, |op| op.completion_opcode())
     });
@@ -455,7 +546,20 @@ fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) {
 
 /// Flushes the queue pair's own receive queue to the receive CQ.
 fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) {
-    flush(recv, qp.recv_cq(), qp.qp_num(), |_| WcOpcode::Recv);
+    flush(recv, qp.recv_cq(), qp, |_| WcOpcode::Recv);
+}
+
+/// Flushes an in-kernel consumer's receive queue to the receive CQ, oldest first. Once the CQ
+/// refuses a completion (it overran) the rest are dropped without.
+fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut KernelQueue<KernelRecv>) {
+    let mut cq = qp.recv_cq();
+    while let Some(request) = recv.front() {
+        let completion = WorkCompletion::flushed(request.wr_id, WcOpcode::Recv, qp.handle());
+        if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
+            cq = None;
+        }
+        recv.pop_front();
+    }
 }
 
 /// Handles the send doorbell: user space posted send requests (`post_send`).
@@ -466,14 +570,148 @@ fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) {
 pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
     let this = qp.data();
     let held = this.attrs.lock();
+    let mut queues = this.queues.lock();
+    let WorkQueues::User { send, .. } = &mut *queues else {
+        // An in-kernel consumer posts its requests with the call.
+        return Err(EINVAL);
+    };
     match held.state {
         QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
         QpState::Error | QpState::SendQueueError => {
-            flush_send(qp, &mut this.queues.lock().send);
+            flush_send(qp, send);
             Ok(())
         }
         QpState::ReadyToSend | QpState::SendQueueDrained => Err(EOPNOTSUPP),
     }
+}
+
+/// Returns whether a queue pair of `service` carries out `opcode`.
+pub(crate) fn service_allows(service: Service, opcode: WrOpcode) -> bool {
+    match service {
+        Service::ReliableConnected => true,
+        Service::UnreliableConnected => matches!(
+            opcode,
+            WrOpcode::RdmaWrite
+                | WrOpcode::RdmaWriteWithImm
+                | WrOpcode::Send
+                | WrOpcode::SendWithImm
+                | WrOpcode::LocalInvalidate
+                | WrOpcode::RegMr
+        ),
+        Service::UnreliableDatagram | Service::GeneralServices => {
+            matches!(opcode, WrOpcode::Send | WrOpcode::SendWithImm)
+        }
+    }
+}
+
+/// Returns the completion opcode of a send work request's operation.
+pub(crate) fn completion_opcode(opcode: WrOpcode) -> WcOpcode {
+    match opcode {
+        WrOpcode::RdmaWrite | WrOpcode::RdmaWriteWithImm => WcOpcode::RdmaWrite,
+        WrOpcode::Send | WrOpcode::SendWithImm | WrOpcode::SendWithInvalidate => WcOpcode::Send,
+        WrOpcode::RdmaRead => WcOpcode::RdmaRead,
+        WrOpcode::AtomicCompareSwap => WcOpcode::CompareSwap,
+        WrOpcode::AtomicFetchAdd => WcOpcode::FetchAdd,
+        WrOpcode::LocalInvalidate => WcOpcode::LocalInvalidate,
+        WrOpcode::RegMr => WcOpcode::RegMr,
+    }
+}
+
+/// Checks an in-kernel consumer's send request against the queue pair; returns its operation.
+fn check_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>) -> Result<WrOpcode> {
+    let opcode = request.opcode().ok_or(EINVAL)?;
+    if !service_allows(this.service, opcode) || request.num_sge() > this.caps.max_send_sge {
+        return Err(EINVAL);
+    }
+    if request.flags() & send_flags::INLINE != 0 {
+        let len = request
+            .sges()
+            .try_fold(0u32, |len, sge| len.checked_add(sge.length))
+            .ok_or(EINVAL)?;
+        if len > this.caps.max_inline_data {
+            return Err(EINVAL);
+        }
+    }
+    if let Some(datagram) = request.datagram() {
+        datagram?;
+    }
+    Ok(opcode)
+}
+
+/// Posts an in-kernel consumer's send requests (`post_send`).
+///
+/// Each is checked first (`EINVAL`). Before RTS nothing may be posted (`EINVAL`); in the error
+/// states each request completes at once with a flush error; in RTS and SQD they are for the
+/// requester, which this device does not have yet (`EOPNOTSUPP`).
+pub(crate) fn post_send(qp: &Qp<Rrxe>, requests: SendRequests<'_, Rrxe>) -> Result<(), PostError> {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    let queues = this.queues.lock();
+    let fail = |posted, error| PostError { posted, error };
+    if matches!(*queues, WorkQueues::User { .. }) {
+        // A user's requests belong in the queue shared with its provider.
+        return Err(fail(0, EINVAL));
+    }
+    let flushing = match held.state {
+        QpState::Reset | QpState::Init | QpState::ReadyToReceive => return Err(fail(0, EINVAL)),
+        QpState::Error | QpState::SendQueueError => true,
+        QpState::ReadyToSend | QpState::SendQueueDrained => false,
+    };
+    for (posted, request) in requests.enumerate() {
+        let opcode = check_send(this, &request).map_err(|e| fail(posted, e))?;
+        if !flushing {
+            return Err(fail(posted, EOPNOTSUPP));
+        }
+        // A flushed request completes whether or not it asked to be signaled. A CQ that
+        // overran takes no completion and has reported its error.
+        if let Some(cq) = qp.send_cq() {
+            let completion =
+                WorkCompletion::flushed(request.wr_id(), completion_opcode(opcode), qp.handle());
+            let _ = cq::post(cq, &completion, false);
+        }
+    }
+    Ok(())
+}
+
+/// Posts an in-kernel consumer's receive requests (`post_recv`): they wait in the receive
+/// queue, or complete at once with a flush error in the error state.
+pub(crate) fn post_recv(qp: &Qp<Rrxe>, requests: RecvRequests<'_>) -> Result<(), PostError> {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    let mut queues = this.queues.lock();
+    let fail = |posted, error| PostError { posted, error };
+    // A user's requests belong in the queue shared with its provider; a queue pair on an SRQ
+    // has no receive queue of its own.
+    let WorkQueues::Kernel { recv: Some(recv) } = &mut *queues else {
+        return Err(fail(0, EINVAL));
+    };
+    if held.state == QpState::Reset {
+        return Err(fail(0, EINVAL));
+    }
+    let max_sge = this.caps.max_recv_sge;
+    let mut result = Ok(());
+    for (posted, request) in requests.enumerate() {
+        if request.num_sge() > max_sge {
+            result = Err(fail(posted, EINVAL));
+            break;
+        }
+        let pushed = recv.push_with(|slot| {
+            slot.wr_id = request.wr_id();
+            slot.sges.clear();
+            for sge in request.sges() {
+                slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = pushed {
+            result = Err(fail(posted, e));
+            break;
+        }
+    }
+    if held.state == QpState::Error {
+        flush_kernel_recv(qp, recv);
+    }
+    result
 }
 
 /// Returns a queue pair's attributes (`query_qp`).

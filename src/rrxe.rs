@@ -16,6 +16,7 @@ use kernel::{
 mod ah;
 mod cq;
 mod device;
+mod kqueue;
 mod mr;
 mod params;
 mod psn;

@@ -59,6 +59,27 @@ impl<T: Send + Sync + 'static> Table<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> Table<T> {
+    /// Makes `value` findable as number `index`, outside the table's range, until the returned
+    /// entry is dropped: the special objects with fixed numbers. Fails with `EBUSY` if the
+    /// number is in use. Sleeps only if `gfp` allows.
+    pub(crate) fn insert_at(
+        self: &Arc<Self>,
+        index: u32,
+        value: Arc<T>,
+        gfp: kernel::alloc::Flags,
+    ) -> Result<Entry<T>> {
+        let mut entries = self.entries.lock();
+        let index = entries
+            .alloc(index, index, None, value, gfp)
+            .map_err(|e| e.error)?;
+        Ok(Entry {
+            table: self.clone(),
+            index,
+        })
+    }
+}
+
 /// An object's place in a [`Table`], removed on drop.
 pub(crate) struct Entry<T: Send + Sync + 'static> {
     table: Arc<Table<T>>,

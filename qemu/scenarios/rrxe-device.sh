@@ -27,6 +27,15 @@ devinfo() {
 }
 check rrxe-ibv_devinfo devinfo
 
+# The kernel's verbs consumers take the device: the MAD layer creates QP1, a
+# kernel GSI QP on a kernel CQ, moves it to RTS and posts its receive
+# requests (the port is not opened, and QP1 not listed, if any step fails).
+kernel_clients() {
+	rdma res show qp link rrxe0/1 | tee /dev/stderr | grep -Eq 'lqpn 1 .*type GSI state RTS' &&
+		rdma res show cq dev rrxe0 | tee /dev/stderr | grep -Eq 'poll-ctx [A-Z_]*WORKQUEUE'
+}
+check rrxe-kernel-qp1-in-rts kernel_clients
+
 gids() {
 	local idx v6
 	idx=$(roce_v2_gid_index rrxe0 "$GUEST_IP") || return 1

@@ -3,6 +3,7 @@
 //! KUnit suites for the driver. They are built into the module when the
 //! kernel has CONFIG_KUNIT and run when the module loads.
 
+mod kqueue;
 mod mr;
 mod params;
 mod psn;

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Queues of in-kernel consumers: completions and receive requests kept in kernel memory.
+//!
+//! A queue is a fixed ring of slots allocated when it is created, so that posting and
+//! completing, which happen in any context, never allocate: a slot is overwritten in place.
+
+use kernel::prelude::*;
+
+/// A fixed-capacity ring of `T`, oldest first.
+pub(crate) struct KernelQueue<T> {
+    slots: KVec<T>,
+    /// The slot of the oldest element.
+    head: usize,
+    len: usize,
+}
+
+impl<T> KernelQueue<T> {
+    /// Creates an empty queue of `capacity` slots, each made by `make`. May sleep.
+    pub(crate) fn new(capacity: usize, mut make: impl FnMut() -> Result<T>) -> Result<Self> {
+        let mut slots = KVec::with_capacity(capacity, GFP_KERNEL)?;
+        for _ in 0..capacity {
+            slots.push(make()?, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            slots,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    /// Returns how many elements the queue holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Returns how many elements wait.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns whether the queue is full.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.capacity()
+    }
+
+    /// Returns the slot of the element at `position` (at most the capacity) from the oldest.
+    fn slot(&self, position: usize) -> usize {
+        let slot = self.head + position;
+        match slot.checked_sub(self.capacity()) {
+            Some(wrapped) => wrapped,
+            None => slot,
+        }
+    }
+
+    /// Appends an element that `fill` writes into the next free slot; `ENOMEM` if the queue is
+    /// full, and nothing is appended if `fill` fails.
+    pub(crate) fn push_with(&mut self, fill: impl FnOnce(&mut T) -> Result) -> Result {
+        if self.is_full() {
+            return Err(ENOMEM);
+        }
+        let slot = self.slot(self.len);
+        fill(&mut self.slots[slot])?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Returns the oldest element.
+    pub(crate) fn front(&self) -> Option<&T> {
+        (self.len > 0).then(|| &self.slots[self.head])
+    }
+
+    /// Removes the oldest element; its slot is reused.
+    pub(crate) fn pop_front(&mut self) {
+        if self.len > 0 {
+            self.head = self.slot(1);
+            self.len -= 1;
+        }
+    }
+
+    /// Removes every element.
+    pub(crate) fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Keeps only the elements `keep` accepts, in order.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let mut kept = 0;
+        for position in 0..self.len {
+            let from = self.slot(position);
+            if keep(&self.slots[from]) {
+                let to = self.slot(kept);
+                self.slots.swap(from, to);
+                kept += 1;
+            }
+        }
+        self.len = kept;
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel-side queues of in-kernel consumers: ring order, fullness, wrap-around, and the
+//! removal of a destroyed queue pair's completions; which operations each service posts.
+
+#[kernel::prelude::kunit_tests(rrxe_kqueue)]
+mod tests {
+    use crate::{
+        kqueue::KernelQueue,
+        qp::{completion_opcode, service_allows},
+        qp_state::Service,
+    };
+    use kernel::{
+        prelude::*,
+        rdma::{post::WrOpcode, wc::WcOpcode},
+    };
+
+    fn queue(capacity: usize) -> Result<KernelQueue<u32>> {
+        KernelQueue::new(capacity, || Ok(0))
+    }
+
+    fn push(q: &mut KernelQueue<u32>, value: u32) -> Result {
+        q.push_with(|slot| {
+            *slot = value;
+            Ok(())
+        })
+    }
+
+    fn drain(q: &mut KernelQueue<u32>) -> Result<KVec<u32>> {
+        let mut out = KVec::new();
+        while let Some(&v) = q.front() {
+            out.push(v, GFP_KERNEL)?;
+            q.pop_front();
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn fills_to_capacity_then_refuses() -> Result {
+        let mut q = queue(3)?;
+        for v in 1..=3 {
+            push(&mut q, v)?;
+        }
+        assert!(q.is_full());
+        assert_eq!(push(&mut q, 4), Err(ENOMEM));
+        assert_eq!(q.len(), 3);
+        assert_eq!(&drain(&mut q)?[..], &[1, 2, 3]);
+        assert_eq!(q.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_fill_appends_nothing() -> Result {
+        let mut q = queue(2)?;
+        assert_eq!(q.push_with(|_| Err(EINVAL)), Err(EINVAL));
+        assert_eq!(q.len(), 0);
+        assert!(q.front().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn wraps_around_in_order() -> Result {
+        let mut q = queue(3)?;
+        for round in 0..5u32 {
+            push(&mut q, round * 10)?;
+            push(&mut q, round * 10 + 1)?;
+            assert_eq!(q.front(), Some(&(round * 10)));
+            q.pop_front();
+            assert_eq!(q.front(), Some(&(round * 10 + 1)));
+            q.pop_front();
+        }
+        assert_eq!(q.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn retain_keeps_order_across_the_wrap() -> Result {
+        let mut q = queue(4)?;
+        for v in [90, 91, 92] {
+            push(&mut q, v)?;
+        }
+        q.pop_front();
+        q.pop_front();
+        // Head at slot 2: elements in slots 2, 3, 0, 1.
+        for v in [1, 2, 3] {
+            push(&mut q, v)?;
+        }
+        q.retain(|&v| v != 2 && v != 92);
+        assert_eq!(q.len(), 2);
+        push(&mut q, 4)?;
+        push(&mut q, 5)?;
+        assert_eq!(push(&mut q, 6), Err(ENOMEM));
+        assert_eq!(&drain(&mut q)?[..], &[1, 3, 4, 5]);
+        Ok(())
+    }
+
+    #[test]
+    fn clear_empties() -> Result {
+        let mut q = queue(2)?;
+        push(&mut q, 1)?;
+        q.clear();
+        assert!(q.front().is_none());
+        push(&mut q, 7)?;
+        push(&mut q, 8)?;
+        assert_eq!(&drain(&mut q)?[..], &[7, 8]);
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_queue_takes_nothing() -> Result {
+        let mut q = queue(0)?;
+        assert_eq!(push(&mut q, 1), Err(ENOMEM));
+        q.pop_front();
+        q.retain(|_| true);
+        assert!(q.front().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn datagram_services_only_send() {
+        for service in [Service::UnreliableDatagram, Service::GeneralServices] {
+            assert!(service_allows(service, WrOpcode::Send));
+            assert!(service_allows(service, WrOpcode::SendWithImm));
+            assert!(!service_allows(service, WrOpcode::RdmaWrite));
+            assert!(!service_allows(service, WrOpcode::RdmaRead));
+            assert!(!service_allows(service, WrOpcode::RegMr));
+        }
+        assert!(service_allows(
+            Service::UnreliableConnected,
+            WrOpcode::RdmaWrite
+        ));
+        assert!(!service_allows(
+            Service::UnreliableConnected,
+            WrOpcode::RdmaRead
+        ));
+        assert!(!service_allows(
+            Service::UnreliableConnected,
+            WrOpcode::AtomicFetchAdd
+        ));
+        assert!(service_allows(
+            Service::ReliableConnected,
+            WrOpcode::AtomicCompareSwap
+        ));
+    }
+
+    #[test]
+    fn flushed_sends_report_their_operation() {
+        assert_eq!(
+            completion_opcode(WrOpcode::RdmaWriteWithImm),
+            WcOpcode::RdmaWrite
+        );
+        assert_eq!(
+            completion_opcode(WrOpcode::SendWithInvalidate),
+            WcOpcode::Send
+        );
+        assert_eq!(
+            completion_opcode(WrOpcode::AtomicFetchAdd),
+            WcOpcode::FetchAdd
+        );
+        assert_eq!(completion_opcode(WrOpcode::RegMr), WcOpcode::RegMr);
+    }
+}
