@@ -220,6 +220,29 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn get_dma_mr(pd: &Pd<Self>, access: Access)
         -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)>;
 
+    /// Creates a fast-registration region (`alloc_mr` of `IB_MR_TYPE_MEM_REG`) able to map up
+    /// to `max_num_sg` pages. Its pages are given by [`Driver::map_mr_page`], and a
+    /// registration work request makes it usable. May sleep.
+    fn alloc_mr(
+        _pd: &Pd<Self>,
+        _max_num_sg: u32,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
+        // Not called: `alloc_mr` is only set for drivers that implement it.
+        Err::<(MrKeys, Result<Self::Mr>), _>(EOPNOTSUPP)
+    }
+
+    /// Starts mapping a fast-registration region's pages (`map_mr_sg`): the pages given by
+    /// [`Driver::map_mr_page`] until the next start replace the region's. Must not sleep.
+    fn map_mr_start(_mr: &Mr<Self>) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Appends the page at DMA address `addr` to a fast-registration region's page list
+    /// (`map_mr_sg`'s `set_page`); fails when the list is full. Must not sleep.
+    fn map_mr_page(_mr: &Mr<Self>, _addr: u64) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Registers user memory (`reg_user_mr`); `udata` is `None` for kernel users registering
     /// a process's memory. May sleep.
     fn reg_user_mr(
@@ -410,6 +433,16 @@ impl<T: Driver> UnregisteredDevice<T> {
         query_srq: Some(callbacks::query_srq::<T>),
         destroy_srq: Some(callbacks::destroy_srq::<T>),
         get_dma_mr: Some(callbacks::get_dma_mr::<T>),
+        alloc_mr: if T::HAS_ALLOC_MR {
+            Some(callbacks::alloc_mr::<T>)
+        } else {
+            None
+        },
+        map_mr_sg: if T::HAS_MAP_MR_PAGE {
+            Some(callbacks::map_mr_sg::<T>)
+        } else {
+            None
+        },
         reg_user_mr: Some(callbacks::reg_user_mr::<T>),
         rereg_user_mr: if T::HAS_REREG_USER_MR {
             Some(callbacks::rereg_user_mr::<T>)
@@ -1047,6 +1080,61 @@ mod callbacks {
         let res = T::get_dma_mr(pd, Access::from_bits(access as u32))
             .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
         mr_or_err_ptr(res)
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn alloc_mr<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        mr_type: bindings::ib_mr_type,
+        max_num_sg: u32,
+    ) -> *mut bindings::ib_mr {
+        // Integrity and scatter/gather-gap regions are not offered.
+        if mr_type != bindings::ib_mr_type_IB_MR_TYPE_MEM_REG {
+            return EINVAL.to_ptr();
+        }
+        // SAFETY: The core passes a PD of its device.
+        let pd = unsafe { Pd::<T>::from_raw(pd) };
+        let res =
+            T::alloc_mr(pd, max_num_sg).and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
+        mr_or_err_ptr(res)
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn map_mr_sg<T: Driver>(
+        mr: *mut bindings::ib_mr,
+        sg: *mut bindings::scatterlist,
+        sg_nents: c_int,
+        sg_offset: *mut c_uint,
+    ) -> c_int {
+        // SAFETY: A region of `T` from `alloc_mr`, which its consumer owns for the call.
+        if let Err(e) = T::map_mr_start(unsafe { Mr::<T>::from_raw(mr) }) {
+            return e.to_errno();
+        }
+        // SAFETY: The consumer's valid scatterlist of `sg_nents` entries and offset; the core
+        // set the region's page size. `set_page` is called with this region only.
+        unsafe { bindings::ib_sg_to_pages(mr, sg, sg_nents, sg_offset, Some(set_page::<T>)) }
+    }
+
+    /// `set_page` of `ib_sg_to_pages` for [`map_mr_sg`].
+    ///
+    /// # Safety
+    ///
+    /// `mr` must be a region of `T` from `alloc_mr`, valid for the call.
+    unsafe extern "C" fn set_page<T: Driver>(mr: *mut bindings::ib_mr, addr: u64) -> c_int {
+        // SAFETY: The caller's guarantee.
+        let mr = unsafe { Mr::<T>::from_raw(mr) };
+        match T::map_mr_page(mr, addr) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// # Safety
