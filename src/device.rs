@@ -298,6 +298,18 @@ impl rdma::Driver for Rrxe {
         mr::get_dma(pd, access).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
     }
 
+    fn alloc_mr(pd: &Pd<Self>, max_num_sg: u32) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
+        mr::alloc_fast_reg(pd, max_num_sg).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
+    }
+
+    fn map_mr_start(region: &Mr<Self>) -> Result {
+        mr::map_start(region)
+    }
+
+    fn map_mr_page(region: &Mr<Self>, addr: u64) -> Result {
+        mr::map_page(region, addr)
+    }
+
     fn reg_user_mr(
         pd: &Pd<Self>,
         region: &UserRegion,

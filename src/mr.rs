@@ -15,6 +15,7 @@ use crate::{
 };
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::{
+    new_spinlock_irq,
     prelude::*,
     rdma::{
         mr::{self, Access, Mr, MrKeys, Reregistration, Umem, UserRegion},
@@ -22,7 +23,7 @@ use kernel::{
         udata::UData,
         MwKind,
     },
-    sync::Arc,
+    sync::{Arc, SpinLockIrq},
 };
 
 /// The rights a region may be registered with; anything else is `EOPNOTSUPP`.
@@ -84,6 +85,43 @@ pub(crate) enum Memory {
     Dma,
     /// Pinned user memory, addressed from `iova`.
     User { umem: Umem, iova: u64, length: u64 },
+    /// A fast-registration region's pages, given by `map_mr_sg`; a registration work request
+    /// makes them reachable.
+    FastReg(Pin<KBox<SpinLockIrq<PageList>>>),
+}
+
+/// The DMA addresses of a fast-registration region's pages, in order, in room reserved when
+/// the region is created: mapping pages happens in any context and never allocates.
+pub(crate) struct PageList {
+    pages: KVec<u64>,
+}
+
+impl PageList {
+    /// Creates an empty list with room for `max_pages` pages. May sleep.
+    pub(crate) fn new(max_pages: u32) -> Result<Self> {
+        Ok(Self {
+            pages: KVec::with_capacity(max_pages as usize, GFP_KERNEL)?,
+        })
+    }
+
+    /// Forgets the pages: a new mapping starts.
+    pub(crate) fn clear(&mut self) {
+        self.pages.clear();
+    }
+
+    /// Appends a page; `ENOMEM` once the reserved room is used.
+    pub(crate) fn push(&mut self, addr: u64) -> Result {
+        self.pages.push_within_capacity(addr).map_err(|_| ENOMEM)
+    }
+
+    /// Returns the pages.
+    #[allow(
+        dead_code,
+        reason = "read by the data path's registration work request"
+    )]
+    pub(crate) fn pages(&self) -> &[u64] {
+        &self.pages
+    }
 }
 
 /// A region as the data path sees it.
@@ -191,6 +229,35 @@ pub(crate) fn get_dma(pd: &Pd<Rrxe>, access: Access) -> Result<(MrKeys, RrxeMr)>
     register(pd, access, Memory::Dma)
 }
 
+/// Creates a fast-registration region (`alloc_mr`) for up to `max_pages` pages. It grants
+/// nothing until a registration work request gives it rights.
+pub(crate) fn alloc_fast_reg(pd: &Pd<Rrxe>, max_pages: u32) -> Result<(MrKeys, RrxeMr)> {
+    if max_pages == 0 || max_pages > params::MAX_FAST_REG_PAGES {
+        return Err(EINVAL);
+    }
+    let pages = KBox::pin_init(new_spinlock_irq!(PageList::new(max_pages)?), GFP_KERNEL)?;
+    register(pd, Access::default(), Memory::FastReg(pages))
+}
+
+/// Returns the page list of a fast-registration region; `EINVAL` for other regions.
+fn page_list(region: &Mr<Rrxe>) -> Result<&SpinLockIrq<PageList>> {
+    match &region.data().state.memory {
+        Memory::FastReg(pages) => Ok(pages),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Starts a new mapping of a fast-registration region's pages (`map_mr_sg`).
+pub(crate) fn map_start(region: &Mr<Rrxe>) -> Result {
+    page_list(region)?.lock().clear();
+    Ok(())
+}
+
+/// Appends a page to a fast-registration region's mapping (`map_mr_sg`).
+pub(crate) fn map_page(region: &Mr<Rrxe>, addr: u64) -> Result {
+    page_list(region)?.lock().push(addr)
+}
+
 /// Registers user memory (`reg_user_mr`): pins it and gives it keys.
 pub(crate) fn register_user(
     pd: &Pd<Rrxe>,
@@ -221,7 +288,7 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
         check_mr_access(access)?;
         match &state.memory {
             Memory::User { umem, .. } => umem.check_access_change(access)?,
-            Memory::Dma => return Err(EINVAL),
+            Memory::Dma | Memory::FastReg(_) => return Err(EINVAL),
         }
     }
     // Validated before anything changes, so a refused change leaves the region as it was.

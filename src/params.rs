@@ -88,7 +88,7 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_srq: MAX_SRQ,
         max_srq_wr: MAX_SRQ_WR,
         max_srq_sge: MAX_SRQ_SGE,
-        max_fast_reg_page_list_len: 512,
+        max_fast_reg_page_list_len: MAX_FAST_REG_PAGES,
         max_pkeys: 64,
         local_ca_ack_delay: 15,
         ..Default::default()
@@ -114,6 +114,8 @@ pub(crate) fn eui64(mac: [u8; 6]) -> [u8; 8] {
 pub(crate) const KEY_INDEX_SHIFT: u32 = 8;
 /// Memory region indices run from 1 to this.
 pub(crate) const MAX_MR_INDEX: u32 = (1 << 19) - 1;
+/// The most pages a fast-registration region maps.
+pub(crate) const MAX_FAST_REG_PAGES: u32 = 512;
 /// Memory window indices run from this to [`MAX_MW_INDEX`], above the regions' so that a key
 /// names one or the other.
 pub(crate) const MIN_MW_INDEX: u32 = (1 << 19) + 1;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Memory keys, access rights and region ranges.
+//! Memory keys, access rights, region ranges and fast-registration page lists.
 
 #[kernel::prelude::kunit_tests(rrxe_mr)]
 mod tests {
     use crate::{
-        mr::{check_mr_access, check_region, is_window_key, key_index, make_key},
+        mr::{check_mr_access, check_region, is_window_key, key_index, make_key, PageList},
         params::{MAX_MR_INDEX, MAX_MW_INDEX, MIN_MW_INDEX},
     };
     use kernel::{prelude::*, rdma::mr::Access};
@@ -56,5 +56,21 @@ mod tests {
         // The end address (one past the last byte) must be representable.
         assert_eq!(check_region(0x1000, 4096, u64::MAX - 4095), Err(EINVAL));
         assert_eq!(check_region(0, u64::MAX, 0), Ok(()));
+    }
+
+    #[test]
+    fn page_list_holds_its_room_and_restarts() -> Result {
+        let mut list = PageList::new(3)?;
+        for addr in [0x1000, 0x2000, 0x3000] {
+            list.push(addr)?;
+        }
+        // A mapping longer than the region was created for stops at its size.
+        assert_eq!(list.push(0x4000), Err(ENOMEM));
+        assert_eq!(list.pages(), &[0x1000, 0x2000, 0x3000]);
+        list.clear();
+        assert!(list.pages().is_empty());
+        list.push(0x9000)?;
+        assert_eq!(list.pages(), &[0x9000]);
+        Ok(())
     }
 }
