@@ -150,17 +150,33 @@ core_object!(
     |raw: *mut bindings::ib_mw| (*raw).device
 );
 
-/// Builds an asynchronous event of `element` on `device`.
-fn new_event(
+/// An object's asynchronous event handler, as the core registers it.
+type EventHandler = Option<unsafe extern "C" fn(*mut bindings::ib_event, *mut crate::ffi::c_void)>;
+
+/// Reports event `event` of the object `element` names on `device` to `handler`, if any.
+/// Does not sleep.
+///
+/// # Safety
+///
+/// `handler` and `context` must be what the core registered for that object, which must be
+/// valid for the call.
+unsafe fn report(
+    handler: EventHandler,
+    context: *mut crate::ffi::c_void,
     device: *mut bindings::ib_device,
     element: bindings::ib_event__bindgen_ty_1,
     event: u32,
-) -> bindings::ib_event {
-    bindings::ib_event {
+) {
+    let Some(handler) = handler else { return };
+    let mut ev = bindings::ib_event {
         device,
         element,
         event,
-    }
+    };
+    // SAFETY: `ev` names a valid object and lives for the call, `context` is the one its
+    // handler was registered with (the caller's guarantee); the core's event handlers may be
+    // called from any context.
+    unsafe { handler(&mut ev, context) };
 }
 
 impl<T: Driver> Cq<T> {
@@ -185,17 +201,15 @@ impl<T: Driver> Cq<T> {
         let raw = self.as_raw();
         // SAFETY: `raw` is valid (type invariant); the handler and context are set by the core
         // before the CQ is used and do not change while it exists.
-        let (handler, context, device) =
-            unsafe { ((*raw).event_handler, (*raw).cq_context, (*raw).device) };
-        let Some(handler) = handler else { return };
-        let mut ev = new_event(
-            device,
-            bindings::ib_event__bindgen_ty_1 { cq: raw },
-            event as u32,
-        );
-        // SAFETY: `ev` names this CQ and lives for the call; the core's event handlers may be
-        // called from any context.
-        unsafe { handler(&mut ev, context) };
+        unsafe {
+            report(
+                (*raw).event_handler,
+                (*raw).cq_context,
+                (*raw).device,
+                bindings::ib_event__bindgen_ty_1 { cq: raw },
+                event as u32,
+            )
+        };
     }
 }
 
@@ -240,17 +254,15 @@ impl<T: Driver> Qp<T> {
         let raw = self.as_raw();
         // SAFETY: `raw` is valid (type invariant); the handler and context are set by the core
         // before the driver creates the QP and do not change while it exists.
-        let (handler, context, device) =
-            unsafe { ((*raw).event_handler, (*raw).qp_context, (*raw).device) };
-        let Some(handler) = handler else { return };
-        let mut ev = new_event(
-            device,
-            bindings::ib_event__bindgen_ty_1 { qp: raw },
-            event as u32,
-        );
-        // SAFETY: `ev` names this QP and lives for the call; the core's event handlers may be
-        // called from any context.
-        unsafe { handler(&mut ev, context) };
+        unsafe {
+            report(
+                (*raw).event_handler,
+                (*raw).qp_context,
+                (*raw).device,
+                bindings::ib_event__bindgen_ty_1 { qp: raw },
+                event as u32,
+            )
+        };
     }
 }
 
