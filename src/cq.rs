@@ -81,12 +81,6 @@ pub(crate) struct UserCompletion {
     reserved: u8,
 }
 
-impl From<&WorkCompletion> for UserCompletion {
-    fn from(wc: &WorkCompletion) -> Self {
-        Self::with_qp_num(wc, wc.qp.qp_num())
-    }
-}
-
 impl UserCompletion {
     /// The provider's form of `wc`, naming queue pair `qp_num`.
     pub(crate) fn with_qp_num(wc: &WorkCompletion, qp_num: u32) -> Self {
@@ -126,7 +120,9 @@ impl Ring {
     /// Appends a completion; `ENOSPC` if the ring is full.
     fn push(&mut self, wc: &WorkCompletion) -> Result {
         match self {
-            Ring::User(queue) => queue.push(UserCompletion::from(wc).as_bytes()),
+            Ring::User(queue) => {
+                queue.push(UserCompletion::with_qp_num(wc, wc.qp.qp_num()).as_bytes())
+            }
             Ring::Kernel(queue) => queue
                 .push_with(|slot| {
                     *slot = *wc;

@@ -575,12 +575,18 @@ pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
         // An in-kernel consumer posts its requests with the call.
         return Err(EINVAL);
     };
-    match held.state {
+    check_send_state(held.state)?;
+    flush_send(qp, send);
+    Ok(())
+}
+
+/// Checks that send requests may be posted in `state`, where they are flushed at once (the
+/// error states): `EINVAL` before RTS, `EOPNOTSUPP` in RTS and SQD, whose requests are for
+/// the requester this device does not have yet.
+fn check_send_state(state: QpState) -> Result {
+    match state {
         QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
-        QpState::Error | QpState::SendQueueError => {
-            flush_send(qp, send);
-            Ok(())
-        }
+        QpState::Error | QpState::SendQueueError => Ok(()),
         QpState::ReadyToSend | QpState::SendQueueDrained => Err(EOPNOTSUPP),
     }
 }
@@ -652,16 +658,14 @@ pub(crate) fn post_send(qp: &Qp<Rrxe>, requests: SendRequests<'_, Rrxe>) -> Resu
         // A user's requests belong in the queue shared with its provider.
         return Err(fail(0, EINVAL));
     }
-    let flushing = match held.state {
-        QpState::Reset | QpState::Init | QpState::ReadyToReceive => return Err(fail(0, EINVAL)),
-        QpState::Error | QpState::SendQueueError => true,
-        QpState::ReadyToSend | QpState::SendQueueDrained => false,
-    };
+    let state = check_send_state(held.state);
+    if state == Err(EINVAL) {
+        return Err(fail(0, EINVAL));
+    }
     for (posted, request) in requests.enumerate() {
+        // A well-formed request in RTS still fails: EOPNOTSUPP names the request.
         let opcode = check_send(this, &request).map_err(|e| fail(posted, e))?;
-        if !flushing {
-            return Err(fail(posted, EOPNOTSUPP));
-        }
+        state.map_err(|e| fail(posted, e))?;
         // A flushed request completes whether or not it asked to be signaled. A CQ that
         // overran takes no completion and has reported its error.
         if let Some(cq) = qp.send_cq() {
