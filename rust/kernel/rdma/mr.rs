@@ -93,13 +93,16 @@ impl core::ops::BitOr for Access {
 ///
 /// # Invariants
 ///
-/// `self.0` was returned by `ib_umem_get_*`, is owned by this value and released on drop.
+/// `self.0` was returned by `ib_umem_get_*` for user memory (not on demand), is owned by this
+/// value and released on drop; its pages stay pinned until then, listed in `sgt_append.sgt`.
 pub struct Umem(NonNull<bindings::ib_umem>);
 
 // SAFETY: The umem is not changed after creation, and `ib_umem_release` may run on any thread
 // in process context.
 unsafe impl Send for Umem {}
-// SAFETY: Shared access only reads fields that do not change after creation.
+// SAFETY: Shared access only reads fields that do not change after creation, and copies to
+// and from the pinned user pages, which are not Rust memory and which user space may access
+// concurrently anyway.
 unsafe impl Sync for Umem {}
 
 impl Umem {
@@ -157,6 +160,73 @@ impl Umem {
         let start = self.address() & !(page - 1);
         let end = (self.address() + self.len() as u64).next_multiple_of(page);
         ((end - start) / page) as usize
+    }
+
+    /// Copies `dst.len()` bytes of the pinned memory, starting `offset` bytes after its first
+    /// byte ([`Umem::address`]), into `dst`.
+    ///
+    /// May be called in any context: the pages stay pinned while `self` lives and are mapped
+    /// only for the copy, with `kmap_local_page` (`sg_pcopy_to_buffer`). Fails with `EINVAL` if
+    /// the range does not lie within the region and `EFAULT` if fewer bytes could be copied.
+    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
+        let (sgl, nents, skip) = self.sg_range(offset, dst.len())?;
+        // SAFETY: `sgl` and `nents` describe the umem's pinned pages, valid while `self` lives
+        // (type invariant); `dst` is valid for writes of `dst.len()` bytes. The function does
+        // not sleep.
+        let copied = unsafe {
+            bindings::sg_pcopy_to_buffer(sgl, nents, dst.as_mut_ptr().cast(), dst.len(), skip)
+        };
+        if copied != dst.len() {
+            return Err(EFAULT);
+        }
+        Ok(())
+    }
+
+    /// Copies `src` into the pinned memory, starting `offset` bytes after its first byte
+    /// ([`Umem::address`]).
+    ///
+    /// May be called in any context: the pages stay pinned while `self` lives and are mapped
+    /// only for the copy, with `kmap_local_page` (`sg_pcopy_from_buffer`). Fails with `EINVAL`
+    /// if the range does not lie within the region, `EACCES` if the pages were not pinned for
+    /// writing (see [`Umem::writable`]) and `EFAULT` if fewer bytes could be copied.
+    pub fn write(&self, offset: usize, src: &[u8]) -> Result {
+        let (sgl, nents, skip) = self.sg_range(offset, src.len())?;
+        // Pages pinned read-only may be shared with a file or another process.
+        if !self.writable() {
+            return Err(EACCES);
+        }
+        // SAFETY: `sgl` and `nents` describe the umem's pinned pages, valid while `self` lives
+        // (type invariant) and pinned for writing (checked above); `src` is valid for reads of
+        // `src.len()` bytes. The function does not sleep.
+        let copied = unsafe {
+            bindings::sg_pcopy_from_buffer(sgl, nents, src.as_ptr().cast(), src.len(), skip)
+        };
+        if copied != src.len() {
+            return Err(EFAULT);
+        }
+        Ok(())
+    }
+
+    /// Returns the scatterlist of the pinned pages, its entry count and the number of bytes to
+    /// skip in it to reach `offset`, after checking that `len` bytes from `offset` lie within
+    /// the region (`EINVAL` otherwise).
+    fn sg_range(
+        &self,
+        offset: usize,
+        len: usize,
+    ) -> Result<(*mut bindings::scatterlist, c_uint, bindings::off_t)> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len() => (),
+            _ => return Err(EINVAL),
+        }
+        // The scatterlist starts at the page of the first byte (`ib_umem_offset`).
+        let first = self.raw().address & !crate::page::PAGE_MASK;
+        let skip = offset
+            .checked_add(first)
+            .and_then(|skip| bindings::off_t::try_from(skip).ok())
+            .ok_or(EINVAL)?;
+        let sgt = &self.raw().sgt_append.sgt;
+        Ok((sgt.sgl, sgt.orig_nents, skip))
     }
 
     /// Checks that the region may keep its pages under new access rights when only the rights
