@@ -190,8 +190,15 @@ pub trait Driver: Sized + Send + Sync + 'static {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Prepares a queue pair's destruction (`destroy_qp`), before its data is dropped. May
-    /// sleep.
+    /// Prepares a queue pair's destruction (`destroy_qp`). May sleep.
+    ///
+    /// Afterwards the abstraction waits, sleeping, until every [`QpRef`] of the queue pair is
+    /// dropped, and then drops its data. The driver must therefore drop here the references it
+    /// keeps, and remove the queue pair from the tables it takes new references from, or make
+    /// sure that whoever holds one (a queued work item, say) drops it soon without waiting for
+    /// this destruction; a reference that stays makes the destruction wait forever.
+    ///
+    /// [`QpRef`]: super::object::QpRef
     fn destroy_qp(_qp: &Qp<Self>) {}
 
     /// Creates a shared receive queue (`create_srq`) and returns the attributes granted, at
@@ -1452,7 +1459,12 @@ mod callbacks {
     ) -> c_int {
         // SAFETY: A QP created by `create_qp`, not used by the core or its consumer any more.
         T::destroy_qp(unsafe { Qp::<T>::from_raw(qp) });
-        // SAFETY: Created by `create_qp`; the core frees it after this returns 0.
+        // SAFETY: Created by `create_qp`, which took the core's count, dropped only here. The
+        // core and its consumer no longer use the QP, and the driver's `&Qp` ended with
+        // `T::destroy_qp`, so only `QpRef`s reach it from here on.
+        unsafe { Qp::<T>::release(qp) };
+        // SAFETY: No `QpRef` is left, so nothing uses the data; the core frees the QP after
+        // this returns 0.
         unsafe { Qp::<T>::drop_data(qp) };
         0
     }

@@ -9,26 +9,25 @@
 //! the destroy operation drops it in place.
 
 use super::{device::Driver, Device};
-use crate::{bindings, prelude::*, types::Opaque};
-use core::mem::offset_of;
+use crate::{
+    bindings,
+    prelude::*,
+    sync::{Completion, Refcount},
+    types::Opaque,
+};
+use core::{mem::offset_of, ops::Deref, ptr::NonNull};
 
-/// Declares a container for a core-allocated verbs object.
-macro_rules! core_object {
-    ($(#[$meta:meta])* $name:ident, $c:ident, $data:ident, $device:expr) => {
-        $(#[$meta])*
-        ///
-        /// # Invariants
-        ///
-        /// The C object is at offset zero, was allocated by the RDMA core with the size given in
-        /// the driver's operations, and `data` is initialised while the object exists for the
-        /// driver (from a successful create until destroy).
-        #[repr(C)]
-        pub struct $name<T: Driver> {
-            raw: Opaque<bindings::$c>,
-            data: T::$data,
-        }
-
-        #[allow(dead_code, reason = "each object's create and destroy use these once wired")]
+/// Declares the methods common to the containers of core-allocated verbs objects.
+///
+/// `$name` must be `#[repr(C)]`, with the C object as its first field `raw: Opaque<bindings::$c>`
+/// and the driver's data in `data: T::$data`; its invariants must guarantee those of
+/// `core_object!`'s containers.
+macro_rules! core_object_methods {
+    ($name:ident, $c:ident, $data:ident, $device:expr) => {
+        #[allow(
+            dead_code,
+            reason = "each object's create and destroy use these once wired"
+        )]
         impl<T: Driver> $name<T> {
             const OFFSET_IS_ZERO: () = assert!(offset_of!(Self, raw) == 0);
 
@@ -63,7 +62,10 @@ macro_rules! core_object {
             ///
             /// `raw` must be a core-allocated object of size [`Self::alloc_size`] whose data is
             /// not initialised.
-            pub(crate) unsafe fn init(raw: *mut bindings::$c, init: impl PinInit<T::$data, Error>) -> Result {
+            unsafe fn init_data(
+                raw: *mut bindings::$c,
+                init: impl PinInit<T::$data, Error>,
+            ) -> Result {
                 let this = raw.cast::<Self>();
                 // SAFETY: By the caller's guarantee `this` points to an allocation of `Self`
                 // with uninitialised data, which the core never moves.
@@ -89,6 +91,43 @@ macro_rules! core_object {
                 let this = raw.cast::<Self>();
                 // SAFETY: By the caller's guarantee the data is initialised and unused after.
                 unsafe { core::ptr::drop_in_place(&raw mut (*this).data) };
+            }
+        }
+    };
+}
+
+/// Declares a container for a core-allocated verbs object.
+macro_rules! core_object {
+    ($(#[$meta:meta])* $name:ident, $c:ident, $data:ident, $device:expr) => {
+        $(#[$meta])*
+        ///
+        /// # Invariants
+        ///
+        /// The C object is at offset zero, was allocated by the RDMA core with the size given in
+        /// the driver's operations, and `data` is initialised while the object exists for the
+        /// driver (from a successful create until destroy).
+        #[repr(C)]
+        pub struct $name<T: Driver> {
+            raw: Opaque<bindings::$c>,
+            data: T::$data,
+        }
+
+        core_object_methods!($name, $c, $data, $device);
+
+        #[allow(dead_code, reason = "each object's create uses this once wired")]
+        impl<T: Driver> $name<T> {
+            /// Initialises the driver data of a core-allocated object.
+            ///
+            /// # Safety
+            ///
+            /// `raw` must be a core-allocated object of size [`Self::alloc_size`] whose data is
+            /// not initialised.
+            pub(crate) unsafe fn init(
+                raw: *mut bindings::$c,
+                init: impl PinInit<T::$data, Error>,
+            ) -> Result {
+                // SAFETY: The caller's guarantee.
+                unsafe { Self::init_data(raw, init) }
             }
         }
     };
@@ -126,13 +165,30 @@ core_object!(
     |raw: *mut bindings::ib_cq| (*raw).device
 );
 
-core_object!(
-    /// A queue pair (`struct ib_qp`).
-    Qp,
-    ib_qp,
-    Qp,
-    |raw: *mut bindings::ib_qp| (*raw).device
-);
+/// A queue pair (`struct ib_qp`).
+///
+/// Besides the driver's data it holds a usage count, so that the driver can keep the queue pair
+/// beyond the operation that handed it over, as a [`QpRef`]: destroying the queue pair waits
+/// until every [`QpRef`] is gone.
+///
+/// # Invariants
+///
+/// - The C object is at offset zero and was allocated by the RDMA core with the size given in
+///   the driver's operations. `data`, `users` and `unused` are initialised from a successful
+///   create until destroy.
+/// - `users` counts one for the core, from a successful create until the destroy operation
+///   drops it (`Qp::release`), and one for each [`QpRef`]; it is never zero while a `&Qp<T>`
+///   is reachable outside the destroy operation. `unused` is completed once `users` reaches
+///   zero, and `data` is dropped only after that.
+#[repr(C)]
+pub struct Qp<T: Driver> {
+    raw: Opaque<bindings::ib_qp>,
+    data: T::Qp,
+    users: Refcount,
+    unused: Completion,
+}
+
+core_object_methods!(Qp, ib_qp, Qp, |raw: *mut bindings::ib_qp| (*raw).device);
 
 core_object!(
     /// A shared receive queue (`struct ib_srq`).
@@ -270,5 +326,136 @@ impl<T: Driver> Qp<T> {
     /// Returns the handle that names this queue pair in completions.
     pub fn handle(&self) -> super::wc::QpHandle {
         super::wc::QpHandle::new(self.as_raw(), self.qp_num())
+    }
+}
+
+impl<T: Driver> Qp<T> {
+    /// Initialises the driver data and the usage count of a core-allocated queue pair.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be a core-allocated queue pair of size [`Self::alloc_size`] whose data is not
+    /// initialised.
+    pub(crate) unsafe fn init(
+        raw: *mut bindings::ib_qp,
+        init: impl PinInit<T::Qp, Error>,
+    ) -> Result {
+        // SAFETY: The caller's guarantee.
+        unsafe { Self::init_data(raw, init)? };
+        let this = raw.cast::<Self>();
+        // SAFETY: By the caller's guarantee `this` points to an allocation of `Self`, which the
+        // core never moves; nothing refers to the count or the completion yet. Neither needs
+        // dropping, so a queue pair whose create fails later on is freed as is.
+        //
+        // INVARIANT: The count starts with the core's.
+        unsafe {
+            (&raw mut (*this).users).write(Refcount::new(1));
+            pin_init::raw_init(&raw mut (*this).unused, Completion::new());
+        }
+        Ok(())
+    }
+
+    /// Takes a counted reference to the queue pair, which keeps it and its data alive until
+    /// dropped; see [`QpRef`]. Does not sleep.
+    pub fn new_ref(&self) -> QpRef<T> {
+        // `users` is not zero while `self` is reachable (type invariant), so it cannot reach
+        // zero (and the queue pair be dropped) until the new reference drops its count.
+        self.users.inc();
+        // INVARIANT: The count was just taken for the new reference.
+        QpRef {
+            qp: NonNull::from(self),
+        }
+    }
+
+    /// Drops the core's usage count of a queue pair and waits until every [`QpRef`] of it is
+    /// gone. Sleeps.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must point to a queue pair of `T` with initialised data whose core count has not
+    /// been dropped yet, and no `&Qp<T>` may be used afterwards but through a [`QpRef`].
+    pub(crate) unsafe fn release(raw: *mut bindings::ib_qp) {
+        let this = raw.cast::<Self>();
+        // SAFETY: By the caller's guarantee `this` is a queue pair with initialised data, so
+        // with an initialised count and completion (type invariant). The caller's memory stays
+        // allocated for the call.
+        let (users, unused) = unsafe { (&(*this).users, &(*this).unused) };
+        // INVARIANT: The core's count is dropped; by the caller's guarantee the queue pair is
+        // reachable only through the `QpRef`s that remain, which hold the count above zero.
+        if !users.dec_and_test() {
+            // The last `QpRef` to drop completes `unused`.
+            unused.wait_for_completion();
+        }
+    }
+}
+
+/// A counted reference to a queue pair of driver `T`, which keeps the queue pair and its data
+/// alive.
+///
+/// With it a driver can keep queue pairs beyond the operation that handed them over: in a
+/// table that finds them by number for received packets, or in work items that process them
+/// later. The queue pair's completion queues, shared receive queue and device stay alive as
+/// well, as the core releases them only after the queue pair is destroyed.
+///
+/// Destroying the queue pair waits (sleeping) until every reference is dropped: the driver must
+/// drop those it keeps, or make sure they are dropped soon, in [`Driver::destroy_qp`].
+///
+/// Dropping a reference does not sleep and may happen in any context.
+///
+/// # Invariants
+///
+/// `qp` points to a queue pair of `T` on whose usage count this value holds one.
+pub struct QpRef<T: Driver> {
+    qp: NonNull<Qp<T>>,
+}
+
+// SAFETY: A `QpRef` may be dropped on any thread: that decrements an atomic count and may
+// complete a completion, both allowed in any context. Sending it lets another thread use the
+// `&Qp<T>` it derefs to while other references are used elsewhere; that is sound as `Qp<T>` is
+// safe to share, as argued for `Sync` below.
+unsafe impl<T: Driver> Send for QpRef<T> {}
+
+// SAFETY: Sharing a `QpRef` shares the `&Qp<T>` it derefs to, and cloning it takes another count
+// atomically. Everything reachable through `&Qp<T>` may be used from several threads at once:
+// - The driver data of the queue pair, of its CQs and SRQ and of its device is `Sync`, as
+//   `Driver` requires of all its data types, and `Device<T>` is `Sync`.
+// - The C fields read (`qp_num`, `send_cq`, `recv_cq`, `srq`, `event_handler` and `qp_context`
+//   of the queue pair; `comp_handler`, `event_handler` and `cq_context` of its CQs; `device`)
+//   are set by the core or by `create_qp` before create returns, which is before any `QpRef`
+//   exists, and do not change while the queue pair exists: the CQs and SRQ cannot be destroyed
+//   or changed while a queue pair uses them (`usecnt`), the core never re-targets events of a
+//   non-XRC queue pair (the only kind `create_qp` accepts) and a queue pair's CQs never change.
+// - `Qp::report_event`, `Cq::notify_completion` and `Cq::report_event` call the consumer's
+//   handlers, which the core allows from any context and thread; the count (`new_ref`) is
+//   atomic; `as_raw` and `handle` only copy values.
+unsafe impl<T: Driver> Sync for QpRef<T> {}
+
+impl<T: Driver> Deref for QpRef<T> {
+    type Target = Qp<T>;
+
+    fn deref(&self) -> &Qp<T> {
+        // SAFETY: The count this holds keeps the queue pair and its data alive (type
+        // invariant).
+        unsafe { self.qp.as_ref() }
+    }
+}
+
+impl<T: Driver> Clone for QpRef<T> {
+    fn clone(&self) -> Self {
+        (**self).new_ref()
+    }
+}
+
+impl<T: Driver> Drop for QpRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: The count this holds keeps the queue pair valid until it is dropped below
+        // (type invariant).
+        let qp = unsafe { self.qp.as_ref() };
+        if qp.users.dec_and_test() {
+            // The core's count is gone, so the destroy operation waits on `unused`: the queue
+            // pair stays allocated until this completion wakes it, and `complete_all` does not
+            // touch the completion once the waiter may run on.
+            qp.unused.complete_all();
+        }
     }
 }
