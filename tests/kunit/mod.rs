@@ -5,6 +5,7 @@
 
 mod kqueue;
 mod mr;
+mod packet;
 mod params;
 mod psn;
 mod qp;

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The RoCEv2 packet codec: opcodes, header encoding and decoding, IP and UDP headers, and
+//! the ICRC against a vector computed independently (zlib's CRC-32 over the masked fields).
+
+#[kernel::prelude::kunit_tests(rrxe_packet)]
+mod tests {
+    use crate::packet::{
+        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
+        Syndrome, Transport, BTH_LEN, ICRC_LEN,
+    };
+
+    /// 10.0.2.15 to itself from UDP port 0xc123, hop limit 64.
+    fn route() -> Route {
+        let mut addr = [0u8; 16];
+        addr[10] = 0xff;
+        addr[11] = 0xff;
+        addr[12..].copy_from_slice(&[10, 0, 2, 15]);
+        Route {
+            source: addr,
+            destination: addr,
+            ipv4: true,
+            traffic_class: 0,
+            hop_limit: 64,
+            flow_label: 0,
+            source_port: 0xc123,
+        }
+    }
+
+    /// An RC SEND_ONLY to QP 0x11, PSN 0x123456, acknowledgement requested, 12 bytes.
+    const SEND_ONLY: [u8; 28] = [
+        0x04, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x11, 0x80, 0x12, 0x34, 0x56, b'h', b'e', b'l',
+        b'l', b'o', b' ', b'r', b'r', b'x', b'e', b'!', b'!', 0x1d, 0xc5, 0x34, 0x1c,
+    ];
+    /// Its IPv4 header.
+    const IPV4: [u8; 20] = [
+        0x45, 0x00, 0x00, 0x38, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x22, 0x98, 10, 0, 2, 15, 10,
+        0, 2, 15,
+    ];
+
+    #[test]
+    fn ip_and_udp_headers_match_the_vector() {
+        let mut out = [0u8; 28];
+        route().write_headers(&mut out, SEND_ONLY.len());
+        assert_eq!(out[..20], IPV4);
+        assert_eq!(out[20..], [0xc1, 0x23, 0x12, 0xb7, 0x00, 0x24, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn icrc_matches_an_independent_computation() {
+        let mut headers = [0u8; 28];
+        route().write_headers(&mut headers, SEND_ONLY.len());
+        assert!(icrc_is_valid(&headers, &SEND_ONLY));
+        let mut packet = SEND_ONLY;
+        packet[24..].fill(0);
+        seal(&headers, &mut packet);
+        assert_eq!(packet, SEND_ONLY);
+    }
+
+    #[test]
+    fn icrc_ignores_the_masked_fields_only() {
+        let mut headers = [0u8; 28];
+        route().write_headers(&mut headers, SEND_ONLY.len());
+        // Routers may change the TTL and the checksum, and set FECN/BECN.
+        let mut changed = headers;
+        changed[8] = 3;
+        changed[10] = 0;
+        let mut packet = SEND_ONLY;
+        packet[4] = 0xc0;
+        assert!(icrc_is_valid(&changed, &packet));
+        // A payload byte, the PSN or an address is covered.
+        for at in [13, 11] {
+            let mut bad = SEND_ONLY;
+            bad[at] ^= 1;
+            assert!(!icrc_is_valid(&headers, &bad));
+        }
+        let mut other = headers;
+        other[15] ^= 1;
+        assert!(!icrc_is_valid(&other, &SEND_ONLY));
+    }
+
+    #[test]
+    fn headers_encode_as_the_vector_and_decode_back() {
+        let mut headers = Headers::new(0x04, 0x11, 0x123456).unwrap();
+        headers.bth.ack_request = true;
+        let mut out = [0u8; 28];
+        headers.write(&mut out, 12);
+        assert_eq!(out[..BTH_LEN], SEND_ONLY[..BTH_LEN]);
+        let (parsed, payload) = Headers::parse(&SEND_ONLY).unwrap();
+        assert_eq!(parsed, headers);
+        assert_eq!(&SEND_ONLY[payload], b"hello rrxe!!");
+    }
+
+    #[test]
+    fn every_extension_round_trips() {
+        // RDMA WRITE ONLY with immediate: RETH then ImmDt; a 5-byte payload pads by 3.
+        let raw = Opcode::encode(Transport::Rc, Operation::Write, Position::Only, true, false);
+        let mut headers = Headers::new(raw.unwrap(), 0xabcdef, 7).unwrap();
+        headers.reth.va = 0x1122_3344_5566_7788;
+        headers.reth.rkey = 0x1234_5678;
+        headers.reth.length = 5;
+        headers.immediate = 0xdead_beef;
+        let len = headers.packet_len(5);
+        assert_eq!(len, BTH_LEN + 16 + 4 + 5 + 3 + ICRC_LEN);
+        let mut out = [0u8; 44];
+        headers.write(&mut out, 5);
+        let (parsed, payload) = Headers::parse(&out).unwrap();
+        // The pad count is derived from the payload length when the headers are written.
+        assert_eq!(parsed.bth.pad, 3);
+        headers.bth.pad = 3;
+        assert_eq!(parsed, headers);
+        assert_eq!(payload.len(), 5);
+        // An acknowledgement carries its syndrome and MSN.
+        let raw = Opcode::encode(
+            Transport::Rc,
+            Operation::Acknowledge,
+            Position::Only,
+            false,
+            false,
+        );
+        let mut ack = Headers::new(raw.unwrap(), 3, 9).unwrap();
+        ack.aeth = Some(Aeth {
+            syndrome: Syndrome::Nak(NakCode::RemoteAccessError),
+            msn: 0x42,
+        });
+        let mut out = [0u8; 20];
+        ack.write(&mut out, 0);
+        assert_eq!(out[BTH_LEN], 0x62);
+        assert_eq!(Headers::parse(&out).unwrap().0, ack);
+        // A datagram carries its DETH.
+        let raw = Opcode::encode(Transport::Ud, Operation::Send, Position::Only, false, false);
+        let mut datagram = Headers::new(raw.unwrap(), 1, 0).unwrap();
+        datagram.deth.qkey = 0x8001_0000;
+        datagram.deth.src_qpn = 0x10;
+        let mut out = [0u8; 24];
+        datagram.write(&mut out, 0);
+        assert_eq!(Headers::parse(&out).unwrap().0, datagram);
+    }
+
+    #[test]
+    fn malformed_packets_are_refused() {
+        // Too short for its headers, a reserved opcode, RD, a bad version, a payload on an
+        // acknowledgement, a pad longer than the payload.
+        assert!(Headers::parse(&SEND_ONLY[..BTH_LEN + 3]).is_err());
+        for (at, value) in [(0, 0x15), (0, 0x44), (1, 0x01)] {
+            let mut bad = SEND_ONLY;
+            bad[at] = value;
+            assert!(Headers::parse(&bad).is_err());
+        }
+        let mut ack = SEND_ONLY;
+        ack[0] = 0x11;
+        assert!(Headers::parse(&ack).is_err());
+        let mut padded = [0u8; 16];
+        padded[0] = 0x04;
+        padded[1] = 0x30;
+        assert!(Headers::parse(&padded).is_err());
+    }
+
+    #[test]
+    fn opcodes_follow_the_service() {
+        // UC has no reads or atomics, UD only sends of one packet, and only RC invalidates.
+        assert!(Opcode::encode(
+            Transport::Uc,
+            Operation::ReadRequest,
+            Position::Only,
+            false,
+            false
+        )
+        .is_none());
+        assert!(Opcode::encode(
+            Transport::Ud,
+            Operation::Send,
+            Position::First,
+            false,
+            false
+        )
+        .is_none());
+        assert!(
+            Opcode::encode(Transport::Uc, Operation::Send, Position::Only, false, true).is_none()
+        );
+        assert_eq!(
+            Opcode::encode(Transport::Uc, Operation::Send, Position::Last, true, false),
+            Some(0x23)
+        );
+        assert_eq!(
+            Opcode::encode(Transport::Rc, Operation::Send, Position::Only, false, true),
+            Some(0x17)
+        );
+        let op = Opcode::decode(0x0d).unwrap();
+        assert_eq!(
+            (op.operation, op.position),
+            (Operation::ReadResponse, Position::First)
+        );
+        assert_eq!(Position::of(0, 1), Position::Only);
+        assert_eq!(Position::of(2, 3), Position::Last);
+        assert_eq!(Position::of(1, 3), Position::Middle);
+        assert_eq!(
+            (pad_len(0), pad_len(1), pad_len(4), pad_len(7)),
+            (0, 3, 0, 1)
+        );
+    }
+}
