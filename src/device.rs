@@ -12,8 +12,11 @@ use crate::{
     registry::Devices,
     srq::{self, RrxeSrq, SrqTable},
 };
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
+    c_str,
     net::netdevice::NetDevice,
+    new_mutex,
     prelude::*,
     rdma::{
         self,
@@ -29,13 +32,29 @@ use kernel::{
         wc::CompletionSlots,
         Device, MwKind, UnregisteredDevice,
     },
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, Arc, Mutex},
+    workqueue::{OwnedQueue, QueueFlags},
 };
 
 /// The rrxe driver.
 pub(crate) struct Rrxe;
 
+/// What the data path counts.
+#[derive(Clone, Copy)]
+pub(crate) enum Counter {
+    /// Received packets dropped for a bad ICRC or malformed headers.
+    RxMalformed,
+    /// Received packets for a queue pair that does not exist or takes no packets.
+    RxNoQp,
+    /// Packets for hosts the device cannot reach yet.
+    TxUnroutable,
+}
+
+/// The number of counters.
+const COUNTERS: usize = 3;
+
 /// Per-device state.
+#[pin_data]
 pub(crate) struct RrxeDevice {
     /// The network device the device runs on, held until the core drops the device's data.
     netdev: ARef<NetDevice>,
@@ -48,9 +67,21 @@ pub(crate) struct RrxeDevice {
     pub(crate) memory: MemoryTables,
     pub(crate) qps: Arc<QpTable>,
     pub(crate) srqs: Arc<SrqTable>,
+    /// Runs the queue pairs' engines; dropped (and so drained) with the device, after every
+    /// queue pair is gone.
+    pub(crate) queue: OwnedQueue,
+    /// Serialises atomic operations, each a read and a write of the target.
+    #[pin]
+    pub(crate) atomic_lock: Mutex<()>,
+    counters: [AtomicU64; COUNTERS],
 }
 
 impl RrxeDevice {
+    /// Counts a data path event.
+    pub(crate) fn count(&self, counter: Counter) {
+        self.counters[counter as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Returns whether the device runs on `netdev`.
     pub(crate) fn is_on(&self, netdev: &NetDevice) -> bool {
         core::ptr::eq(self.netdev.as_raw(), netdev.as_raw())
@@ -84,7 +115,7 @@ pub(crate) fn create(
     }
     let mac = netdev.ethernet_address().ok_or(EINVAL)?;
     let guid = u64::from_ne_bytes(params::eui64(mac));
-    let data = RrxeDevice {
+    let data = try_pin_init!(RrxeDevice {
         netdev: netdev.into(),
         guid,
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
@@ -94,11 +125,14 @@ pub(crate) fn create(
         memory: MemoryTables::new()?,
         qps: Arc::pin_init(qp::new_table(), GFP_KERNEL)?,
         srqs: Arc::pin_init(srq::new_table(), GFP_KERNEL)?,
-    };
+        queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND, 0)?,
+        atomic_lock <- new_mutex!(()),
+        counters: Default::default(),
+    }? Error);
     // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
     // association: rdma_rxe looks devices up there by the driver id both drivers share and
     // would take this device for one of its own.
-    let mut dev = UnregisteredDevice::<Rrxe>::new(module, guid, Ok::<_, Error>(data))?;
+    let mut dev = UnregisteredDevice::<Rrxe>::new(module, guid, data)?;
     dev.mark_name_assigned_by_user();
     let handle = dev.register(name)?;
     if let Err(e) = devices.add(handle.clone(), netdev) {

@@ -49,7 +49,7 @@ pub(crate) fn key_index(key: u32) -> u32 {
 }
 
 /// Returns whether a key names a memory window rather than a region.
-#[allow(dead_code, reason = "used by the responder's remote key lookup")]
+#[allow(dead_code, reason = "used once windows can be bound")]
 pub(crate) fn is_window_key(key: u32) -> bool {
     key_index(key) >= params::MIN_MW_INDEX
 }
@@ -79,7 +79,6 @@ pub(crate) fn check_region(start: u64, length: u64, iova: u64) -> Result {
 }
 
 /// What a region's keys give access to.
-#[allow(dead_code, reason = "read by the data path")]
 pub(crate) enum Memory {
     /// All kernel memory, by kernel virtual address (`get_dma_mr`).
     Dma,
@@ -140,15 +139,45 @@ pub(crate) struct MrState {
 
 impl MrState {
     /// Returns the region's rights.
-    #[allow(dead_code, reason = "checked by the data path")]
     pub(crate) fn access(&self) -> Access {
         Access::from_bits(self.access.load(Ordering::Relaxed))
     }
 
     /// Returns the identity of the region's protection domain.
-    #[allow(dead_code, reason = "checked by the data path against the QP's")]
     pub(crate) fn pd(&self) -> usize {
         self.pd.load(Ordering::Relaxed)
+    }
+
+    /// Returns the offset into the pinned memory of `len` bytes at `addr`, if the region
+    /// holds them all. Only user regions are reachable by the data path so far: DMA and
+    /// fast-registration regions address kernel memory.
+    fn offset(&self, addr: u64, len: usize) -> Option<(&Umem, usize)> {
+        let Memory::User { umem, iova, length } = &self.memory else {
+            return None;
+        };
+        let start = addr.checked_sub(*iova)?;
+        let end = start.checked_add(len as u64)?;
+        if end > *length {
+            return None;
+        }
+        Some((umem, usize::try_from(start).ok()?))
+    }
+
+    /// Returns whether the region holds the `len` bytes at `addr`.
+    pub(crate) fn holds(&self, addr: u64, len: usize) -> bool {
+        self.offset(addr, len).is_some()
+    }
+
+    /// Copies the bytes at `addr` into `dst`. Does not sleep.
+    pub(crate) fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
+        let (umem, offset) = self.offset(addr, dst.len()).ok_or(EFAULT)?;
+        umem.read(offset, dst)
+    }
+
+    /// Copies `src` to `addr`. Does not sleep.
+    pub(crate) fn write(&self, addr: u64, src: &[u8]) -> Result {
+        let (umem, offset) = self.offset(addr, src.len()).ok_or(EFAULT)?;
+        umem.write(offset, src)
     }
 }
 
@@ -179,11 +208,27 @@ impl MemoryTables {
         })
     }
 
-    /// Returns the live region `lkey` names.
-    #[allow(dead_code, reason = "used by the data path")]
+    /// Returns the live region `key` names.
     pub(crate) fn region(&self, key: u32) -> Option<Arc<MrState>> {
         let state = self.regions.get(key_index(key))?;
         (u32::from(state.key) == key & 0xff).then_some(state)
+    }
+
+    /// Resolves a key for `len` bytes at `addr` on behalf of a queue pair of protection
+    /// domain `pd` that needs `rights`: the region must exist, be of the same protection
+    /// domain, grant the rights and hold the whole range. Local reads need no right.
+    pub(crate) fn resolve(
+        &self,
+        key: u32,
+        pd: usize,
+        addr: u64,
+        len: usize,
+        rights: Access,
+    ) -> Option<Arc<MrState>> {
+        let region = self.region(key)?;
+        let allowed =
+            region.pd() == pd && region.access().contains(rights) && region.holds(addr, len);
+        allowed.then_some(region)
     }
 }
 

@@ -7,16 +7,18 @@
 use crate::{
     cq::{self, MmapInfo},
     device::{self, Rrxe},
+    engine::{Engine, Transport},
     kqueue::KernelQueue,
-    mr, params,
+    mr, packet, params,
     psn::PSN_MASK,
     qp_state::{check_modify, AttrMask, QpState, Service},
     queue::{FromUserQueue, Geometry},
+    requester::route_of,
     table::{Entry, Table},
-    wqe::{self, SendOpcode, RECV_WQE_HEADER, SEND_WQE_HEADER, SGE_SIZE},
+    wqe::{self, Malformed, RecvWqe, SendOpcode, RECV_WQE_HEADER, SEND_WQE_HEADER, SGE_SIZE},
 };
 use kernel::{
-    new_spinlock_irq,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     rdma::{
         attr::{Mtu, NetworkType},
@@ -28,7 +30,7 @@ use kernel::{
         udata::UData,
         wc::{QpEvent, WcOpcode, WorkCompletion},
     },
-    sync::SpinLockIrq,
+    sync::{Arc, Mutex, SpinLockIrq},
 };
 use zerocopy_derive::Immutable;
 
@@ -48,11 +50,11 @@ const MAX_TIMER_CODE: u8 = 31;
 const QPN_MASK: u32 = 0x00ff_ffff;
 
 /// What the data path needs to find a queue pair by number.
-#[allow(dead_code, reason = "read by the data path")]
 pub(crate) struct QpInfo {
     pub(crate) service: Service,
-    /// The protection domain's identity.
-    pub(crate) pd: usize,
+    /// The engine that takes the queue pair's packets; none for in-kernel consumers' queue
+    /// pairs, which the data path does not serve yet.
+    pub(crate) engine: Option<Arc<Engine>>,
 }
 
 /// The device's queue pairs by number.
@@ -105,6 +107,13 @@ pub(crate) struct RrxeQp {
     attrs: SpinLockIrq<Attributes>,
     #[pin]
     queues: SpinLockIrq<WorkQueues>,
+    /// The requester's, responder's and completer's state. Taken before `attrs`; held by
+    /// the engine while it runs and by modify calls.
+    #[pin]
+    pub(crate) transport: Mutex<Transport>,
+    engine: Option<Arc<Engine>>,
+    /// The protection domain's identity.
+    pd: usize,
     _mappings: Mappings,
     _entry: Entry<QpInfo>,
 }
@@ -251,10 +260,14 @@ pub(crate) fn create(
     }
     check_caps(&requested)?;
     let service = service_of(attr.qp_type);
-    let info = kernel::sync::Arc::new(
+    let engine = match udata {
+        Some(_) => Some(Engine::new()?),
+        None => None,
+    };
+    let info = Arc::new(
         QpInfo {
             service,
-            pd: pd.as_raw() as usize,
+            engine: engine.clone(),
         },
         GFP_KERNEL,
     )?;
@@ -280,12 +293,16 @@ pub(crate) fn create(
         },
     };
     let signal_all = attr.signal_all;
+    let pd = pd.as_raw() as usize;
     let init = try_pin_init!(RrxeQp {
         service,
         caps,
         signal_all,
         attrs <- new_spinlock_irq!(attributes),
         queues <- new_spinlock_irq!(queues),
+        transport <- new_mutex!(Transport::default()),
+        engine,
+        pd,
         _mappings: mappings,
         _entry: entry,
     });
@@ -297,6 +314,11 @@ pub(crate) fn create(
 /// completions, as on other devices: consumers drain a queue pair (via the error state)
 /// before destroying it.
 pub(crate) fn destroy(qp: &Qp<Rrxe>) {
+    if let Some(engine) = &qp.data().engine {
+        // The engine's reference to the queue pair goes, and with it the last way to reach
+        // the queue pair from a packet.
+        engine.detach();
+    }
     if matches!(*qp.data().queues.lock(), WorkQueues::User { .. }) {
         return;
     }
@@ -454,11 +476,24 @@ pub(crate) fn modify(
     let netdev = qp.device().netdev(1).ok_or(ENODEV)?;
     check_values(attr, mask, device::active_mtu(netdev.mtu()))?;
     let this = qp.data();
+    let mut transport = this.transport.lock();
     let mut held = this.attrs.lock();
     let previous = held.state;
     let next = check_modify(held.state, claimed, requested, this.service, mask)?;
     apply(&mut held.values, attr, mask);
     held.state = next;
+    if let Some(engine) = &this.engine {
+        engine.attach(qp);
+    }
+    if mask.contains(AttrMask::RQ_PSN) {
+        transport.expected_psn = held.values.rq_psn;
+    }
+    if mask.contains(AttrMask::SQ_PSN) {
+        transport.next_psn = held.values.sq_psn;
+    }
+    if mask.contains(AttrMask::RNR_RETRY) {
+        transport.rnr_retries_left = held.values.rnr_retry;
+    }
     match next {
         // Posted requests are dropped without completions.
         QpState::Reset => match &mut *this.queues.lock() {
@@ -476,6 +511,7 @@ pub(crate) fn modify(
         },
         QpState::Error => match &mut *this.queues.lock() {
             WorkQueues::User { send, recv } => {
+                flush_transport(qp, &mut transport);
                 flush_send(qp, send);
                 if let Some(recv) = recv {
                     flush_recv(qp, recv);
@@ -489,10 +525,18 @@ pub(crate) fn modify(
         },
         _ => {}
     }
-    // Nothing is in flight, so the send queue is drained as soon as the QP enters SQD.
+    if next == QpState::Reset {
+        transport.reset();
+    }
+    // The send queue is drained when the QP enters SQD if nothing is in flight; otherwise
+    // the requests in flight still complete, and SQD is reported when it is entered.
     let drained =
         next == QpState::SendQueueDrained && previous != next && held.values.en_sqd_async_notify;
     drop(held);
+    drop(transport);
+    if next == QpState::ReadyToSend {
+        kick(qp);
+    }
     if next == QpState::Error && previous != next && qp.srq().is_some() {
         qp.report_event(QpEvent::LastWqeReached);
     }
@@ -565,8 +609,7 @@ fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut KernelQueue<KernelRecv>) {
 /// Handles the send doorbell: user space posted send requests (`post_send`).
 ///
 /// Before RTS nothing may be posted (`EINVAL`). In the error states the requests are flushed
-/// at once. In RTS and SQD they are for the requester, which this device does not have yet:
-/// `EOPNOTSUPP`, and the requests stay posted until the queue pair is flushed or reset.
+/// at once. In RTS the requester takes them; in SQD they wait for RTS.
 pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
     let this = qp.data();
     let held = this.attrs.lock();
@@ -575,9 +618,20 @@ pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
         // An in-kernel consumer posts its requests with the call.
         return Err(EINVAL);
     };
-    check_send_state(held.state)?;
-    flush_send(qp, send);
-    Ok(())
+    match held.state {
+        QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
+        QpState::Error | QpState::SendQueueError => {
+            flush_send(qp, send);
+            Ok(())
+        }
+        QpState::SendQueueDrained => Ok(()),
+        QpState::ReadyToSend => {
+            drop(queues);
+            drop(held);
+            kick(qp);
+            Ok(())
+        }
+    }
 }
 
 /// Checks that send requests may be posted in `state`, where they are flushed at once (the
@@ -728,4 +782,239 @@ pub(crate) fn query(qp: &Qp<Rrxe>) -> Result<(QpAttr, QpCaps, bool)> {
     values.caps = this.caps;
     values.sq_draining = false;
     Ok((values, this.caps, this.signal_all))
+}
+
+/// What the requester and completer need of a queue pair's attributes, copied for a run.
+pub(crate) struct SendView {
+    pub(crate) service: packet::Transport,
+    pub(crate) is_gsi: bool,
+    /// The path MTU in bytes.
+    pub(crate) mtu: u32,
+    pub(crate) max_sge: u32,
+    pub(crate) max_inline: u32,
+    pub(crate) qkey: u32,
+    /// The route of a connected queue pair.
+    pub(crate) route: packet::Route,
+    pub(crate) dest_qpn: u32,
+    pub(crate) pd: usize,
+    pub(crate) rnr_retry: u8,
+    /// New requests may start (RTS); in SQD only those in flight complete.
+    pub(crate) may_start: bool,
+}
+
+/// What the responder needs of a queue pair's attributes.
+pub(crate) struct RecvView {
+    pub(crate) service: packet::Transport,
+    pub(crate) is_gsi: bool,
+    pub(crate) mtu: u32,
+    pub(crate) pd: usize,
+    /// The rights the queue pair grants incoming requests.
+    pub(crate) access: Access,
+    pub(crate) qkey: u32,
+    pub(crate) min_rnr_timer: u8,
+    pub(crate) dest_qpn: u32,
+}
+
+fn transport_of(service: Service) -> packet::Transport {
+    match service {
+        Service::ReliableConnected => packet::Transport::Rc,
+        Service::UnreliableConnected => packet::Transport::Uc,
+        Service::UnreliableDatagram | Service::GeneralServices => packet::Transport::Ud,
+    }
+}
+
+fn mtu_bytes(values: &QpAttr) -> u32 {
+    Mtu::from_raw(values.path_mtu).map_or(1024, |mtu| mtu.bytes())
+}
+
+/// Returns the requester's view of the queue pair, if it sends or completes in its state:
+/// RTS and SQD (requests in flight complete while the send queue drains).
+pub(crate) fn send_view(qp: &Qp<Rrxe>) -> Option<SendView> {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    if !matches!(held.state, QpState::ReadyToSend | QpState::SendQueueDrained) {
+        return None;
+    }
+    let v = &held.values;
+    Some(SendView {
+        service: transport_of(this.service),
+        is_gsi: this.service == Service::GeneralServices,
+        mtu: match this.service {
+            // A datagram may be as long as the port's MTU.
+            Service::UnreliableDatagram | Service::GeneralServices => {
+                let netdev = qp.device().netdev(1)?;
+                device::active_mtu(netdev.mtu()).bytes()
+            }
+            _ => mtu_bytes(v),
+        },
+        max_sge: this.caps.max_send_sge,
+        max_inline: this.caps.max_inline_data,
+        qkey: v.qkey,
+        route: match &v.av {
+            Some(av) => route_of(av, qp.qp_num()),
+            None => packet::Route {
+                source: [0; 16],
+                destination: [0xff; 16],
+                ipv4: true,
+                traffic_class: 0,
+                hop_limit: 0,
+                flow_label: 0,
+                source_port: 0,
+            },
+        },
+        dest_qpn: v.dest_qp_num,
+        pd: this.pd,
+        rnr_retry: v.rnr_retry,
+        may_start: held.state == QpState::ReadyToSend,
+    })
+}
+
+/// Returns the responder's view of the queue pair, if it takes requests in its state: from
+/// RTR until an error.
+pub(crate) fn recv_view(qp: &Qp<Rrxe>) -> Option<RecvView> {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    if !matches!(
+        held.state,
+        QpState::ReadyToReceive
+            | QpState::ReadyToSend
+            | QpState::SendQueueDrained
+            | QpState::SendQueueError
+    ) {
+        return None;
+    }
+    let v = &held.values;
+    Some(RecvView {
+        service: transport_of(this.service),
+        is_gsi: this.service == Service::GeneralServices,
+        mtu: mtu_bytes(v),
+        pd: this.pd,
+        access: Access::from_bits(v.access_flags),
+        qkey: v.qkey,
+        min_rnr_timer: v.min_rnr_timer,
+        dest_qpn: v.dest_qp_num,
+    })
+}
+
+/// Returns whether every send request of the queue pair completes, signaled or not.
+pub(crate) fn signals_all(qp: &Qp<Rrxe>) -> bool {
+    qp.data().signal_all
+}
+
+/// Queues a run of the queue pair's engine.
+pub(crate) fn kick(qp: &Qp<Rrxe>) {
+    if let Some(engine) = &qp.data().engine {
+        engine.schedule(qp.device());
+    }
+}
+
+/// Copies the start of the send queue entry at `index` into `slot`, at most a slot; `None`
+/// if nothing is posted there.
+pub(crate) fn read_send(qp: &Qp<Rrxe>, index: u32, slot: &mut [u8]) -> Option<Result> {
+    let queues = qp.data().queues.lock();
+    let WorkQueues::User { send, .. } = &*queues else {
+        return None;
+    };
+    if send.posted_from(index) == 0 {
+        return None;
+    }
+    let len = slot.len().min(send.geometry().elem_size());
+    Some(send.read_at(index, &mut slot[..len]))
+}
+
+/// Returns the send queue index after `index`.
+pub(crate) fn next_send_index(qp: &Qp<Rrxe>, index: u32) -> u32 {
+    match &*qp.data().queues.lock() {
+        WorkQueues::User { send, .. } => send.geometry().next(index),
+        WorkQueues::Kernel { .. } => index,
+    }
+}
+
+/// Returns the send queue index before `index`.
+pub(crate) fn send_index_before(qp: &Qp<Rrxe>, index: u32) -> u32 {
+    match &*qp.data().queues.lock() {
+        WorkQueues::User { send, .. } => {
+            let geometry = send.geometry();
+            index.wrapping_sub(1) & geometry.capacity()
+        }
+        WorkQueues::Kernel { .. } => index,
+    }
+}
+
+/// Consumes the oldest send queue entry: its request completed.
+pub(crate) fn consume_send(qp: &Qp<Rrxe>) {
+    if let WorkQueues::User { send, .. } = &mut *qp.data().queues.lock() {
+        let _ = send.advance();
+    }
+}
+
+/// Returns the route to the address handle `ah_num` of the queue pair's protection domain.
+pub(crate) fn address_handle(qp: &Qp<Rrxe>, ah_num: u32) -> Option<packet::Route> {
+    let info = qp.device().data().ahs.get(ah_num)?;
+    (info.pd == qp.data().pd).then(|| route_of(&info.av, qp.qp_num()))
+}
+
+/// Takes the next receive request, from the queue pair's receive queue or its SRQ; `None`
+/// if there is none.
+pub(crate) fn take_recv(qp: &Qp<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, Malformed>> {
+    if let Some(srq) = qp.srq() {
+        return crate::srq::take(srq, slot);
+    }
+    let max_sge = qp.data().caps.max_recv_sge;
+    let mut queues = qp.data().queues.lock();
+    let WorkQueues::User {
+        recv: Some(recv), ..
+    } = &mut *queues
+    else {
+        return None;
+    };
+    if recv.count() == 0 {
+        return None;
+    }
+    let Some(slot) = slot.get_mut(..recv.geometry().elem_size()) else {
+        return Some(Err(Malformed::Length));
+    };
+    let read = recv.read_head(slot);
+    let _ = recv.advance();
+    drop(queues);
+    // Parsed outside the lock: the copy allocates.
+    match read {
+        Some(Ok(())) => Some(wqe::parse_recv(slot, max_sge)),
+        _ => Some(Err(Malformed::Length)),
+    }
+}
+
+/// Completes the receive request of a message in progress with a flush error and forgets
+/// the requester's and responder's progress: the queue pair entered the error state.
+fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
+    if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
+        if let Some(cq) = qp.recv_cq() {
+            let completion = WorkCompletion::flushed(recv.wr_id, WcOpcode::Recv, qp.handle());
+            let _ = cq::post(cq, &completion, false);
+        }
+    }
+    t.current = None;
+    t.in_flight.clear();
+    t.rnr_waiting = false;
+}
+
+/// Moves the queue pair to the error state from the data path: what is posted is flushed.
+pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
+    let this = qp.data();
+    let mut held = this.attrs.lock();
+    if held.state == QpState::Error {
+        return;
+    }
+    held.state = QpState::Error;
+    flush_transport(qp, t);
+    if let WorkQueues::User { send, recv } = &mut *this.queues.lock() {
+        flush_send(qp, send);
+        if let Some(recv) = recv {
+            flush_recv(qp, recv);
+        }
+    }
+    drop(held);
+    if qp.srq().is_some() {
+        qp.report_event(QpEvent::LastWqeReached);
+    }
 }

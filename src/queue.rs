@@ -216,6 +216,19 @@ impl FromUserQueue {
         )
     }
 
+    /// Returns how many posted entries lie at `index` and after it.
+    pub(crate) fn posted_from(&self, index: u32) -> u32 {
+        self.geometry.count(self.producer(), index)
+    }
+
+    /// Reads the start of the entry at `index` into `dst` (at most a slot).
+    pub(crate) fn read_at(&self, index: u32, dst: &mut [u8]) -> Result {
+        if dst.len() > self.geometry.elem_size() {
+            return Err(EINVAL);
+        }
+        self.buffer.read(self.geometry.slot_offset(index), dst)
+    }
+
     /// Consumes the oldest posted entry, if any, and publishes the new consumer index.
     pub(crate) fn advance(&mut self) -> Result {
         if self.count() == 0 {

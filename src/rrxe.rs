@@ -14,10 +14,14 @@ use kernel::{
 };
 
 mod ah;
+mod completer;
 mod cq;
 mod device;
+mod engine;
 mod kqueue;
 mod mr;
+mod net;
+mod packet;
 mod params;
 mod psn;
 mod qp;
@@ -25,6 +29,8 @@ mod qp_state;
 mod queue;
 mod quota;
 mod registry;
+mod requester;
+mod responder;
 mod srq;
 mod table;
 mod wqe;

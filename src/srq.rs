@@ -10,6 +10,7 @@ use crate::{
     qp::recv_wqe_size,
     queue::{FromUserQueue, Geometry},
     table::{Entry, Table},
+    wqe::{self, Malformed, RecvWqe},
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
@@ -198,5 +199,25 @@ pub(crate) fn query(srq: &Srq<Rrxe>) -> Result<SrqAttr> {
         max_wr: this.queue.lock().geometry().capacity(),
         max_sge: this.max_sge,
         srq_limit: this.limit.load(Ordering::Relaxed),
+    })
+}
+
+/// Takes the oldest receive request for an arriving message; `None` if there is none.
+pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, Malformed>> {
+    let this = srq.data();
+    let mut queue = this.queue.lock();
+    if queue.count() == 0 {
+        return None;
+    }
+    let Some(slot) = slot.get_mut(..queue.geometry().elem_size()) else {
+        return Some(Err(Malformed::Length));
+    };
+    let read = queue.read_head(slot);
+    let _ = queue.advance();
+    drop(queue);
+    // Parsed outside the lock: the copy allocates.
+    Some(match read {
+        Some(Ok(())) => wqe::parse_recv(slot, this.max_sge),
+        _ => Err(Malformed::Length),
     })
 }

@@ -6,7 +6,10 @@
 //! Entries are read from memory user space may change at any time: each field is copied out
 //! once and validated as a value, never trusted as a size or an index.
 
-use kernel::rdma::wc::WcOpcode;
+use kernel::{
+    prelude::*,
+    rdma::{post::Sge, wc::WcOpcode},
+};
 
 /// Size of a send work queue entry before its scatter/gather list or inline data.
 pub(crate) const SEND_WQE_HEADER: usize = 208;
@@ -88,4 +91,189 @@ impl SendOpcode {
             Self::BindMw => WcOpcode::BindMw,
         }
     }
+}
+
+/// Offsets into a send entry (`struct rxe_send_wqe`).
+mod send_offset {
+    pub(super) const FLAGS: usize = 16;
+    pub(super) const EX: usize = 20;
+    pub(super) const REMOTE_ADDR: usize = 24;
+    pub(super) const RDMA_RKEY: usize = 32;
+    pub(super) const COMPARE_ADD: usize = 32;
+    pub(super) const SWAP: usize = 40;
+    pub(super) const ATOMIC_RKEY: usize = 48;
+    pub(super) const UD_REMOTE_QPN: usize = 24;
+    pub(super) const UD_REMOTE_QKEY: usize = 28;
+    pub(super) const UD_AH_NUM: usize = 36;
+    pub(super) const DMA_LENGTH: usize = 184;
+    pub(super) const DMA_NUM_SGE: usize = 196;
+}
+
+/// Offsets into a receive entry (`struct rxe_recv_wqe`).
+mod recv_offset {
+    pub(super) const DMA_NUM_SGE: usize = 28;
+}
+
+/// The `IBV_SEND_*` flags the data path reads.
+pub(crate) mod flags {
+    pub(crate) const SIGNALED: u32 = 1 << 1;
+    pub(crate) const SOLICITED: u32 = 1 << 2;
+    pub(crate) const INLINE: u32 = 1 << 3;
+}
+
+fn read_u32(entry: &[u8], at: usize) -> u32 {
+    let mut bytes = [0; 4];
+    if let Some(src) = entry.get(at..at + 4) {
+        bytes.copy_from_slice(src);
+    }
+    u32::from_ne_bytes(bytes)
+}
+
+fn read_u64(entry: &[u8], at: usize) -> u64 {
+    let mut bytes = [0; 8];
+    if let Some(src) = entry.get(at..at + 8) {
+        bytes.copy_from_slice(src);
+    }
+    u64::from_ne_bytes(bytes)
+}
+
+/// Reads the scatter/gather list of `count` elements at `at`.
+fn read_sges(entry: &[u8], at: usize, count: usize) -> Result<KVec<Sge>> {
+    let mut sges = KVec::with_capacity(count, GFP_KERNEL)?;
+    for i in 0..count {
+        let base = at + i * SGE_SIZE as usize;
+        sges.push(
+            Sge {
+                addr: read_u64(entry, base),
+                length: read_u32(entry, base + 8),
+                lkey: read_u32(entry, base + 12),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(sges)
+}
+
+/// Where a send request's payload is.
+pub(crate) enum Payload {
+    /// In the consumer's memory regions.
+    Gather(KVec<Sge>),
+    /// Copied into the entry.
+    Inline(KVec<u8>),
+}
+
+/// A send request as the requester carries it out, copied out of the shared queue.
+pub(crate) struct SendWqe {
+    pub(crate) wr_id: u64,
+    pub(crate) opcode: SendOpcode,
+    pub(crate) flags: u32,
+    /// Immediate data (network order, as given) or the key to invalidate.
+    pub(crate) ex: u32,
+    pub(crate) remote_addr: u64,
+    pub(crate) rkey: u32,
+    pub(crate) compare_add: u64,
+    pub(crate) swap: u64,
+    pub(crate) remote_qpn: u32,
+    pub(crate) remote_qkey: u32,
+    pub(crate) ah_num: u32,
+    /// The payload's total length.
+    pub(crate) length: u32,
+    pub(crate) payload: Payload,
+}
+
+/// Why an entry cannot be carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// An operation the device does not know.
+    Opcode,
+    /// More scatter/gather elements or inline bytes than the queue pair has room for, or a
+    /// length that overflows.
+    Length,
+    /// No memory for the copy.
+    NoMemory,
+}
+
+/// Decodes a send entry copied out of the shared queue; `slot` holds the whole slot.
+/// Nothing in it is trusted: counts are bounded by the queue pair's limits.
+pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<SendWqe, Malformed> {
+    let head: &[u8; ID_AND_OPCODE_LEN] = slot
+        .get(..ID_AND_OPCODE_LEN)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Malformed::Length)?;
+    let opcode = SendOpcode::from_raw(send_opcode(head)).ok_or(Malformed::Opcode)?;
+    let flags = read_u32(slot, send_offset::FLAGS);
+    let atomic = matches!(
+        opcode,
+        SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
+    );
+    let (length, payload) = if flags & flags::INLINE != 0 {
+        let length = read_u32(slot, send_offset::DMA_LENGTH);
+        if length > max_inline {
+            return Err(Malformed::Length);
+        }
+        let data = slot
+            .get(SEND_WQE_HEADER..SEND_WQE_HEADER + length as usize)
+            .ok_or(Malformed::Length)?;
+        let mut copy =
+            KVec::with_capacity(data.len(), GFP_KERNEL).map_err(|_| Malformed::NoMemory)?;
+        copy.extend_from_slice(data, GFP_KERNEL)
+            .map_err(|_| Malformed::NoMemory)?;
+        (length, Payload::Inline(copy))
+    } else {
+        let count = read_u32(slot, send_offset::DMA_NUM_SGE);
+        if count > max_sge || SEND_WQE_HEADER + (count * SGE_SIZE) as usize > slot.len() {
+            return Err(Malformed::Length);
+        }
+        let sges =
+            read_sges(slot, SEND_WQE_HEADER, count as usize).map_err(|_| Malformed::NoMemory)?;
+        let length = sges
+            .iter()
+            .try_fold(0u32, |sum, sge| sum.checked_add(sge.length))
+            .ok_or(Malformed::Length)?;
+        (length, Payload::Gather(sges))
+    };
+    Ok(SendWqe {
+        wr_id: wr_id(head),
+        opcode,
+        flags,
+        ex: read_u32(slot, send_offset::EX),
+        remote_addr: read_u64(slot, send_offset::REMOTE_ADDR),
+        rkey: read_u32(
+            slot,
+            if atomic {
+                send_offset::ATOMIC_RKEY
+            } else {
+                send_offset::RDMA_RKEY
+            },
+        ),
+        compare_add: read_u64(slot, send_offset::COMPARE_ADD),
+        swap: read_u64(slot, send_offset::SWAP),
+        remote_qpn: read_u32(slot, send_offset::UD_REMOTE_QPN),
+        remote_qkey: read_u32(slot, send_offset::UD_REMOTE_QKEY),
+        ah_num: read_u32(slot, send_offset::UD_AH_NUM),
+        length,
+        payload,
+    })
+}
+
+/// A receive request as the responder fills it.
+pub(crate) struct RecvWqe {
+    pub(crate) wr_id: u64,
+    pub(crate) sges: KVec<Sge>,
+}
+
+/// Decodes a receive entry copied out of a shared queue; `slot` holds the whole slot.
+pub(crate) fn parse_recv(slot: &[u8], max_sge: u32) -> Result<RecvWqe, Malformed> {
+    let head: &[u8; ID_AND_OPCODE_LEN] = slot
+        .get(..ID_AND_OPCODE_LEN)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Malformed::Length)?;
+    let count = read_u32(slot, recv_offset::DMA_NUM_SGE);
+    if count > max_sge || RECV_WQE_HEADER + (count * SGE_SIZE) as usize > slot.len() {
+        return Err(Malformed::Length);
+    }
+    Ok(RecvWqe {
+        wr_id: wr_id(head),
+        sges: read_sges(slot, RECV_WQE_HEADER, count as usize).map_err(|_| Malformed::NoMemory)?,
+    })
 }

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-queue-pair engine: it runs the requester, the responder and the completer of one
+//! queue pair in a work item, one run at a time, over the packets delivered to the queue
+//! pair and the requests posted to it.
+//!
+//! Packets move between queue pairs only through inboxes: an engine never holds its queue
+//! pair's locks while it hands packets on, so queue pairs sending to each other (or to
+//! themselves) never wait on one another.
+
+use crate::{
+    completer,
+    device::Rrxe,
+    net::{self, Packet},
+    queue::MAX_ELEM_SIZE,
+    requester, responder,
+    wqe::{RecvWqe, SendWqe},
+};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{
+    impl_has_hr_timer, impl_has_work, new_mutex, new_spinlock_irq, new_work,
+    prelude::*,
+    rdma::{object::QpRef, Device},
+    sync::{Arc, ArcBorrow, Mutex, SpinLockIrq},
+    time::{
+        hrtimer::{
+            ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
+            HrTimerRestart, RelativeMode,
+        },
+        Delta, Monotonic,
+    },
+    workqueue::{Work, WorkItem},
+};
+
+/// How many rounds an engine run makes before it yields the worker to other queue pairs.
+const ROUNDS_PER_RUN: u32 = 16;
+
+/// A send request the requester has started or finished sending and that waits for its
+/// acknowledgement (reliable service) or its last packet (the others).
+pub(crate) struct Outgoing {
+    /// The request's slot in the send queue.
+    pub(crate) index: u32,
+    pub(crate) wqe: SendWqe,
+    /// The PSN of its first packet.
+    pub(crate) first_psn: u32,
+    /// How many PSNs it takes: its packets, or for a read the response packets.
+    pub(crate) packets: u32,
+    /// Packets sent so far.
+    pub(crate) sent: u32,
+    /// For reads: bytes of response received so far.
+    pub(crate) received: u32,
+}
+
+impl Outgoing {
+    /// Returns the PSN of its last packet.
+    pub(crate) fn last_psn(&self) -> u32 {
+        crate::psn::Psn::new(self.first_psn)
+            .add(self.packets - 1)
+            .get()
+    }
+}
+
+/// A message the responder is receiving.
+pub(crate) struct Incoming {
+    /// The receive request the message lands in (sends, and writes with immediate data at
+    /// their end).
+    pub(crate) recv: Option<RecvWqe>,
+    pub(crate) is_send: bool,
+    /// Bytes received so far.
+    pub(crate) offset: u32,
+    /// Where a write lands: the region, the address and the length the first packet gave.
+    pub(crate) write: Option<(Arc<crate::mr::MrState>, u64, u32)>,
+}
+
+/// The transport state of a queue pair: what its requester, responder and completer keep
+/// between packets.
+#[derive(Default)]
+pub(crate) struct Transport {
+    /// Requester: the PSN of the next packet.
+    pub(crate) next_psn: u32,
+    /// Requester: the send queue slot of the next request to start.
+    pub(crate) next_wqe: u32,
+    /// Requester: the request being sent.
+    pub(crate) current: Option<Outgoing>,
+    /// Requester (reliable service): requests sent and not yet acknowledged, oldest first.
+    pub(crate) in_flight: KVec<Outgoing>,
+    /// Completer: receiver-not-ready retries left (7 means unlimited).
+    pub(crate) rnr_retries_left: u8,
+    /// Completer: the requester waits for the receiver-not-ready timer.
+    pub(crate) rnr_waiting: bool,
+    /// Responder: the PSN expected next.
+    pub(crate) expected_psn: u32,
+    /// Responder: messages completed, for acknowledgements.
+    pub(crate) msn: u32,
+    /// Responder: a negative acknowledgement was sent for the expected PSN; further packets
+    /// out of sequence are dropped until it arrives.
+    pub(crate) nak_sent: bool,
+    /// Responder: the message being received.
+    pub(crate) incoming: Option<Incoming>,
+    /// Room for one send or receive queue slot, to copy an entry out of the shared queue.
+    pub(crate) slot: KVec<u8>,
+}
+
+impl Transport {
+    /// Forgets everything (a reset), keeping the slot buffer.
+    pub(crate) fn reset(&mut self) {
+        let slot = core::mem::take(&mut self.slot);
+        *self = Self {
+            slot,
+            ..Self::default()
+        };
+    }
+}
+
+/// The engine of one queue pair.
+#[pin_data]
+pub(crate) struct Engine {
+    #[pin]
+    work: Work<Engine>,
+    #[pin]
+    timer: HrTimer<Engine>,
+    #[pin]
+    inner: SpinLockIrq<Inner>,
+    /// Held for a whole run: one run at a time.
+    #[pin]
+    runner: Mutex<()>,
+    /// The receiver-not-ready timer expired since the last run.
+    timer_fired: AtomicBool,
+}
+
+struct Inner {
+    /// The queue pair, from its first modification until it is destroyed.
+    qp: Option<QpRef<Rrxe>>,
+    /// Packets delivered to the queue pair, oldest first.
+    inbox: KVec<Packet>,
+    /// The armed receiver-not-ready timer.
+    timer: Option<ArcHrTimerHandle<Engine>>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Engine { self.work }
+}
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Engine {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+impl Engine {
+    /// Creates an engine with no queue pair attached.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                work <- new_work!("rrxe::Engine::work"),
+                timer <- HrTimer::new(),
+                inner <- new_spinlock_irq!(Inner {
+                    qp: None,
+                    inbox: KVec::new(),
+                    timer: None,
+                }),
+                runner <- new_mutex!(()),
+                timer_fired: AtomicBool::new(false),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Attaches the queue pair, if it is not attached yet.
+    pub(crate) fn attach(&self, qp: &kernel::rdma::object::Qp<Rrxe>) {
+        let mut inner = self.inner.lock();
+        if inner.qp.is_none() {
+            inner.qp = Some(qp.new_ref());
+        }
+    }
+
+    /// Detaches the queue pair (it is being destroyed): later runs find nothing to do, the
+    /// timer is cancelled and the packets waiting are dropped.
+    pub(crate) fn detach(&self) {
+        let (qp, inbox, timer) = {
+            let mut inner = self.inner.lock();
+            (
+                inner.qp.take(),
+                core::mem::take(&mut inner.inbox),
+                inner.timer.take(),
+            )
+        };
+        // Outside the lock: cancelling waits for a running callback, and the references may
+        // be the last ones.
+        drop(timer);
+        drop(inbox);
+        drop(qp);
+    }
+
+    /// Queues a run of the engine on its device's queue.
+    pub(crate) fn schedule(self: &Arc<Self>, device: &Device<Rrxe>) {
+        // Already queued: that run will see whatever this one was for.
+        let _ = device.data().queue.enqueue(self.clone());
+    }
+
+    /// Delivers a packet to the queue pair and queues a run. Does not sleep.
+    pub(crate) fn deliver(self: &Arc<Self>, device: &Device<Rrxe>, packet: Packet) {
+        {
+            let mut inner = self.inner.lock();
+            if inner.qp.is_none() || inner.inbox.push(packet, GFP_ATOMIC).is_err() {
+                // Lost like a packet on the wire; the reliable service recovers.
+                return;
+            }
+        }
+        self.schedule(device);
+    }
+
+    /// Runs the queue pair after `delay`: the receiver-not-ready timer.
+    pub(crate) fn schedule_after(self: &Arc<Self>, delay: Delta) {
+        let handle = self.clone().start(delay);
+        let old = self.inner.lock().timer.replace(handle);
+        drop(old);
+    }
+
+    fn run(self: &Arc<Self>) {
+        let _running = self.runner.lock();
+        let Some(qp) = self.inner.lock().qp.clone() else {
+            return;
+        };
+        for _ in 0..ROUNDS_PER_RUN {
+            let inbox = core::mem::take(&mut self.inner.lock().inbox);
+            let mut out = KVec::new();
+            let received = !inbox.is_empty();
+            {
+                let this = qp.data();
+                let mut transport = this.transport.lock();
+                if transport.slot.len() < MAX_ELEM_SIZE
+                    && transport.slot.resize(MAX_ELEM_SIZE, 0, GFP_KERNEL).is_err()
+                {
+                    // Tried again on the next run.
+                    return;
+                }
+                if self.timer_fired.swap(false, Ordering::AcqRel) {
+                    transport.rnr_waiting = false;
+                }
+                for packet in inbox {
+                    if packet.is_response() {
+                        completer::receive(&qp, self, &mut transport, packet, &mut out);
+                    } else {
+                        responder::receive(&qp, &mut transport, packet, &mut out);
+                    }
+                }
+                requester::run(&qp, &mut transport, &mut out);
+            }
+            let sent = !out.is_empty();
+            net::transmit(qp.device(), out);
+            if !received && !sent {
+                return;
+            }
+        }
+        // More to do: let other work run first.
+        self.schedule(qp.device());
+    }
+}
+
+impl WorkItem for Engine {
+    type Pointer = Arc<Engine>;
+
+    fn run(this: Arc<Engine>) {
+        Engine::run(&this);
+    }
+}
+
+impl HrTimerCallback for Engine {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.timer_fired.store(true, Ordering::Release);
+        // A detached engine's timer was cancelled; the queue pair keeps its device alive.
+        let qp = this.inner.lock().qp.clone();
+        if let Some(qp) = qp {
+            let _ = qp.device().data().queue.enqueue(Arc::from(this));
+        }
+        HrTimerRestart::NoRestart
+    }
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Moving packets: building them with their ICRC, and delivering them to the queue pair
+//! they name.
+//!
+//! A packet for one of the device's own addresses is delivered to the destination queue
+//! pair's engine directly, as it would arrive from the network; receiving checks it the same
+//! way. Packets for other hosts are counted and dropped: the device has no UDP transmit path
+//! yet.
+
+use crate::{
+    device::{Counter, Rrxe},
+    packet::{self, Headers, Operation, Route},
+    qp_state::Service,
+};
+use kernel::{prelude::*, rdma::Device};
+
+/// A packet on its way: its route and its transport bytes, ICRC included.
+pub(crate) struct Packet {
+    pub(crate) route: Route,
+    pub(crate) data: KVec<u8>,
+}
+
+impl Packet {
+    /// Builds a packet of `headers` with `payload_len` bytes of payload that `fill` writes,
+    /// sealed with its ICRC. May sleep.
+    pub(crate) fn build(
+        route: &Route,
+        headers: &Headers,
+        payload_len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result,
+    ) -> Result<Self> {
+        let len = headers.packet_len(payload_len);
+        let mut data = KVec::with_capacity(len, GFP_KERNEL)?;
+        data.resize(len, 0, GFP_KERNEL)?;
+        headers.write(&mut data, payload_len);
+        let start = headers.opcode.header_len();
+        fill(&mut data[start..start + payload_len])?;
+        let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
+        let ip_len = route.header_len();
+        route.write_headers(&mut ip_udp[..ip_len], len);
+        packet::seal(&ip_udp[..ip_len], &mut data);
+        Ok(Self {
+            route: *route,
+            data,
+        })
+    }
+
+    /// Returns whether the packet is for a requester (a response or acknowledgement) rather
+    /// than a responder.
+    pub(crate) fn is_response(&self) -> bool {
+        let opcode = self.data.first().copied().unwrap_or(0);
+        packet::Opcode::decode(opcode).is_some_and(|op| {
+            matches!(
+                op.operation,
+                Operation::ReadResponse | Operation::Acknowledge | Operation::AtomicAcknowledge
+            )
+        })
+    }
+
+    /// Checks the ICRC and decodes the headers; returns them and the payload's range.
+    pub(crate) fn parse(&self) -> Result<(Headers, core::ops::Range<usize>)> {
+        let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
+        let ip_len = self.route.header_len();
+        self.route
+            .write_headers(&mut ip_udp[..ip_len], self.data.len());
+        if !packet::icrc_is_valid(&ip_udp[..ip_len], &self.data) {
+            return Err(EBADMSG);
+        }
+        Headers::parse(&self.data)
+    }
+}
+
+/// Hands packets to where they go, in order.
+pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>) {
+    for packet in packets {
+        if packet.route.destination == packet.route.source {
+            receive(device, packet);
+        } else {
+            device.data().count(Counter::TxUnroutable);
+        }
+    }
+}
+
+/// Takes a packet that arrived for the device to the queue pair it names. Packets that are
+/// malformed or name no queue pair are counted and dropped.
+pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet) {
+    let data = device.data();
+    let Ok((headers, _)) = packet.parse() else {
+        data.count(Counter::RxMalformed);
+        return;
+    };
+    let Some(info) = data.qps.get(headers.bth.dest_qpn) else {
+        data.count(Counter::RxNoQp);
+        return;
+    };
+    let datagram = matches!(
+        info.service,
+        Service::UnreliableDatagram | Service::GeneralServices
+    );
+    if datagram != (headers.opcode.transport == packet::Transport::Ud) {
+        data.count(Counter::RxMalformed);
+        return;
+    }
+    match &info.engine {
+        Some(engine) => engine.deliver(device, packet),
+        None => data.count(Counter::RxNoQp),
+    }
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The requester: takes send requests from the send queue in order, checks them, and turns
+//! them into request packets of at most the path MTU each.
+//!
+//! Reliable requests stay in flight until the completer sees them acknowledged; unreliable
+//! ones complete once their last packet is out. A request that cannot be carried out
+//! completes with an error and moves the queue pair to the error state.
+
+use crate::{
+    cq,
+    device::Rrxe,
+    engine::{Outgoing, Transport},
+    mr::MemoryTables,
+    net::Packet,
+    packet::{Headers, Opcode, Operation, Position, Route, Transport as Service},
+    psn::Psn,
+    qp::{self, SendView},
+    wqe::{self, flags, Malformed, Payload, SendOpcode, SendWqe},
+};
+use kernel::{
+    prelude::*,
+    rdma::{
+        mr::Access,
+        object::Qp,
+        post::Sge,
+        wc::{WcStatus, WorkCompletion},
+    },
+};
+
+/// Packets a reliable queue pair sends ahead of its acknowledgements.
+const MAX_UNACKNOWLEDGED: u32 = 128;
+/// Packets one requester round sends, so that responses are handled in between.
+const PACKETS_PER_ROUND: u32 = 32;
+/// The Q_Key of QP1.
+const GSI_QKEY: u32 = 0x8001_0000;
+
+/// Sends what the send queue holds, as far as the window allows.
+pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
+    let Some(view) = qp::send_view(qp) else {
+        return;
+    };
+    if t.rnr_waiting {
+        return;
+    }
+    for _ in 0..PACKETS_PER_ROUND {
+        if t.current.is_none() {
+            if !view.may_start {
+                return;
+            }
+            if view.service == Service::Rc {
+                let oldest = t.in_flight.first().map_or(t.next_psn, |o| o.first_psn);
+                if Psn::new(oldest).distance_to(Psn::new(t.next_psn)) >= MAX_UNACKNOWLEDGED as i32 {
+                    return;
+                }
+            }
+            match next_request(qp, &view, t) {
+                Ok(Some(outgoing)) => t.current = Some(outgoing),
+                Ok(None) => return,
+                Err(status) => {
+                    fail_next(qp, t, status);
+                    return;
+                }
+            }
+        }
+        let Some(mut current) = t.current.take() else {
+            return;
+        };
+        match send_packet(qp, &view, t.next_psn, &mut current) {
+            Ok(packet) => {
+                if out.push(packet, GFP_KERNEL).is_err() {
+                    // Not sent: tried again on the next run.
+                    t.current = Some(current);
+                    return;
+                }
+            }
+            Err(status) => {
+                t.current = Some(current);
+                fail_current(qp, t, status);
+                return;
+            }
+        }
+        let done = current.sent == current.packets
+            || matches!(
+                current.wqe.opcode,
+                SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
+            );
+        if !done {
+            t.next_psn = Psn::new(t.next_psn).next().get();
+            t.current = Some(current);
+            continue;
+        }
+        t.next_psn = Psn::new(current.first_psn).add(current.packets).get();
+        t.next_wqe = qp::next_send_index(qp, current.index);
+        if view.service == Service::Rc {
+            if t.in_flight.push(current, GFP_KERNEL).is_err() {
+                // Nothing tracks it: it fails like a request the device cannot queue.
+                t.next_wqe = qp::send_index_before(qp, t.next_wqe);
+                fail_next(qp, t, WcStatus::LocalQpOperationError);
+                return;
+            }
+        } else {
+            complete(qp, &current.wqe, WcStatus::Success, 0);
+            qp::consume_send(qp);
+        }
+    }
+    // The round's budget is spent: the engine runs again.
+    qp::kick(qp);
+}
+
+/// Copies the next posted request out of the send queue and checks it.
+fn next_request(
+    qp: &Qp<Rrxe>,
+    view: &SendView,
+    t: &mut Transport,
+) -> Result<Option<Outgoing>, WcStatus> {
+    let index = t.next_wqe;
+    match qp::read_send(qp, index, &mut t.slot) {
+        None => return Ok(None),
+        Some(Ok(())) => {}
+        Some(Err(_)) => return Err(WcStatus::LocalQpOperationError),
+    }
+    let wqe = wqe::parse_send(&t.slot, view.max_sge, view.max_inline).map_err(|e| match e {
+        Malformed::Opcode => WcStatus::LocalQpOperationError,
+        Malformed::Length => WcStatus::LocalLengthError,
+        Malformed::NoMemory => WcStatus::LocalQpOperationError,
+    })?;
+    let packets = check(view, &wqe)?;
+    Ok(Some(Outgoing {
+        index,
+        wqe,
+        first_psn: t.next_psn,
+        packets,
+        sent: 0,
+        received: 0,
+    }))
+}
+
+/// Checks a request against the service; returns the PSNs it takes.
+fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
+    let mtu = view.mtu;
+    let by_mtu = |len: u32| len.div_ceil(mtu).max(1);
+    let allowed = match view.service {
+        Service::Rc => matches!(
+            wqe.opcode,
+            SendOpcode::Send
+                | SendOpcode::SendWithImm
+                | SendOpcode::SendWithInvalidate
+                | SendOpcode::RdmaWrite
+                | SendOpcode::RdmaWriteWithImm
+                | SendOpcode::RdmaRead
+                | SendOpcode::AtomicCompareSwap
+                | SendOpcode::AtomicFetchAdd
+        ),
+        Service::Uc => matches!(
+            wqe.opcode,
+            SendOpcode::Send
+                | SendOpcode::SendWithImm
+                | SendOpcode::RdmaWrite
+                | SendOpcode::RdmaWriteWithImm
+        ),
+        Service::Ud => matches!(wqe.opcode, SendOpcode::Send | SendOpcode::SendWithImm),
+    };
+    if !allowed {
+        return Err(WcStatus::LocalQpOperationError);
+    }
+    match wqe.opcode {
+        SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd => {
+            if wqe.length != 8 || wqe.remote_addr % 8 != 0 || wqe.flags & flags::INLINE != 0 {
+                return Err(WcStatus::LocalLengthError);
+            }
+            Ok(1)
+        }
+        SendOpcode::RdmaRead => {
+            if wqe.flags & flags::INLINE != 0 {
+                return Err(WcStatus::LocalQpOperationError);
+            }
+            Ok(by_mtu(wqe.length))
+        }
+        _ if view.service == Service::Ud => {
+            if wqe.length > mtu {
+                return Err(WcStatus::LocalLengthError);
+            }
+            Ok(1)
+        }
+        _ => Ok(by_mtu(wqe.length)),
+    }
+}
+
+/// Builds the next packet of `current` with PSN `psn`.
+fn send_packet(
+    qp: &Qp<Rrxe>,
+    view: &SendView,
+    psn: u32,
+    current: &mut Outgoing,
+) -> Result<Packet, WcStatus> {
+    let wqe = &current.wqe;
+    let mtu = view.mtu;
+    let index = current.sent;
+    let (operation, position, payload_len, offset) = match wqe.opcode {
+        SendOpcode::RdmaRead => (Operation::ReadRequest, Position::Only, 0, 0),
+        SendOpcode::AtomicCompareSwap => (Operation::CompareSwap, Position::Only, 0, 0),
+        SendOpcode::AtomicFetchAdd => (Operation::FetchAdd, Position::Only, 0, 0),
+        opcode => {
+            let offset = index * mtu;
+            let len = (wqe.length - offset).min(mtu);
+            let operation = match opcode {
+                SendOpcode::RdmaWrite | SendOpcode::RdmaWriteWithImm => Operation::Write,
+                _ => Operation::Send,
+            };
+            (operation, Position::of(index, current.packets), len, offset)
+        }
+    };
+    let ends = position.ends();
+    let immediate = ends
+        && matches!(
+            wqe.opcode,
+            SendOpcode::SendWithImm | SendOpcode::RdmaWriteWithImm
+        );
+    let invalidate = ends && wqe.opcode == SendOpcode::SendWithInvalidate;
+    let raw = Opcode::encode(view.service, operation, position, immediate, invalidate)
+        .ok_or(WcStatus::LocalQpOperationError)?;
+    let (route, dest_qpn, qkey) = match view.service {
+        Service::Ud => {
+            let ah = qp::address_handle(qp, wqe.ah_num).ok_or(WcStatus::LocalQpOperationError)?;
+            // A Q_Key with the high bit set means the queue pair's own (IBTA 10.2.5).
+            let qkey = if wqe.remote_qkey & (1 << 31) != 0 {
+                view.qkey
+            } else {
+                wqe.remote_qkey
+            };
+            (ah, wqe.remote_qpn & 0x00ff_ffff, qkey)
+        }
+        _ => (view.route, view.dest_qpn, 0),
+    };
+    let mut headers = Headers::new(raw, dest_qpn, psn).ok_or(WcStatus::LocalQpOperationError)?;
+    headers.bth.solicited = ends && wqe.flags & flags::SOLICITED != 0;
+    headers.bth.ack_request = view.service == Service::Rc && ends;
+    headers.deth.qkey = if view.is_gsi { GSI_QKEY } else { qkey };
+    headers.deth.src_qpn = qp.qp_num();
+    headers.reth.va = wqe.remote_addr;
+    headers.reth.rkey = wqe.rkey;
+    headers.reth.length = wqe.length;
+    headers.atomic.va = wqe.remote_addr;
+    headers.atomic.rkey = wqe.rkey;
+    headers.atomic.swap_add = wqe.compare_add;
+    headers.atomic.compare = wqe.swap;
+    if wqe.opcode == SendOpcode::AtomicCompareSwap {
+        headers.atomic.swap_add = wqe.swap;
+        headers.atomic.compare = wqe.compare_add;
+    }
+    headers.immediate = wqe.ex;
+    headers.invalidate_rkey = wqe.ex;
+    let tables = &qp.device().data().memory;
+    let mut failure = WcStatus::LocalProtectionError;
+    let packet = Packet::build(&route, &headers, payload_len as usize, |buf| {
+        gather(tables, view.pd, &wqe.payload, offset, buf).map_err(|status| {
+            failure = status;
+            EFAULT
+        })
+    })
+    .map_err(|e| {
+        if e == EFAULT {
+            failure
+        } else {
+            WcStatus::LocalQpOperationError
+        }
+    })?;
+    current.sent += 1;
+    Ok(packet)
+}
+
+/// Copies `buf.len()` bytes of a request's payload from `offset` into `buf`.
+fn gather(
+    tables: &MemoryTables,
+    pd: usize,
+    payload: &Payload,
+    offset: u32,
+    buf: &mut [u8],
+) -> Result<(), WcStatus> {
+    match payload {
+        Payload::Inline(data) => {
+            let start = offset as usize;
+            let src = data
+                .get(start..start + buf.len())
+                .ok_or(WcStatus::LocalLengthError)?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+        Payload::Gather(sges) => for_each_piece(sges, offset, buf.len(), |sge, at, range| {
+            let region = tables
+                .resolve(sge.lkey, pd, at, range.len(), Access::default())
+                .ok_or(WcStatus::LocalProtectionError)?;
+            region
+                .read(at, &mut buf[range])
+                .map_err(|_| WcStatus::LocalProtectionError)
+        }),
+    }
+}
+
+/// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each
+/// element met, the address in it and the range of the caller's buffer it covers.
+pub(crate) fn for_each_piece(
+    sges: &[Sge],
+    offset: u32,
+    len: usize,
+    mut f: impl FnMut(&Sge, u64, core::ops::Range<usize>) -> Result<(), WcStatus>,
+) -> Result<(), WcStatus> {
+    let mut skip = u64::from(offset);
+    let mut done = 0usize;
+    for sge in sges {
+        if done == len {
+            break;
+        }
+        let sge_len = u64::from(sge.length);
+        if skip >= sge_len {
+            skip -= sge_len;
+            continue;
+        }
+        let take = ((sge_len - skip) as usize).min(len - done);
+        f(sge, sge.addr.wrapping_add(skip), done..done + take)?;
+        done += take;
+        skip = 0;
+    }
+    if done < len {
+        return Err(WcStatus::LocalLengthError);
+    }
+    Ok(())
+}
+
+/// Posts the completion of a send request, if it is due: errors always, successes when
+/// signaled.
+pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len: u32) {
+    let signaled = wqe.flags & flags::SIGNALED != 0 || qp::signals_all(qp);
+    if status == WcStatus::Success && !signaled {
+        return;
+    }
+    let Some(cq) = qp.send_cq() else {
+        return;
+    };
+    let mut completion =
+        WorkCompletion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
+    completion.status = status;
+    completion.byte_len = byte_len;
+    completion.port_num = 1;
+    // A CQ that overran has reported its error and takes no more.
+    let _ = cq::post(cq, &completion, false);
+}
+
+/// Fails the request being sent: it completes with `status` and the queue pair enters the
+/// error state, which flushes the rest.
+fn fail_current(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
+    if let Some(current) = t.current.take() {
+        if t.in_flight.is_empty() {
+            complete(qp, &current.wqe, status, 0);
+            qp::consume_send(qp);
+        }
+    }
+    qp::enter_error(qp, t);
+}
+
+/// Fails the next posted request, which could not be read or is malformed.
+fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
+    // Only the oldest request can complete now; later ones are flushed behind it.
+    if t.in_flight.is_empty() && t.current.is_none() {
+        let mut head = [0u8; wqe::ID_AND_OPCODE_LEN];
+        if let Some(Ok(())) = qp::read_send(qp, t.next_wqe, &mut head) {
+            let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
+                .map_or(kernel::rdma::wc::WcOpcode::Send, |op| {
+                    op.completion_opcode()
+                });
+            if let Some(cq) = qp.send_cq() {
+                let mut completion =
+                    WorkCompletion::flushed(wqe::wr_id(&head), opcode, qp.handle());
+                completion.status = status;
+                let _ = cq::post(cq, &completion, false);
+            }
+            qp::consume_send(qp);
+        }
+    }
+    qp::enter_error(qp, t);
+}
+
+/// The source UDP port of a queue pair's packets: spread over 0xc000..0xffff by its number,
+/// so that flows of different queue pairs may take different paths.
+pub(crate) fn source_port(qpn: u32) -> u16 {
+    0xc000 | ((qpn.wrapping_mul(0x9e37_79b1) >> 18) as u16 & 0x3fff)
+}
+
+/// Returns the route of an address vector.
+pub(crate) fn route_of(av: &kernel::rdma::attr::AddressVector, qpn: u32) -> Route {
+    Route {
+        source: av.sgid.0,
+        destination: av.dgid.0,
+        ipv4: av.network_type == kernel::rdma::attr::NetworkType::Ipv4,
+        traffic_class: av.traffic_class,
+        hop_limit: av.hop_limit,
+        flow_label: av.flow_label,
+        source_port: source_port(qpn),
+    }
+}

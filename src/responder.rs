@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The responder: carries out the requests that arrive for a queue pair, in PSN order, and
+//! answers them (IBTA 9.7.5): sends land in receive requests, writes and reads in the
+//! regions their remote keys name, atomics on eight aligned bytes.
+//!
+//! A reliable responder acknowledges, answers duplicates again, and negatively acknowledges
+//! what it cannot take: a packet out of sequence, a missing receive request (receiver not
+//! ready), a bad key or range (remote access error), an operation out of order (invalid
+//! request). The unreliable services drop such packets.
+
+use crate::{
+    cq,
+    device::Rrxe,
+    engine::{Incoming, Transport},
+    net::Packet,
+    packet::{
+        Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, Transport as Service,
+        GRH_LEN,
+    },
+    psn::Psn,
+    qp::{self, RecvView},
+    requester::for_each_piece,
+    wqe::RecvWqe,
+};
+use kernel::{
+    prelude::*,
+    rdma::{
+        mr::Access,
+        object::Qp,
+        wc::{wc_flags, WcOpcode, WcStatus, WorkCompletion},
+    },
+};
+
+/// What to do with a packet after its checks.
+enum Verdict {
+    /// Carry it out.
+    Execute,
+    /// A duplicate to answer again (reliable service).
+    Duplicate,
+    /// Drop it.
+    Drop,
+    /// Answer with a negative acknowledgement (reliable service) and drop it.
+    Nak(Syndrome),
+}
+
+/// Handles a request packet for the queue pair.
+pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mut KVec<Packet>) {
+    let Ok((headers, payload)) = packet.parse() else {
+        return;
+    };
+    let Some(view) = qp::recv_view(qp) else {
+        return;
+    };
+    let payload = &packet.data[payload];
+    if headers.opcode.transport != view.service {
+        return;
+    }
+    let route = packet
+        .route
+        .reversed(crate::requester::source_port(qp.qp_num()));
+    if view.service == Service::Ud {
+        receive_datagram(qp, t, &view, &packet, &headers, payload);
+        return;
+    }
+    let verdict = sequence(t, &view, &headers);
+    let reliable = view.service == Service::Rc;
+    match verdict {
+        Verdict::Drop => {}
+        Verdict::Nak(syndrome) => {
+            if reliable {
+                acknowledge(t, &view, &route, headers.bth.psn, syndrome, out);
+            }
+        }
+        Verdict::Duplicate => {
+            if headers.opcode.operation == Operation::ReadRequest {
+                // Reads are answered again from memory.
+                let _ = read(qp, t, &view, &route, &headers, out, false);
+            } else if reliable {
+                let last = Psn::new(t.expected_psn).add(crate::psn::PSN_MASK).get();
+                acknowledge(t, &view, &route, last, Syndrome::ACK, out);
+            }
+        }
+        Verdict::Execute => execute(qp, t, &view, &route, &headers, payload, out),
+    }
+}
+
+/// Checks a connected-service packet's PSN and its place in the message sequence.
+fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
+    let psn = Psn::new(headers.bth.psn);
+    let expected = Psn::new(t.expected_psn);
+    let reliable = view.service == Service::Rc;
+    let distance = expected.distance_to(psn);
+    if reliable && distance < 0 {
+        return Verdict::Duplicate;
+    }
+    if distance != 0 {
+        if !reliable {
+            // UC: a lost packet aborts the message in progress; a new one may start.
+            t.incoming = None;
+            if !headers.opcode.position.starts() {
+                return Verdict::Drop;
+            }
+            t.expected_psn = psn.get();
+        } else if t.nak_sent {
+            return Verdict::Drop;
+        } else {
+            t.nak_sent = true;
+            return Verdict::Nak(Syndrome::Nak(NakCode::PsnSequenceError));
+        }
+    }
+    // The message sequence: a first or only packet may not arrive inside a message, a
+    // middle or last one only inside a message of its kind.
+    let op = headers.opcode;
+    let in_message = t.incoming.as_ref().map(|m| m.is_send);
+    let fits = matches!(
+        (op.position, op.operation, in_message),
+        (Position::First | Position::Only, _, None)
+            | (
+                Position::Middle | Position::Last,
+                Operation::Send,
+                Some(true)
+            )
+            | (
+                Position::Middle | Position::Last,
+                Operation::Write,
+                Some(false)
+            )
+    );
+    if !fits {
+        if !reliable {
+            t.incoming = None;
+            return Verdict::Drop;
+        }
+        return Verdict::Nak(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    Verdict::Execute
+}
+
+/// Carries out a packet that arrived in sequence.
+fn execute(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+    payload: &[u8],
+    out: &mut KVec<Packet>,
+) {
+    let reliable = view.service == Service::Rc;
+    let result = match headers.opcode.operation {
+        Operation::Send | Operation::Write => receive_data(qp, t, view, headers, payload),
+        Operation::ReadRequest => read(qp, t, view, route, headers, out, true),
+        Operation::CompareSwap | Operation::FetchAdd => atomic(qp, t, view, route, headers, out),
+        _ => Err(Syndrome::Nak(NakCode::InvalidRequest)),
+    };
+    match result {
+        Ok(()) => {
+            t.nak_sent = false;
+            if matches!(headers.opcode.operation, Operation::Send | Operation::Write) {
+                t.expected_psn = Psn::new(t.expected_psn).next().get();
+                if reliable && headers.bth.ack_request {
+                    acknowledge(t, view, route, headers.bth.psn, Syndrome::ACK, out);
+                }
+            }
+        }
+        Err(Syndrome::RnrNak(timer)) => {
+            if reliable {
+                acknowledge(
+                    t,
+                    view,
+                    route,
+                    headers.bth.psn,
+                    Syndrome::RnrNak(timer),
+                    out,
+                );
+            }
+        }
+        Err(syndrome) => {
+            t.incoming = None;
+            if reliable {
+                acknowledge(t, view, route, headers.bth.psn, syndrome, out);
+                // Invalid requests and access errors end the connection (IBTA 9.9.3).
+                qp::enter_error(qp, t);
+            }
+        }
+    }
+}
+
+/// Receives a packet of a send or write message.
+fn receive_data(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    headers: &Headers,
+    payload: &[u8],
+) -> Result<(), Syndrome> {
+    let op = headers.opcode;
+    let is_send = op.operation == Operation::Send;
+    if op.position.starts() {
+        let mut incoming = Incoming {
+            recv: None,
+            is_send,
+            offset: 0,
+            write: None,
+        };
+        if is_send {
+            incoming.recv = Some(take_recv(qp, t, view)?);
+        } else {
+            let reth = headers.reth;
+            if !view.access.contains(Access::REMOTE_WRITE) {
+                return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+            }
+            let region = if reth.length == 0 {
+                None
+            } else {
+                Some(
+                    qp.device()
+                        .data()
+                        .memory
+                        .resolve(
+                            reth.rkey,
+                            view.pd,
+                            reth.va,
+                            reth.length as usize,
+                            Access::REMOTE_WRITE,
+                        )
+                        .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?,
+                )
+            };
+            incoming.write = region.map(|r| (r, reth.va, reth.length));
+        }
+        t.incoming = Some(incoming);
+    }
+    // A write with immediate data consumes a receive request at its end.
+    if !is_send && op.has_immediate() && op.position.ends() {
+        let recv = take_recv(qp, t, view)?;
+        if let Some(incoming) = t.incoming.as_mut() {
+            incoming.recv = Some(recv);
+        }
+    }
+    let Some(incoming) = t.incoming.as_mut() else {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    };
+    let tables = &qp.device().data().memory;
+    let offset = incoming.offset;
+    let end = offset
+        .checked_add(payload.len() as u32)
+        .ok_or(Syndrome::Nak(NakCode::InvalidRequest))?;
+    let mut local_error = None;
+    if is_send {
+        let sges = incoming.recv.as_ref().map_or(&[][..], |r| &r.sges[..]);
+        let written = for_each_piece(sges, offset, payload.len(), |sge, at, range| {
+            let region = tables
+                .resolve(sge.lkey, view.pd, at, range.len(), Access::LOCAL_WRITE)
+                .ok_or(WcStatus::LocalProtectionError)?;
+            region
+                .write(at, &payload[range])
+                .map_err(|_| WcStatus::LocalProtectionError)
+        });
+        if let Err(status) = written {
+            local_error = Some(status);
+        }
+    } else {
+        match &incoming.write {
+            Some((region, va, length)) if end <= *length => {
+                let at = va.wrapping_add(u64::from(offset));
+                if region.write(at, payload).is_err() {
+                    return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+                }
+            }
+            None if payload.is_empty() => {}
+            _ => return Err(Syndrome::Nak(NakCode::InvalidRequest)),
+        }
+    }
+    if let Some(status) = local_error {
+        // The receive request completes in error and the connection ends.
+        if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
+            complete_recv(qp, view, &recv, status, 0, headers, 0, None);
+        }
+        return Err(match status {
+            WcStatus::LocalLengthError => Syndrome::Nak(NakCode::InvalidRequest),
+            _ => Syndrome::Nak(NakCode::RemoteOperationalError),
+        });
+    }
+    incoming.offset = end;
+    if op.position.ends() {
+        let Some(incoming) = t.incoming.take() else {
+            return Ok(());
+        };
+        t.msn = (t.msn + 1) & 0x00ff_ffff;
+        if let Some(recv) = incoming.recv {
+            let (opcode, len) = match is_send {
+                true => (WcOpcode::Recv, end),
+                false => (
+                    WcOpcode::RecvRdmaWithImm,
+                    incoming.write.as_ref().map_or(0, |w| w.2),
+                ),
+            };
+            complete_recv(
+                qp,
+                view,
+                &recv,
+                WcStatus::Success,
+                len,
+                headers,
+                0,
+                Some(opcode),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Takes the next receive request for an arriving message; a receiver-not-ready answer if
+/// there is none.
+fn take_recv(qp: &Qp<Rrxe>, t: &mut Transport, view: &RecvView) -> Result<RecvWqe, Syndrome> {
+    match qp::take_recv(qp, &mut t.slot) {
+        Some(Ok(recv)) => Ok(recv),
+        Some(Err(_)) => Err(Syndrome::Nak(NakCode::RemoteOperationalError)),
+        None => Err(Syndrome::RnrNak(view.min_rnr_timer)),
+    }
+}
+
+/// Posts a receive completion.
+#[allow(clippy::too_many_arguments)]
+fn complete_recv(
+    qp: &Qp<Rrxe>,
+    view: &RecvView,
+    recv: &RecvWqe,
+    status: WcStatus,
+    byte_len: u32,
+    headers: &Headers,
+    src_qp: u32,
+    opcode: Option<WcOpcode>,
+) {
+    let Some(cq) = qp.recv_cq() else {
+        return;
+    };
+    let mut wc = WorkCompletion::flushed(recv.wr_id, opcode.unwrap_or(WcOpcode::Recv), qp.handle());
+    wc.status = status;
+    wc.byte_len = byte_len;
+    wc.port_num = 1;
+    wc.src_qp = src_qp;
+    if status == WcStatus::Success {
+        if headers.opcode.has_immediate() {
+            wc.wc_flags |= wc_flags::WITH_IMM;
+            wc.ex = headers.immediate;
+        } else if headers.opcode.has_invalidate() {
+            wc.wc_flags |= wc_flags::WITH_INVALIDATE;
+            wc.ex = headers.invalidate_rkey;
+        }
+        if view.service == Service::Ud {
+            wc.wc_flags |= wc_flags::GRH;
+        }
+    }
+    let _ = cq::post(cq, &wc, headers.bth.solicited);
+}
+
+/// Answers a read request: checks the key and range and sends the response packets.
+/// `first` is false for a duplicate, answered again without moving the expected PSN.
+fn read(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+    out: &mut KVec<Packet>,
+    first: bool,
+) -> Result<(), Syndrome> {
+    let reth = headers.reth;
+    let len = reth.length;
+    let packets = len.div_ceil(view.mtu).max(1);
+    let region = if len == 0 {
+        None
+    } else {
+        if !view.access.contains(Access::REMOTE_READ) {
+            return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+        }
+        Some(
+            qp.device()
+                .data()
+                .memory
+                .resolve(
+                    reth.rkey,
+                    view.pd,
+                    reth.va,
+                    len as usize,
+                    Access::REMOTE_READ,
+                )
+                .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?,
+        )
+    };
+    if first {
+        t.msn = (t.msn + 1) & 0x00ff_ffff;
+    }
+    for index in 0..packets {
+        let position = Position::of(index, packets);
+        let offset = index * view.mtu;
+        let chunk = (len - offset.min(len)).min(view.mtu);
+        let Some(raw) =
+            Opcode::encode(Service::Rc, Operation::ReadResponse, position, false, false)
+        else {
+            break;
+        };
+        let psn = Psn::new(headers.bth.psn).add(index).get();
+        let Some(mut response) = Headers::new(raw, view.dest_qpn, psn) else {
+            break;
+        };
+        response.aeth = Some(Aeth {
+            syndrome: Syndrome::ACK,
+            msn: t.msn,
+        });
+        let built = Packet::build(route, &response, chunk as usize, |buf| match &region {
+            Some(region) => region.read(reth.va.wrapping_add(u64::from(offset)), buf),
+            None => Ok(()),
+        });
+        let Ok(packet) = built else {
+            // Not answered: the requester asks again.
+            break;
+        };
+        if out.push(packet, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+    if first {
+        t.expected_psn = Psn::new(headers.bth.psn).add(packets).get();
+        t.nak_sent = false;
+    }
+    Ok(())
+}
+
+/// Carries out an atomic operation on eight aligned bytes and answers with the value found.
+fn atomic(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+    out: &mut KVec<Packet>,
+) -> Result<(), Syndrome> {
+    let eth = headers.atomic;
+    if !view.access.contains(Access::REMOTE_ATOMIC) {
+        return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+    }
+    if eth.va % 8 != 0 {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    let data = qp.device().data();
+    let region = data
+        .memory
+        .resolve(eth.rkey, view.pd, eth.va, 8, Access::REMOTE_ATOMIC)
+        .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
+    let original = {
+        // One atomic at a time on the device: the operation is a read and a write.
+        let _atomic = data.atomic_lock.lock();
+        let mut bytes = [0u8; 8];
+        region
+            .read(eth.va, &mut bytes)
+            .map_err(|_| Syndrome::Nak(NakCode::RemoteAccessError))?;
+        let original = u64::from_ne_bytes(bytes);
+        let new = match headers.opcode.operation {
+            Operation::CompareSwap if original == eth.compare => Some(eth.swap_add),
+            Operation::CompareSwap => None,
+            _ => Some(original.wrapping_add(eth.swap_add)),
+        };
+        if let Some(new) = new {
+            region
+                .write(eth.va, &new.to_ne_bytes())
+                .map_err(|_| Syndrome::Nak(NakCode::RemoteAccessError))?;
+        }
+        original
+    };
+    t.msn = (t.msn + 1) & 0x00ff_ffff;
+    t.expected_psn = Psn::new(headers.bth.psn).next().get();
+    t.nak_sent = false;
+    let raw = Opcode::encode(
+        Service::Rc,
+        Operation::AtomicAcknowledge,
+        Position::Only,
+        false,
+        false,
+    );
+    if let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, headers.bth.psn)) {
+        ack.aeth = Some(Aeth {
+            syndrome: Syndrome::ACK,
+            msn: t.msn,
+        });
+        ack.atomic_ack = original;
+        if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
+            let _ = out.push(packet, GFP_KERNEL);
+        }
+    }
+    Ok(())
+}
+
+/// Sends an acknowledgement for `psn`.
+fn acknowledge(
+    t: &Transport,
+    view: &RecvView,
+    route: &Route,
+    psn: u32,
+    syndrome: Syndrome,
+    out: &mut KVec<Packet>,
+) {
+    let raw = Opcode::encode(
+        Service::Rc,
+        Operation::Acknowledge,
+        Position::Only,
+        false,
+        false,
+    );
+    let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, psn)) else {
+        return;
+    };
+    ack.aeth = Some(Aeth {
+        syndrome,
+        msn: t.msn,
+    });
+    if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
+        let _ = out.push(packet, GFP_KERNEL);
+    }
+}
+
+/// Receives a datagram: one packet, one receive request, the sender's IP header first.
+fn receive_datagram(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    packet: &Packet,
+    headers: &Headers,
+    payload: &[u8],
+) {
+    let route = &packet.route;
+    let qkey = if view.is_gsi { 0x8001_0000 } else { view.qkey };
+    if headers.deth.qkey != qkey {
+        return;
+    }
+    let Some(Ok(recv)) = qp::take_recv(qp, &mut t.slot) else {
+        // No receive request: the datagram is dropped.
+        return;
+    };
+    let tables = &qp.device().data().memory;
+    let mut grh = [0u8; GRH_LEN];
+    let ip_len = route.header_len() - crate::packet::UDP_HEADER_LEN;
+    let mut ip = [0u8; GRH_LEN + crate::packet::UDP_HEADER_LEN];
+    route.write_headers(&mut ip[..route.header_len()], packet.data.len());
+    // An IPv4 header takes the last 20 bytes of the 40 (RoCEv2, Annex A17.4.5.1).
+    grh[GRH_LEN - ip_len..].copy_from_slice(&ip[..ip_len]);
+    let total = GRH_LEN + payload.len();
+    let write = |offset: u32, data: &[u8]| {
+        for_each_piece(&recv.sges, offset, data.len(), |sge, at, range| {
+            let region = tables
+                .resolve(sge.lkey, view.pd, at, range.len(), Access::LOCAL_WRITE)
+                .ok_or(WcStatus::LocalProtectionError)?;
+            region
+                .write(at, &data[range])
+                .map_err(|_| WcStatus::LocalProtectionError)
+        })
+    };
+    let status = match write(0, &grh).and_then(|()| write(GRH_LEN as u32, payload)) {
+        Ok(()) => WcStatus::Success,
+        Err(status) => status,
+    };
+    complete_recv(
+        qp,
+        view,
+        &recv,
+        status,
+        total as u32,
+        headers,
+        headers.deth.src_qpn,
+        None,
+    );
+}
