@@ -664,6 +664,86 @@ def still_works(pd, cq, mr):
     qp.close()
 
 
+def connect(qp, peer):
+    """Moves an RC QP to RTS, connected to `peer` through the device's own GID."""
+    qa = rc_attr()
+    qa.dest_qp_num = peer.qp_num
+    qa.rq_psn = qa.sq_psn
+    to_state(qp, qa, e.IBV_QPS_INIT, RC_TO_INIT)
+    to_state(qp, qa, e.IBV_QPS_RTR, RC_TO_RTR)
+    to_state(qp, qa, e.IBV_QPS_RTS, RC_TO_RTS)
+
+
+def connected_to_self(pd, cq):
+    """An RC QP in RTS connected to itself."""
+    qp = new_rc_qp(pd, cq, cq)
+    connect(qp, qp)
+    return qp
+
+
+def status_of(wcs, wr_id):
+    return [wc.status for wc in wcs if wc.wr_id == wr_id]
+
+
+def data_loopback_and_bad_keys():
+    """Data moves through an RC QP connected to itself; a send naming another PD's lkey
+    completes with a local protection error and a write to a bad rkey with a remote access
+    error, each moving the QP to the error state, and other QPs keep working."""
+    with PD(ctx) as pd, PD(ctx) as other_pd, CQ(ctx, 64) as cq:
+        mr = MR(pd, 8192, LW | e.IBV_ACCESS_REMOTE_WRITE | e.IBV_ACCESS_REMOTE_READ)
+        foreign = MR(other_pd, 4096, LW)
+        qp = connected_to_self(pd, cq)
+        mr.write(b"rrxe-data" * 8, 72, 0)
+        qp.post_recv(RecvWR(wr_id=1, num_sge=1, sg=[SGE(mr.buf + 4096, 1024, mr.lkey)]))
+        qp.post_send(SendWR(wr_id=2, opcode=e.IBV_WR_SEND, num_sge=1,
+                            sg=[SGE(mr.buf, 72, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED))
+        wcs = poll_n(cq, 2)
+        assert status_of(wcs, 1) == [0] and status_of(wcs, 2) == [0], \
+            f"send/recv completions {[(w.wr_id, w.status) for w in wcs]}"
+        got = [w for w in wcs if w.wr_id == 1][0]
+        assert got.byte_len == 72, f"received {got.byte_len} bytes"
+        assert mr.read(72, 4096) == b"rrxe-data" * 8, "received bytes differ"
+        # An RDMA write lands at the remote address, a read brings it back.
+        wr = SendWR(wr_id=3, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(mr.buf, 72, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(mr.rkey, mr.buf + 6000)
+        qp.post_send(wr)
+        wr = SendWR(wr_id=4, opcode=e.IBV_WR_RDMA_READ, num_sge=1,
+                    sg=[SGE(mr.buf + 7000, 72, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(mr.rkey, mr.buf + 6000)
+        qp.post_send(wr)
+        wcs = poll_n(cq, 2)
+        assert status_of(wcs, 3) == [0] and status_of(wcs, 4) == [0], \
+            f"write/read completions {[(w.wr_id, w.status) for w in wcs]}"
+        assert mr.read(72, 7000) == b"rrxe-data" * 8, "read bytes differ"
+        # The lkey of a region of another protection domain.
+        qp.post_send(SendWR(wr_id=5, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                            sg=[SGE(foreign.buf, 16, foreign.lkey)]))
+        wcs = poll_n(cq, 1)
+        assert status_of(wcs, 5) == [e.IBV_WC_LOC_PROT_ERR], \
+            f"foreign lkey: {[(w.wr_id, w.status) for w in wcs]}"
+        assert qp.query(e.IBV_QP_STATE)[0].qp_state == e.IBV_QPS_ERR, "QP not in ERR"
+        qp.close()
+        # A write to an rkey that names nothing, between two QPs: the requester's request
+        # completes with a remote access error, and both end in the error state.
+        qp, peer = new_rc_qp(pd, cq, cq), new_rc_qp(pd, cq, cq)
+        connect(qp, peer)
+        connect(peer, qp)
+        wr = SendWR(wr_id=6, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(mr.buf, 16, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(mr.rkey ^ 0x5a00, mr.buf)
+        qp.post_send(wr)
+        wcs = poll_n(cq, 1)
+        assert status_of(wcs, 6) == [e.IBV_WC_REM_ACCESS_ERR], \
+            f"bad rkey: {[(w.wr_id, w.status) for w in wcs]}"
+        assert qp.query(e.IBV_QP_STATE)[0].qp_state == e.IBV_QPS_ERR, "requester not in ERR"
+        qp.close()
+        peer.close()
+        still_works(pd, cq, mr)
+        foreign.close()
+        mr.close()
+
+
 def ring_garbage_recv():
     with PD(ctx) as pd, CQ(ctx, 64) as cq:
         mr = MR(pd, 4096, LW)
@@ -739,6 +819,7 @@ check("srq-bad-attrs", srq_bad_attrs)
 check("srq-resize-keeps-posted-limit-qp", srq_resize_keeps_posted)
 check("qp-err-flushes-recv-and-send", qp_err_flushes)
 check("qp-reset-drops-posted", qp_reset_drops_posted)
+check("data-loopback-and-bad-keys-complete-in-error", data_loopback_and_bad_keys)
 check("cq-overrun-one-cq-err-event", cq_overrun)
 check("cq-completion-event", cq_completion_event)
 check("qp-srq-err-last-wqe-reached", qp_srq_last_wqe_reached)
