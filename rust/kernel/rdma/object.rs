@@ -322,6 +322,25 @@ impl<T: Driver> Qp<T> {
     }
 }
 
+impl<T: Driver> Srq<T> {
+    /// Reports an asynchronous event of this shared receive queue to its consumer
+    /// (`event_handler`). Does not sleep.
+    pub fn report_event(&self, event: super::wc::SrqEvent) {
+        let raw = self.as_raw();
+        // SAFETY: `raw` is valid (type invariant); the handler and context are set by the core
+        // before the driver creates the SRQ and do not change while it exists.
+        unsafe {
+            report(
+                (*raw).event_handler,
+                (*raw).srq_context,
+                (*raw).device,
+                bindings::ib_event__bindgen_ty_1 { srq: raw },
+                event as u32,
+            )
+        };
+    }
+}
+
 impl<T: Driver> Qp<T> {
     /// Returns the handle that names this queue pair in completions.
     pub fn handle(&self) -> super::wc::QpHandle {

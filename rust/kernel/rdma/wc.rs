@@ -100,6 +100,15 @@ pub enum QpEvent {
     LastWqeReached = bindings::ib_event_type_IB_EVENT_QP_LAST_WQE_REACHED,
 }
 
+/// An asynchronous event affiliated with a shared receive queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SrqEvent {
+    /// Fewer receive requests than the armed limit are posted (`IB_EVENT_SRQ_LIMIT_REACHED`).
+    /// The limit is disarmed by the event.
+    LimitReached = bindings::ib_event_type_IB_EVENT_SRQ_LIMIT_REACHED,
+}
+
 /// Names the queue pair of a completion for an in-kernel consumer (`ib_wc.qp`).
 ///
 /// Holds the address of the queue pair's `struct ib_qp` and its number. The address is never
