@@ -21,6 +21,7 @@ use kernel::{
         object::{Pd, Srq},
         qp::SrqAttr,
         udata::UData,
+        wc::SrqEvent,
     },
     sync::{Arc, Mutex, SpinLock},
     uaccess::{UserPtr, UserSlice},
@@ -214,7 +215,19 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
     };
     let read = queue.read_head(slot);
     let _ = queue.advance();
+    let left = queue.count();
     drop(queue);
+    // An armed limit fires once when the posted requests fall below it, and is disarmed.
+    let limit = this.limit.load(Ordering::Relaxed);
+    if limit != 0
+        && left < limit
+        && this
+            .limit
+            .compare_exchange(limit, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        srq.report_event(SrqEvent::LimitReached);
+    }
     // Parsed outside the lock: the copy allocates.
     Some(match read {
         Some(Ok(())) => wqe::parse_recv(slot, this.max_sge),
