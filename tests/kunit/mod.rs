@@ -12,5 +12,6 @@ mod qp;
 mod qp_state;
 mod queue;
 mod quota;
+mod requester;
 mod srq;
 mod wqe;
