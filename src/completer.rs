@@ -41,7 +41,7 @@ pub(crate) fn receive(
     packet: Packet,
     _out: &mut KVec<Packet>,
 ) {
-    let Ok((headers, payload)) = packet.parse() else {
+    let Ok((headers, payload)) = packet.headers() else {
         return;
     };
     let Some(view) = qp::send_view(qp) else {
@@ -217,6 +217,14 @@ fn finish_oldest(qp: &Qp<Rrxe>, t: &mut Transport, result: Result<(), WcStatus>,
     qp::consume_send(qp);
     if status != WcStatus::Success {
         qp::enter_error(qp, t);
+        return;
+    }
+    // Local operations waiting behind it complete with it.
+    while t.in_flight.first().is_some_and(|o| o.is_local()) {
+        if let Ok(local) = t.in_flight.remove(0) {
+            complete(qp, &local.wqe, WcStatus::Success, 0);
+            qp::consume_send(qp);
+        }
     }
 }
 
@@ -237,5 +245,12 @@ fn rewind(t: &mut Transport) {
         t.next_psn = psn;
     }
     t.current = None;
+    // Local operations among them were carried out; resending passes over them.
+    t.done_locally.clear();
+    for outgoing in t.in_flight.iter().filter(|o| o.is_local()) {
+        if t.done_locally.push(outgoing.index, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
     t.in_flight.clear();
 }

@@ -11,7 +11,7 @@
 use crate::{
     completer,
     device::Rrxe,
-    net::{self, Packet},
+    net::{self, Packet, Wakeups},
     queue::MAX_ELEM_SIZE,
     requester, responder,
     wqe::{RecvWqe, SendWqe},
@@ -34,6 +34,8 @@ use kernel::{
 
 /// How many rounds an engine run makes before it yields the worker to other queue pairs.
 const ROUNDS_PER_RUN: u32 = 16;
+/// How many engine runs a send doorbell makes in the caller's context.
+const INLINE_RUNS: u32 = 8;
 
 /// A send request the requester has started or finished sending and that waits for its
 /// acknowledgement (reliable service) or its last packet (the others).
@@ -54,9 +56,15 @@ pub(crate) struct Outgoing {
 impl Outgoing {
     /// Returns the PSN of its last packet.
     pub(crate) fn last_psn(&self) -> u32 {
+        // A local operation (no packets) ends where the request before it does.
         crate::psn::Psn::new(self.first_psn)
-            .add(self.packets - 1)
+            .add(self.packets.wrapping_sub(1) & crate::psn::PSN_MASK)
             .get()
+    }
+
+    /// Returns whether the request is a local operation, carried out without packets.
+    pub(crate) fn is_local(&self) -> bool {
+        self.packets == 0
     }
 }
 
@@ -84,6 +92,9 @@ pub(crate) struct Transport {
     pub(crate) current: Option<Outgoing>,
     /// Requester (reliable service): requests sent and not yet acknowledged, oldest first.
     pub(crate) in_flight: KVec<Outgoing>,
+    /// Requester: send queue slots of local operations carried out before a rewind, so
+    /// that resending does not carry them out twice.
+    pub(crate) done_locally: KVec<u32>,
     /// Completer: receiver-not-ready retries left (7 means unlimited).
     pub(crate) rnr_retries_left: u8,
     /// Completer: the requester waits for the receiver-not-ready timer.
@@ -198,16 +209,12 @@ impl Engine {
         let _ = device.data().queue.enqueue(self.clone());
     }
 
-    /// Delivers a packet to the queue pair and queues a run. Does not sleep.
-    pub(crate) fn deliver(self: &Arc<Self>, device: &Device<Rrxe>, packet: Packet) {
-        {
-            let mut inner = self.inner.lock();
-            if inner.qp.is_none() || inner.inbox.push(packet, GFP_ATOMIC).is_err() {
-                // Lost like a packet on the wire; the reliable service recovers.
-                return;
-            }
-        }
-        self.schedule(device);
+    /// Delivers a packet to the queue pair; returns whether it was taken, and the engine is
+    /// to run. Does not sleep.
+    pub(crate) fn deliver(&self, packet: Packet) -> bool {
+        let mut inner = self.inner.lock();
+        // A packet not taken is lost like one on the wire; the reliable service recovers.
+        inner.qp.is_some() && inner.inbox.push(packet, GFP_ATOMIC).is_ok()
     }
 
     /// Runs the queue pair after `delay`: the receiver-not-ready timer.
@@ -217,9 +224,44 @@ impl Engine {
         drop(old);
     }
 
+    /// Runs the engine in the caller's context (the send doorbell, a process context),
+    /// together with the engines of the queue pairs its packets reach and theirs in turn, a
+    /// bounded number of times: a loopback exchange then costs no worker wakeups. An engine
+    /// another thread runs, and whatever is left at the bound, goes to the workqueue.
+    pub(crate) fn run_inline(self: &Arc<Self>, device: &Device<Rrxe>) {
+        let mut wakeups = Wakeups::new();
+        wakeups.add(device, self);
+        for _ in 0..INLINE_RUNS {
+            let Some(engine) = wakeups.pop() else {
+                return;
+            };
+            let running = engine.runner.try_lock();
+            match running {
+                Some(_running) => engine.rounds(&mut wakeups),
+                None => engine.schedule(device),
+            }
+        }
+        wakeups.run(device);
+    }
+
+    /// Runs the engine from its work item.
     fn run(self: &Arc<Self>) {
         let _running = self.runner.lock();
-        let Some(qp) = self.inner.lock().qp.clone() else {
+        let qp = self.inner.lock().qp.clone();
+        let Some(qp) = qp else {
+            return;
+        };
+        let mut wakeups = Wakeups::new();
+        self.rounds(&mut wakeups);
+        wakeups.run(qp.device());
+    }
+
+    /// Handles the packets delivered and the requests posted, round after round, until a round
+    /// finds nothing to do or the rounds are spent. The caller holds `runner`. Engines that
+    /// receive packets, and this one if work is left, join `wakeups`.
+    fn rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
+        let qp = self.inner.lock().qp.clone();
+        let Some(qp) = qp else {
             return;
         };
         for _ in 0..ROUNDS_PER_RUN {
@@ -248,13 +290,13 @@ impl Engine {
                 requester::run(&qp, &mut transport, &mut out);
             }
             let sent = !out.is_empty();
-            net::transmit(qp.device(), out);
+            net::transmit(qp.device(), out, wakeups);
             if !received && !sent {
                 return;
             }
         }
         // More to do: let other work run first.
-        self.schedule(qp.device());
+        wakeups.add(qp.device(), self);
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{
 };
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::{
-    new_spinlock_irq,
+    new_spinlock, new_spinlock_irq,
     prelude::*,
     rdma::{
         mr::{self, Access, Mr, MrKeys, Reregistration, Umem, UserRegion},
@@ -23,7 +23,7 @@ use kernel::{
         udata::UData,
         MwKind,
     },
-    sync::{Arc, SpinLockIrq},
+    sync::{Arc, SpinLock, SpinLockIrq},
 };
 
 /// The rights a region may be registered with; anything else is `EOPNOTSUPP`.
@@ -49,7 +49,6 @@ pub(crate) fn key_index(key: u32) -> u32 {
 }
 
 /// Returns whether a key names a memory window rather than a region.
-#[allow(dead_code, reason = "used once windows can be bound")]
 pub(crate) fn is_window_key(key: u32) -> bool {
     key_index(key) >= params::MIN_MW_INDEX
 }
@@ -181,15 +180,64 @@ impl MrState {
     }
 }
 
-/// A window as the data path sees it.
-pub(crate) struct MwState {
-    #[allow(dead_code, reason = "checked by the data path")]
-    key: u8,
-    #[allow(dead_code, reason = "checked by the data path")]
-    pd: usize,
-    #[allow(dead_code, reason = "checked by the data path")]
-    kind: MwKind,
+/// A window's hold on the region it is bound to: the region cannot be deregistered while a
+/// window is bound to it (IBTA 10.6.7.2.6).
+pub(crate) struct BoundRegion(Arc<MrState>);
+
+impl BoundRegion {
+    fn new(region: Arc<MrState>) -> Self {
+        region.bound_windows.fetch_add(1, Ordering::AcqRel);
+        Self(region)
+    }
 }
+
+impl Drop for BoundRegion {
+    fn drop(&mut self) {
+        self.0.bound_windows.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What a window grants access to, once bound.
+pub(crate) struct Binding {
+    /// The key byte of the window's current rkey; changes with each bind.
+    key: u8,
+    /// The region and range it is bound to; none while unbound.
+    region: Option<BoundRegion>,
+    addr: u64,
+    length: u64,
+    access: Access,
+    /// The queue pair a type 2 window is bound to.
+    qpn: u32,
+}
+
+/// A window as the data path sees it.
+#[pin_data]
+pub(crate) struct MwState {
+    pd: usize,
+    kind: MwKind,
+    /// Changed by binds and invalidations, which the data path runs in process context.
+    #[pin]
+    binding: SpinLock<Binding>,
+}
+
+/// A bind request (`IBV_WR_BIND_MW`, and what `ibv_bind_mw` posts for a type 1 window).
+pub(crate) struct BindRequest {
+    pub(crate) mw_rkey: u32,
+    pub(crate) new_rkey: u32,
+    pub(crate) mr_lkey: u32,
+    pub(crate) addr: u64,
+    pub(crate) length: u64,
+    pub(crate) access: Access,
+}
+
+/// The rights a window may be bound with: the remote ones it grants, and local write, which a
+/// window does not use.
+const WINDOW_ACCESS: Access = Access::from_bits(
+    Access::LOCAL_WRITE.bits()
+        | Access::REMOTE_READ.bits()
+        | Access::REMOTE_WRITE.bits()
+        | Access::REMOTE_ATOMIC.bits(),
+);
 
 /// The device's regions and windows by key index.
 pub(crate) struct MemoryTables {
@@ -206,6 +254,109 @@ impl MemoryTables {
                 GFP_KERNEL,
             )?,
         })
+    }
+
+    /// Binds a window for a queue pair `qpn` of protection domain `pd` (IBTA 10.6.7.3):
+    /// the window and the region must belong to `pd`, the region must allow binding and hold
+    /// the range, and remote writes or atomics need a locally writable region. A type 2
+    /// window must be free and get a new key byte. A zero length unbinds.
+    pub(crate) fn bind(&self, request: &BindRequest, pd: usize, qpn: u32) -> Result {
+        let window = self.windows.get(key_index(request.mw_rkey)).ok_or(EINVAL)?;
+        if window.pd != pd
+            || key_index(request.new_rkey) != key_index(request.mw_rkey)
+            || !WINDOW_ACCESS.contains(request.access.without(Access::OPTIONAL))
+        {
+            return Err(EINVAL);
+        }
+        let region = if request.length == 0 {
+            None
+        } else {
+            let region = self.region(request.mr_lkey).ok_or(EINVAL)?;
+            let fits =
+                usize::try_from(request.length).is_ok_and(|len| region.holds(request.addr, len));
+            let writes = request
+                .access
+                .intersects(Access::REMOTE_WRITE | Access::REMOTE_ATOMIC);
+            if region.pd() != pd
+                || !region.access().contains(Access::MW_BIND)
+                || !fits
+                || (writes && !region.access().contains(Access::LOCAL_WRITE))
+            {
+                return Err(EACCES);
+            }
+            Some(region)
+        };
+        let mut binding = window.binding.lock();
+        if u32::from(binding.key) != request.mw_rkey & 0xff {
+            return Err(EINVAL);
+        }
+        if window.kind == MwKind::Type2
+            && (binding.region.is_some() || request.new_rkey & 0xff == request.mw_rkey & 0xff)
+        {
+            return Err(EINVAL);
+        }
+        let old = core::mem::replace(
+            &mut *binding,
+            Binding {
+                key: request.new_rkey as u8,
+                region: None,
+                addr: request.addr,
+                length: request.length,
+                access: request.access,
+                qpn,
+            },
+        );
+        binding.region = region.map(BoundRegion::new);
+        drop(binding);
+        drop(old);
+        Ok(())
+    }
+
+    /// Invalidates the type 2 window `rkey` names (a local invalidate or a send with
+    /// invalidate), for a queue pair of protection domain `pd`.
+    pub(crate) fn invalidate(&self, rkey: u32, pd: usize) -> Result {
+        let window = self.windows.get(key_index(rkey)).ok_or(EINVAL)?;
+        if window.pd != pd || window.kind != MwKind::Type2 {
+            return Err(EINVAL);
+        }
+        let mut binding = window.binding.lock();
+        if u32::from(binding.key) != rkey & 0xff || binding.region.is_none() {
+            return Err(EINVAL);
+        }
+        let old = binding.region.take();
+        drop(binding);
+        drop(old);
+        Ok(())
+    }
+
+    /// Resolves a remote key for `len` bytes at `addr` on behalf of queue pair `qpn` of
+    /// protection domain `pd` that needs `rights`: a region's key as [`Self::resolve`] does,
+    /// or a bound window's, whose range and rights bound the access (type 2 windows serve only
+    /// the queue pair they are bound to).
+    pub(crate) fn resolve_remote(
+        &self,
+        key: u32,
+        pd: usize,
+        qpn: u32,
+        addr: u64,
+        len: usize,
+        rights: Access,
+    ) -> Option<Arc<MrState>> {
+        if !is_window_key(key) {
+            return self.resolve(key, pd, addr, len, rights);
+        }
+        let window = self.windows.get(key_index(key))?;
+        let binding = window.binding.lock();
+        let region = binding.region.as_ref()?;
+        let end = addr.checked_add(len as u64)?;
+        let allowed = window.pd == pd
+            && u32::from(binding.key) == key & 0xff
+            && (window.kind == MwKind::Type1 || binding.qpn == qpn)
+            && binding.access.contains(rights)
+            && addr >= binding.addr
+            && end <= binding.addr.checked_add(binding.length)?
+            && region.0.holds(addr, len);
+        allowed.then(|| region.0.clone())
     }
 
     /// Returns the live region `key` names.
@@ -355,7 +506,8 @@ pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
     Ok(())
 }
 
-/// Per-window state: its place in the table.
+/// Per-window state: its place in the table. A bound window lets its region go when the
+/// window is deallocated.
 pub(crate) struct RrxeMw {
     _entry: Entry<MwState>,
 }
@@ -368,12 +520,19 @@ pub(crate) fn alloc_window(
     _udata: Option<&mut UData<'_>>,
 ) -> Result<(u32, RrxeMw)> {
     let key = mr::random_key();
-    let state = Arc::new(
-        MwState {
-            key,
+    let state = Arc::pin_init(
+        pin_init!(MwState {
             pd: pd.as_raw() as usize,
             kind,
-        },
+            binding <- new_spinlock!(Binding {
+                key,
+                region: None,
+                addr: 0,
+                length: 0,
+                access: Access::default(),
+                qpn: 0,
+            }),
+        }),
         GFP_KERNEL,
     )?;
     let entry = pd

@@ -10,10 +10,11 @@
 
 use crate::{
     device::{Counter, Rrxe},
+    engine::Engine,
     packet::{self, Headers, Operation, Route},
     qp_state::Service,
 };
-use kernel::{prelude::*, rdma::Device};
+use kernel::{prelude::*, rdma::Device, sync::Arc};
 
 /// A packet on its way: its route and its transport bytes, ICRC included.
 pub(crate) struct Packet {
@@ -58,6 +59,12 @@ impl Packet {
         })
     }
 
+    /// Decodes the headers of a packet whose ICRC [`Self::parse`] checked when it arrived;
+    /// returns them and the payload's range.
+    pub(crate) fn headers(&self) -> Result<(Headers, core::ops::Range<usize>)> {
+        Headers::parse(&self.data)
+    }
+
     /// Checks the ICRC and decodes the headers; returns them and the payload's range.
     pub(crate) fn parse(&self) -> Result<(Headers, core::ops::Range<usize>)> {
         let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
@@ -71,20 +78,53 @@ impl Packet {
     }
 }
 
-/// Hands packets to where they go, in order.
-pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>) {
+/// The engines that received packets in one batch, each to run once the batch is delivered.
+pub(crate) struct Wakeups(KVec<Arc<Engine>>);
+
+impl Wakeups {
+    pub(crate) fn new() -> Self {
+        Self(KVec::new())
+    }
+
+    /// Adds an engine, once.
+    pub(crate) fn add(&mut self, device: &Device<Rrxe>, engine: &Arc<Engine>) {
+        if self.0.iter().any(|e| Arc::ptr_eq(e, engine)) {
+            return;
+        }
+        if self.0.push(engine.clone(), GFP_ATOMIC).is_err() {
+            // No room to defer it: run it now.
+            engine.schedule(device);
+        }
+    }
+
+    /// Takes an engine out.
+    pub(crate) fn pop(&mut self) -> Option<Arc<Engine>> {
+        self.0.pop()
+    }
+
+    /// Queues a run of each engine.
+    pub(crate) fn run(self, device: &Device<Rrxe>) {
+        for engine in self.0 {
+            engine.schedule(device);
+        }
+    }
+}
+
+/// Hands packets to where they go, in order; the engines that receive them join `wakeups`.
+pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>, wakeups: &mut Wakeups) {
     for packet in packets {
         if packet.route.destination == packet.route.source {
-            receive(device, packet);
+            receive(device, packet, wakeups);
         } else {
             device.data().count(Counter::TxUnroutable);
         }
     }
 }
 
-/// Takes a packet that arrived for the device to the queue pair it names. Packets that are
-/// malformed or name no queue pair are counted and dropped.
-pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet) {
+/// Takes a packet that arrived for the device to the queue pair it names; the queue pair's
+/// engine joins `wakeups`. Packets that are malformed or name no queue pair are counted and
+/// dropped.
+pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeups) {
     let data = device.data();
     let Ok((headers, _)) = packet.parse() else {
         data.count(Counter::RxMalformed);
@@ -103,7 +143,11 @@ pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet) {
         return;
     }
     match &info.engine {
-        Some(engine) => engine.deliver(device, packet),
+        Some(engine) => {
+            if engine.deliver(packet) {
+                wakeups.add(device, engine);
+            }
+        }
         None => data.count(Counter::RxNoQp),
     }
 }

@@ -628,7 +628,11 @@ pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
         QpState::ReadyToSend => {
             drop(queues);
             drop(held);
-            kick(qp);
+            // The requester runs in the caller's context, as do the engines its packets
+            // reach: the posting process pays for its traffic, without worker wakeups.
+            if let Some(engine) = &this.engine {
+                engine.run_inline(qp.device());
+            }
             Ok(())
         }
     }
@@ -995,6 +999,7 @@ fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     }
     t.current = None;
     t.in_flight.clear();
+    t.done_locally.clear();
     t.rnr_waiting = false;
 }
 

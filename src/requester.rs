@@ -66,6 +66,34 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         let Some(mut current) = t.current.take() else {
             return;
         };
+        if current.is_local() {
+            t.next_wqe = qp::next_send_index(qp, current.index);
+            let again = t.done_locally.iter().position(|&i| i == current.index);
+            let result = match again {
+                Some(at) => {
+                    let _ = t.done_locally.remove(at);
+                    Ok(())
+                }
+                None => local_operation(qp, &view, &current.wqe),
+            };
+            if let Err(status) = result {
+                if t.in_flight.is_empty() {
+                    complete(qp, &current.wqe, status, 0);
+                    qp::consume_send(qp);
+                }
+                qp::enter_error(qp, t);
+                return;
+            }
+            // It completes in order, after the requests in flight before it.
+            if t.in_flight.is_empty() {
+                complete(qp, &current.wqe, WcStatus::Success, 0);
+                qp::consume_send(qp);
+            } else if t.in_flight.push(current, GFP_KERNEL).is_err() {
+                fail_next(qp, t, WcStatus::LocalQpOperationError);
+                return;
+            }
+            continue;
+        }
         match send_packet(qp, &view, t.next_psn, &mut current) {
             Ok(packet) => {
                 if out.push(packet, GFP_KERNEL).is_err() {
@@ -104,8 +132,7 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
             qp::consume_send(qp);
         }
     }
-    // The round's budget is spent: the engine runs again.
-    qp::kick(qp);
+    // The round's budget is spent: the engine's next round goes on.
 }
 
 /// Copies the next posted request out of the send queue and checks it.
@@ -151,6 +178,8 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::RdmaRead
                 | SendOpcode::AtomicCompareSwap
                 | SendOpcode::AtomicFetchAdd
+                | SendOpcode::BindMw
+                | SendOpcode::LocalInvalidate
         ),
         Service::Uc => matches!(
             wqe.opcode,
@@ -158,6 +187,8 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::SendWithImm
                 | SendOpcode::RdmaWrite
                 | SendOpcode::RdmaWriteWithImm
+                | SendOpcode::BindMw
+                | SendOpcode::LocalInvalidate
         ),
         Service::Ud => matches!(wqe.opcode, SendOpcode::Send | SendOpcode::SendWithImm),
     };
@@ -165,6 +196,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
         return Err(WcStatus::LocalQpOperationError);
     }
     match wqe.opcode {
+        SendOpcode::BindMw | SendOpcode::LocalInvalidate => Ok(0),
         SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd => {
             if wqe.length != 8 || wqe.remote_addr % 8 != 0 || wqe.flags & flags::INLINE != 0 {
                 return Err(WcStatus::LocalLengthError);
@@ -268,6 +300,20 @@ fn send_packet(
     })?;
     current.sent += 1;
     Ok(packet)
+}
+
+/// Carries out a local operation: binds a memory window or invalidates one.
+fn local_operation(qp: &Qp<Rrxe>, view: &SendView, wqe: &SendWqe) -> Result<(), WcStatus> {
+    let tables = &qp.device().data().memory;
+    match (&wqe.bind, wqe.opcode) {
+        (Some(bind), SendOpcode::BindMw) => tables
+            .bind(bind, view.pd, qp.qp_num())
+            .map_err(|_| WcStatus::MwBindError),
+        (_, SendOpcode::LocalInvalidate) => tables
+            .invalidate(wqe.ex, view.pd)
+            .map_err(|_| WcStatus::LocalQpOperationError),
+        _ => Err(WcStatus::LocalQpOperationError),
+    }
 }
 
 /// Copies `buf.len()` bytes of a request's payload from `offset` into `buf`.

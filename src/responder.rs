@@ -46,7 +46,7 @@ enum Verdict {
 
 /// Handles a request packet for the queue pair.
 pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mut KVec<Packet>) {
-    let Ok((headers, payload)) = packet.parse() else {
+    let Ok((headers, payload)) = packet.headers() else {
         return;
     };
     let Some(view) = qp::recv_view(qp) else {
@@ -218,9 +218,10 @@ fn receive_data(
                     qp.device()
                         .data()
                         .memory
-                        .resolve(
+                        .resolve_remote(
                             reth.rkey,
                             view.pd,
+                            qp.qp_num(),
                             reth.va,
                             reth.length as usize,
                             Access::REMOTE_WRITE,
@@ -284,6 +285,24 @@ fn receive_data(
         });
     }
     incoming.offset = end;
+    if op.position.ends() && op.has_invalidate() {
+        // A send with invalidate ends the named window's binding (IBTA 9.4.1.1.4).
+        if tables.invalidate(headers.invalidate_rkey, view.pd).is_err() {
+            if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
+                complete_recv(
+                    qp,
+                    view,
+                    &recv,
+                    WcStatus::RemoteInvalidRequest,
+                    0,
+                    headers,
+                    0,
+                    None,
+                );
+            }
+            return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        }
+    }
     if op.position.ends() {
         let Some(incoming) = t.incoming.take() else {
             return Ok(());
@@ -381,9 +400,10 @@ fn read(
             qp.device()
                 .data()
                 .memory
-                .resolve(
+                .resolve_remote(
                     reth.rkey,
                     view.pd,
+                    qp.qp_num(),
                     reth.va,
                     len as usize,
                     Access::REMOTE_READ,
@@ -449,7 +469,14 @@ fn atomic(
     let data = qp.device().data();
     let region = data
         .memory
-        .resolve(eth.rkey, view.pd, eth.va, 8, Access::REMOTE_ATOMIC)
+        .resolve_remote(
+            eth.rkey,
+            view.pd,
+            qp.qp_num(),
+            eth.va,
+            8,
+            Access::REMOTE_ATOMIC,
+        )
         .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
     let original = {
         // One atomic at a time on the device: the operation is a read and a write.

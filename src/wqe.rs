@@ -6,9 +6,10 @@
 //! Entries are read from memory user space may change at any time: each field is copied out
 //! once and validated as a value, never trusted as a size or an index.
 
+use crate::mr::BindRequest;
 use kernel::{
     prelude::*,
-    rdma::{post::Sge, wc::WcOpcode},
+    rdma::{mr::Access, post::Sge, wc::WcOpcode},
 };
 
 /// Size of a send work queue entry before its scatter/gather list or inline data.
@@ -105,6 +106,12 @@ mod send_offset {
     pub(super) const UD_REMOTE_QPN: usize = 24;
     pub(super) const UD_REMOTE_QKEY: usize = 28;
     pub(super) const UD_AH_NUM: usize = 36;
+    pub(super) const MW_ADDR: usize = 24;
+    pub(super) const MW_LENGTH: usize = 32;
+    pub(super) const MW_MR_LKEY: usize = 40;
+    pub(super) const MW_RKEY: usize = 44;
+    pub(super) const MW_NEW_RKEY: usize = 48;
+    pub(super) const MW_ACCESS: usize = 52;
     pub(super) const DMA_LENGTH: usize = 184;
     pub(super) const DMA_NUM_SGE: usize = 196;
 }
@@ -179,6 +186,8 @@ pub(crate) struct SendWqe {
     /// The payload's total length.
     pub(crate) length: u32,
     pub(crate) payload: Payload,
+    /// A bind request's fields.
+    pub(crate) bind: Option<BindRequest>,
 }
 
 /// Why an entry cannot be carried out.
@@ -253,6 +262,14 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         ah_num: read_u32(slot, send_offset::UD_AH_NUM),
         length,
         payload,
+        bind: (opcode == SendOpcode::BindMw).then(|| BindRequest {
+            mw_rkey: read_u32(slot, send_offset::MW_RKEY),
+            new_rkey: read_u32(slot, send_offset::MW_NEW_RKEY),
+            mr_lkey: read_u32(slot, send_offset::MW_MR_LKEY),
+            addr: read_u64(slot, send_offset::MW_ADDR),
+            length: read_u64(slot, send_offset::MW_LENGTH),
+            access: Access::from_bits(read_u32(slot, send_offset::MW_ACCESS)),
+        }),
     })
 }
 
