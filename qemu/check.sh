@@ -48,7 +48,7 @@ step "driver build"
 } | tally
 
 step "one guest: KUnit, the rrxe device, C rxe tools, pyverbs"
-guest_run -n single -t 2400 qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh qemu/scenarios/rrxe-data.sh \
+guest_run -n single -t 3000 qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh qemu/scenarios/rrxe-data.sh \
 	qemu/scenarios/rxe-tools.sh qemu/scenarios/pyverbs-rxe.sh
 [ -f out/single/g1/pyverbs-rxe0.tsv ] && cp out/single/g1/pyverbs-rxe0.tsv out/
 
