@@ -219,9 +219,19 @@ impl Engine {
 
     /// Runs the queue pair after `delay`: the receiver-not-ready timer.
     pub(crate) fn schedule_after(self: &Arc<Self>, delay: Delta) {
-        let handle = self.clone().start(delay);
-        let old = self.inner.lock().timer.replace(handle);
+        // The previous wait's handle goes first: dropping a handle cancels the timer, which
+        // the new wait reuses.
+        let old = self.inner.lock().timer.take();
         drop(old);
+        let handle = self.clone().start(delay);
+        let mut inner = self.inner.lock();
+        if inner.qp.is_some() {
+            inner.timer = Some(handle);
+            return;
+        }
+        // Detached meanwhile: the wait is cancelled with its handle, outside the lock.
+        drop(inner);
+        drop(handle);
     }
 
     /// Runs the engine in the caller's context (the send doorbell, a process context),
