@@ -80,6 +80,8 @@ pub(crate) fn receive(
                 Syndrome::Nak(code) => {
                     acknowledge_through(qp, t, Psn::new(psn).add(crate::psn::PSN_MASK).get());
                     match code {
+                        // Resending is already due when the receiver-not-ready wait ends.
+                        NakCode::PsnSequenceError if t.rnr_waiting => {}
                         NakCode::PsnSequenceError => rewind(t),
                         NakCode::InvalidRequest | NakCode::InvalidRdRequest => {
                             fail_oldest(qp, t, WcStatus::RemoteInvalidRequest)

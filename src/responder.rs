@@ -42,6 +42,8 @@ enum Verdict {
     Drop,
     /// Answer with a negative acknowledgement (reliable service) and drop it.
     Nak(Syndrome),
+    /// A packet beyond the expected PSN: the sequence error NAK names the expected PSN.
+    SequenceError,
 }
 
 /// Handles a request packet for the queue pair.
@@ -71,6 +73,10 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mu
             if reliable {
                 acknowledge(t, &view, &route, headers.bth.psn, syndrome, out);
             }
+        }
+        Verdict::SequenceError => {
+            let syndrome = Syndrome::Nak(NakCode::PsnSequenceError);
+            acknowledge(t, &view, &route, t.expected_psn, syndrome, out);
         }
         Verdict::Duplicate => {
             if headers.opcode.operation == Operation::ReadRequest {
@@ -106,7 +112,7 @@ fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
             return Verdict::Drop;
         } else {
             t.nak_sent = true;
-            return Verdict::Nak(Syndrome::Nak(NakCode::PsnSequenceError));
+            return Verdict::SequenceError;
         }
     }
     // The message sequence: a first or only packet may not arrive inside a message, a
@@ -174,6 +180,9 @@ fn execute(
                     Syndrome::RnrNak(timer),
                     out,
                 );
+                // The requester resends from this PSN after its timer: what it sent after
+                // this packet is dropped without another NAK until then.
+                t.nak_sent = true;
             }
         }
         Err(syndrome) => {
