@@ -778,6 +778,31 @@ def data_loopback_and_bad_keys():
         raise Skip(deviation)
 
 
+def rnr_retry_delivers():
+    """A send that finds no receive request posted is NAKed receiver-not-ready and resent
+    after the RNR timer; once a receive is posted it lands. Twice, so the timer is rearmed."""
+    with PD(ctx) as pd, CQ(ctx, 16) as cq:
+        mr = MR(pd, 4096, LW)
+        qp, peer = new_rc_qp(pd, cq, cq), new_rc_qp(pd, cq, cq)
+        connect(qp, peer)
+        connect(peer, qp)
+        for i in range(2):
+            mr.write(bytes([0x40 + i]) * 32, 32, 0)
+            qp.post_send(SendWR(wr_id=10 + i, opcode=e.IBV_WR_SEND, num_sge=1,
+                                sg=[SGE(mr.buf, 32, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED))
+            # Nothing can land yet: the peer has no receive request.
+            got, _ = cq.poll(1)
+            assert got == 0, "a send completed without a receive request posted"
+            peer.post_recv(RecvWR(wr_id=20 + i, num_sge=1, sg=[SGE(mr.buf + 2048, 64, mr.lkey)]))
+            wcs = poll_n(cq, 2)
+            assert sorted((w.wr_id, w.status) for w in wcs) == [(10 + i, 0), (20 + i, 0)], \
+                f"round {i}: {[(w.wr_id, w.status) for w in wcs]}"
+            assert mr.read(32, 2048) == bytes([0x40 + i]) * 32, f"round {i}: bytes differ"
+        qp.close()
+        peer.close()
+        mr.close()
+
+
 def ring_garbage_recv():
     with PD(ctx) as pd, CQ(ctx, 64) as cq:
         mr = MR(pd, 4096, LW)
@@ -854,6 +879,7 @@ check("srq-resize-keeps-posted-limit-qp", srq_resize_keeps_posted)
 check("qp-err-flushes-recv-and-send", qp_err_flushes)
 check("qp-reset-drops-posted", qp_reset_drops_posted)
 check("data-loopback-and-bad-keys-complete-in-error", data_loopback_and_bad_keys)
+check("rnr-nak-then-delivered-after-recv-posted", rnr_retry_delivers)
 check("cq-overrun-one-cq-err-event", cq_overrun)
 check("cq-completion-event", cq_completion_event)
 check("qp-srq-err-last-wqe-reached", qp_srq_last_wqe_reached)
