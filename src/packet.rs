@@ -361,15 +361,21 @@ pub(crate) struct Headers {
 impl Headers {
     /// Headers for `opcode` with every field zero but the BTH's opcode, partition and PSN.
     pub(crate) fn new(opcode: u8, dest_qpn: u32, psn: u32) -> Option<Self> {
-        Some(Self {
-            opcode: Opcode::decode(opcode)?,
-            bth: Bth {
-                opcode,
-                pkey: DEFAULT_PKEY,
-                dest_qpn,
-                psn: psn & PSN_MASK,
-                ..Bth::default()
-            },
+        let bth = Bth {
+            opcode,
+            pkey: DEFAULT_PKEY,
+            dest_qpn,
+            psn: psn & PSN_MASK,
+            ..Bth::default()
+        };
+        Some(Self::with_bth(Opcode::decode(opcode)?, bth))
+    }
+
+    /// Headers of `bth` whose extension headers are all zero.
+    fn with_bth(opcode: Opcode, bth: Bth) -> Self {
+        Self {
+            opcode,
+            bth,
             reth: Reth::default(),
             atomic: AtomicEth::default(),
             aeth: None,
@@ -377,7 +383,7 @@ impl Headers {
             deth: Deth::default(),
             immediate: 0,
             invalidate_rkey: 0,
-        })
+        }
     }
 
     /// Returns the length of the whole transport packet for `payload` bytes: headers,
@@ -466,17 +472,7 @@ impl Headers {
         if header_len + usize::from(bth.pad) > end {
             return Err(EINVAL);
         }
-        let mut headers = Self {
-            opcode,
-            bth,
-            reth: Reth::default(),
-            atomic: AtomicEth::default(),
-            aeth: None,
-            atomic_ack: 0,
-            deth: Deth::default(),
-            immediate: 0,
-            invalidate_rkey: 0,
-        };
+        let mut headers = Self::with_bth(opcode, bth);
         let e = opcode.extensions;
         if e.has(Extensions::DETH) {
             headers.deth.qkey = r.u32();
