@@ -13,12 +13,12 @@ use crate::{
     packet::{NakCode, Operation, Syndrome},
     psn::Psn,
     qp,
-    requester::{complete, for_each_piece},
+    requester::{complete, scatter},
     wqe::{Payload, SendOpcode},
 };
 use kernel::{
     prelude::*,
-    rdma::{mr::Access, object::Qp, post::Sge, wc::WcStatus},
+    rdma::{object::Qp, wc::WcStatus},
     sync::Arc,
     time::Delta,
 };
@@ -195,15 +195,7 @@ fn land(
     let Payload::Gather(sges) = payload else {
         return Err(WcStatus::LocalProtectionError);
     };
-    let tables = &qp.device().data().memory;
-    for_each_piece(sges, offset, data.len(), |sge: &Sge, at, range| {
-        let region = tables
-            .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
-            .ok_or(WcStatus::LocalProtectionError)?;
-        region
-            .write(at, &data[range])
-            .map_err(|_| WcStatus::LocalProtectionError)
-    })
+    scatter(&qp.device().data().memory, pd, sges, offset, data)
 }
 
 /// Completes the oldest request in flight with `result`; an error ends the connection.

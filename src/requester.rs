@@ -344,6 +344,25 @@ fn gather(
     }
 }
 
+/// Copies `data` into a scatter/gather list from byte `offset`, through regions of protection
+/// domain `pd` that allow local writes: where responses and received messages land.
+pub(crate) fn scatter(
+    tables: &MemoryTables,
+    pd: usize,
+    sges: &[Sge],
+    offset: u32,
+    data: &[u8],
+) -> Result<(), WcStatus> {
+    for_each_piece(sges, offset, data.len(), |sge, at, range| {
+        let region = tables
+            .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
+            .ok_or(WcStatus::LocalProtectionError)?;
+        region
+            .write(at, &data[range])
+            .map_err(|_| WcStatus::LocalProtectionError)
+    })
+}
+
 /// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each
 /// element met, the address in it and the range of the caller's buffer it covers.
 pub(crate) fn for_each_piece(

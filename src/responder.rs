@@ -20,7 +20,7 @@ use crate::{
     },
     psn::Psn,
     qp::{self, RecvView},
-    requester::for_each_piece,
+    requester::scatter,
     wqe::RecvWqe,
 };
 use kernel::{
@@ -260,17 +260,7 @@ fn receive_data(
     let mut local_error = None;
     if is_send {
         let sges = incoming.recv.as_ref().map_or(&[][..], |r| &r.sges[..]);
-        let written = for_each_piece(sges, offset, payload.len(), |sge, at, range| {
-            let region = tables
-                .resolve(sge.lkey, view.pd, at, range.len(), Access::LOCAL_WRITE)
-                .ok_or(WcStatus::LocalProtectionError)?;
-            region
-                .write(at, &payload[range])
-                .map_err(|_| WcStatus::LocalProtectionError)
-        });
-        if let Err(status) = written {
-            local_error = Some(status);
-        }
+        local_error = scatter(tables, view.pd, sges, offset, payload).err();
     } else {
         match &incoming.write {
             Some((region, va, length)) if end <= *length => {
@@ -584,16 +574,7 @@ fn receive_datagram(
     // An IPv4 header takes the last 20 bytes of the 40 (RoCEv2, Annex A17.4.5.1).
     grh[GRH_LEN - ip_len..].copy_from_slice(&ip[..ip_len]);
     let total = GRH_LEN + payload.len();
-    let write = |offset: u32, data: &[u8]| {
-        for_each_piece(&recv.sges, offset, data.len(), |sge, at, range| {
-            let region = tables
-                .resolve(sge.lkey, view.pd, at, range.len(), Access::LOCAL_WRITE)
-                .ok_or(WcStatus::LocalProtectionError)?;
-            region
-                .write(at, &data[range])
-                .map_err(|_| WcStatus::LocalProtectionError)
-        })
-    };
+    let write = |offset: u32, data: &[u8]| scatter(tables, view.pd, &recv.sges, offset, data);
     let status = match write(0, &grh).and_then(|()| write(GRH_LEN as u32, payload)) {
         Ok(()) => WcStatus::Success,
         Err(status) => status,
