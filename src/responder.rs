@@ -13,6 +13,7 @@ use crate::{
     cq,
     device::Rrxe,
     engine::{Incoming, Transport},
+    mr::MrState,
     net::Packet,
     packet::{
         Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, Transport as Service,
@@ -30,6 +31,7 @@ use kernel::{
         object::Qp,
         wc::{wc_flags, WcOpcode, WcStatus, WorkCompletion},
     },
+    sync::Arc,
 };
 
 /// What to do with a packet after its checks.
@@ -217,27 +219,18 @@ fn receive_data(
             incoming.recv = Some(take_recv(qp, t, view)?);
         } else {
             let reth = headers.reth;
+            // The queue pair's right is checked even for a write of no bytes.
             if !view.access.contains(Access::REMOTE_WRITE) {
                 return Err(Syndrome::Nak(NakCode::RemoteAccessError));
             }
-            let region = if reth.length == 0 {
-                None
-            } else {
-                Some(
-                    qp.device()
-                        .data()
-                        .memory
-                        .resolve_remote(
-                            reth.rkey,
-                            view.pd,
-                            qp.qp_num(),
-                            reth.va,
-                            reth.length as usize,
-                            Access::REMOTE_WRITE,
-                        )
-                        .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?,
-                )
-            };
+            let region = remote_region(
+                qp,
+                view,
+                reth.rkey,
+                reth.va,
+                reth.length,
+                Access::REMOTE_WRITE,
+            )?;
             incoming.write = region.map(|r| (r, reth.va, reth.length));
         }
         t.incoming = Some(incoming);
@@ -375,6 +368,30 @@ fn complete_recv(
     let _ = cq::post(cq, &wc, headers.bth.solicited);
 }
 
+/// Resolves the remote key of a request for `len` bytes at `va` that needs `right`, which the
+/// queue pair must grant too; `None` for no bytes, which name no memory (IBTA 9.4.3).
+/// Otherwise a remote access error NAK.
+fn remote_region(
+    qp: &Qp<Rrxe>,
+    view: &RecvView,
+    rkey: u32,
+    va: u64,
+    len: u32,
+    right: Access,
+) -> Result<Option<Arc<MrState>>, Syndrome> {
+    if len == 0 {
+        return Ok(None);
+    }
+    if !view.access.contains(right) {
+        return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+    }
+    let memory = &qp.device().data().memory;
+    memory
+        .resolve_remote(rkey, view.pd, qp.qp_num(), va, len as usize, right)
+        .map(Some)
+        .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))
+}
+
 /// Answers a read request: checks the key and range and sends the response packets.
 /// `first` is false for a duplicate, answered again without moving the expected PSN.
 fn read(
@@ -389,27 +406,7 @@ fn read(
     let reth = headers.reth;
     let len = reth.length;
     let packets = len.div_ceil(view.mtu).max(1);
-    let region = if len == 0 {
-        None
-    } else {
-        if !view.access.contains(Access::REMOTE_READ) {
-            return Err(Syndrome::Nak(NakCode::RemoteAccessError));
-        }
-        Some(
-            qp.device()
-                .data()
-                .memory
-                .resolve_remote(
-                    reth.rkey,
-                    view.pd,
-                    qp.qp_num(),
-                    reth.va,
-                    len as usize,
-                    Access::REMOTE_READ,
-                )
-                .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?,
-        )
-    };
+    let region = remote_region(qp, view, reth.rkey, reth.va, len, Access::REMOTE_READ)?;
     if first {
         t.msn = (t.msn + 1) & 0x00ff_ffff;
     }
@@ -466,16 +463,7 @@ fn atomic(
         return Err(Syndrome::Nak(NakCode::InvalidRequest));
     }
     let data = qp.device().data();
-    let region = data
-        .memory
-        .resolve_remote(
-            eth.rkey,
-            view.pd,
-            qp.qp_num(),
-            eth.va,
-            8,
-            Access::REMOTE_ATOMIC,
-        )
+    let region = remote_region(qp, view, eth.rkey, eth.va, 8, Access::REMOTE_ATOMIC)?
         .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
     let original = {
         // One atomic at a time on the device: the operation is a read and a write.
