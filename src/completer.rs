@@ -9,7 +9,7 @@
 use crate::{
     device::Rrxe,
     engine::{Engine, Transport},
-    net::Packet,
+    net::Received,
     packet::{NakCode, Operation, Syndrome},
     psn::Psn,
     qp,
@@ -34,21 +34,13 @@ const RNR_TIMER_US: [u32; 32] = [
 const UNLIMITED_RETRIES: u8 = 7;
 
 /// Handles an acknowledgement or response for the queue pair's requester.
-pub(crate) fn receive(
-    qp: &Qp<Rrxe>,
-    engine: &Arc<Engine>,
-    t: &mut Transport,
-    packet: Packet,
-    _out: &mut KVec<Packet>,
-) {
-    let Ok((headers, payload)) = packet.headers() else {
-        return;
-    };
+pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, packet: Received) {
     let Some(view) = qp::send_view(qp) else {
         return;
     };
+    let headers = &packet.headers;
     let psn = headers.bth.psn;
-    let payload = &packet.data[payload];
+    let payload = packet.payload();
     match headers.opcode.operation {
         Operation::Acknowledge => {
             let Some(aeth) = headers.aeth else {
@@ -96,7 +88,7 @@ pub(crate) fn receive(
                 }
             }
         }
-        Operation::ReadResponse => read_response(qp, t, &view, psn, &headers, payload),
+        Operation::ReadResponse => read_response(qp, t, &view, psn, headers, payload),
         Operation::AtomicAcknowledge => {
             let Some(oldest) = t.in_flight.first() else {
                 return;

@@ -11,7 +11,7 @@
 use crate::{
     completer,
     device::Rrxe,
-    net::{self, Packet, Wakeups},
+    net::{self, Received, Wakeups},
     queue::MAX_ELEM_SIZE,
     requester, responder,
     wqe::{RecvWqe, SendWqe},
@@ -143,7 +143,7 @@ struct Inner {
     /// The queue pair, from its first modification until it is destroyed.
     qp: Option<QpRef<Rrxe>>,
     /// Packets delivered to the queue pair, oldest first.
-    inbox: KVec<Packet>,
+    inbox: KVec<Received>,
     /// The armed receiver-not-ready timer.
     timer: Option<ArcHrTimerHandle<Engine>>,
 }
@@ -211,7 +211,7 @@ impl Engine {
 
     /// Delivers a packet to the queue pair; returns whether it was taken, and the engine is
     /// to run. Does not sleep.
-    pub(crate) fn deliver(&self, packet: Packet) -> bool {
+    pub(crate) fn deliver(&self, packet: Received) -> bool {
         let mut inner = self.inner.lock();
         // A packet not taken is lost like one on the wire; the reliable service recovers.
         inner.qp.is_some() && inner.inbox.push(packet, GFP_ATOMIC).is_ok()
@@ -292,7 +292,7 @@ impl Engine {
                 }
                 for packet in inbox {
                     if packet.is_response() {
-                        completer::receive(&qp, self, &mut transport, packet, &mut out);
+                        completer::receive(&qp, self, &mut transport, packet);
                     } else {
                         responder::receive(&qp, &mut transport, packet, &mut out);
                     }

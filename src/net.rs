@@ -47,26 +47,8 @@ impl Packet {
         })
     }
 
-    /// Returns whether the packet is for a requester (a response or acknowledgement) rather
-    /// than a responder.
-    pub(crate) fn is_response(&self) -> bool {
-        let opcode = self.data.first().copied().unwrap_or(0);
-        packet::Opcode::decode(opcode).is_some_and(|op| {
-            matches!(
-                op.operation,
-                Operation::ReadResponse | Operation::Acknowledge | Operation::AtomicAcknowledge
-            )
-        })
-    }
-
-    /// Decodes the headers of a packet whose ICRC [`Self::parse`] checked when it arrived;
-    /// returns them and the payload's range.
-    pub(crate) fn headers(&self) -> Result<(Headers, core::ops::Range<usize>)> {
-        Headers::parse(&self.data)
-    }
-
-    /// Checks the ICRC and decodes the headers; returns them and the payload's range.
-    pub(crate) fn parse(&self) -> Result<(Headers, core::ops::Range<usize>)> {
+    /// Checks the ICRC of a packet that arrived and decodes its headers, once.
+    pub(crate) fn check(self) -> Result<Received> {
         let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
         let ip_len = self.route.header_len();
         self.route
@@ -74,7 +56,36 @@ impl Packet {
         if !packet::icrc_is_valid(&ip_udp[..ip_len], &self.data) {
             return Err(EBADMSG);
         }
-        Headers::parse(&self.data)
+        let (headers, payload) = Headers::parse(&self.data)?;
+        Ok(Received {
+            packet: self,
+            headers,
+            payload,
+        })
+    }
+}
+
+/// A packet that arrived, its ICRC checked and its headers decoded.
+pub(crate) struct Received {
+    pub(crate) packet: Packet,
+    pub(crate) headers: Headers,
+    /// Where the payload lies in the packet.
+    payload: core::ops::Range<usize>,
+}
+
+impl Received {
+    /// Returns the payload.
+    pub(crate) fn payload(&self) -> &[u8] {
+        self.packet.data.get(self.payload.clone()).unwrap_or(&[])
+    }
+
+    /// Returns whether the packet is for a requester (a response or acknowledgement) rather
+    /// than a responder.
+    pub(crate) fn is_response(&self) -> bool {
+        matches!(
+            self.headers.opcode.operation,
+            Operation::ReadResponse | Operation::Acknowledge | Operation::AtomicAcknowledge
+        )
     }
 }
 
@@ -126,10 +137,11 @@ pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>, wakeups: &m
 /// dropped.
 pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeups) {
     let data = device.data();
-    let Ok((headers, _)) = packet.parse() else {
+    let Ok(received) = packet.check() else {
         data.count(Counter::RxMalformed);
         return;
     };
+    let headers = &received.headers;
     let Some(info) = data.qps.get(headers.bth.dest_qpn) else {
         data.count(Counter::RxNoQp);
         return;
@@ -144,7 +156,7 @@ pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeu
     }
     match &info.engine {
         Some(engine) => {
-            if engine.deliver(packet) {
+            if engine.deliver(received) {
                 wakeups.add(device, engine);
             }
         }

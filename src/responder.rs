@@ -14,7 +14,7 @@ use crate::{
     device::Rrxe,
     engine::{Incoming, Transport},
     mr::MrState,
-    net::Packet,
+    net::{Packet, Received},
     packet::{
         Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, Transport as Service,
         GRH_LEN,
@@ -49,14 +49,18 @@ enum Verdict {
 }
 
 /// Handles a request packet for the queue pair.
-pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mut KVec<Packet>) {
-    let Ok((headers, payload)) = packet.headers() else {
-        return;
-    };
+pub(crate) fn receive(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    received: Received,
+    out: &mut KVec<Packet>,
+) {
     let Some(view) = qp::recv_view(qp) else {
         return;
     };
-    let payload = &packet.data[payload];
+    let headers = &received.headers;
+    let packet = &received.packet;
+    let payload = received.payload();
     if headers.opcode.transport != view.service {
         return;
     }
@@ -64,10 +68,10 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mu
         .route
         .reversed(crate::requester::source_port(qp.qp_num()));
     if view.service == Service::Ud {
-        receive_datagram(qp, t, &view, &packet, &headers, payload);
+        receive_datagram(qp, t, &view, packet, headers, payload);
         return;
     }
-    let verdict = sequence(t, &view, &headers);
+    let verdict = sequence(t, &view, headers);
     let reliable = view.service == Service::Rc;
     match verdict {
         Verdict::Drop => {}
@@ -83,13 +87,13 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Packet, out: &mu
         Verdict::Duplicate => {
             if headers.opcode.operation == Operation::ReadRequest {
                 // Reads are answered again from memory.
-                let _ = read(qp, t, &view, &route, &headers, out, false);
+                let _ = read(qp, t, &view, &route, headers, out, false);
             } else if reliable {
                 let last = Psn::new(t.expected_psn).add(crate::psn::PSN_MASK).get();
                 acknowledge(t, &view, &route, last, Syndrome::ACK, out);
             }
         }
-        Verdict::Execute => execute(qp, t, &view, &route, &headers, payload, out),
+        Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
     }
 }
 
