@@ -362,11 +362,11 @@ impl<T: Driver> Qp<T> {
         // SAFETY: The caller's guarantee.
         unsafe { Self::init_data(raw, init)? };
         let this = raw.cast::<Self>();
+        // INVARIANT: The count starts with the core's.
+        //
         // SAFETY: By the caller's guarantee `this` points to an allocation of `Self`, which the
         // core never moves; nothing refers to the count or the completion yet. Neither needs
         // dropping, so a queue pair whose create fails later on is freed as is.
-        //
-        // INVARIANT: The count starts with the core's.
         unsafe {
             (&raw mut (*this).users).write(Refcount::new(1));
             pin_init::raw_init(&raw mut (*this).unused, Completion::new());

@@ -209,13 +209,15 @@ impl Deref for OwnedQueue {
 
 impl Drop for OwnedQueue {
     fn drop(&mut self) {
+        // The drain inside `destroy_workqueue` makes sure that no work item queued on the queue
+        // still runs afterwards. A delayed work item whose timer is still pending is not covered
+        // by the drain and is not excluded by the type system either: `Queue::enqueue_delayed`
+        // is safe and takes any `&Queue`. Avoiding it is a requirement on callers, documented
+        // on `OwnedQueue`.
+        //
         // SAFETY: By the type invariants, `self.ptr` points at a valid workqueue that only `self`
         // destroys, and it is not used after this: `self` is going away, and every `&Queue`
-        // derived from it borrowed `self` and has therefore ended. The drain inside
-        // `destroy_workqueue` makes sure that no work item queued on it still runs afterwards.
-        // A delayed work item whose timer is still pending is not covered by the drain and is
-        // not excluded by the type system either: `Queue::enqueue_delayed` is safe and takes any
-        // `&Queue`. Avoiding it is a requirement on callers, documented on `OwnedQueue`.
+        // derived from it borrowed `self` and has therefore ended.
         unsafe { bindings::destroy_workqueue(self.ptr.as_ptr()) };
     }
 }
