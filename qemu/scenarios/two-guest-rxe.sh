@@ -33,3 +33,6 @@ server_then_client ibv_rc_pingpong \
 server_then_client ib_send_bw \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$PEER_IP"
+# rdma_rxe's counters (retries, drops, sequence errors), for reading a run that
+# timed out.
+rdma statistic show link $dev/1 >/host/logs/rxe-statistic.log 2>&1
