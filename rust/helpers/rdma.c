@@ -47,3 +47,13 @@ __rust_helper struct ib_ucontext *rust_helper_rdma_udata_to_ucontext(struct ib_u
 }
 
 #endif
+
+__rust_helper void *rust_helper_ib_virt_dma_to_ptr(u64 dma_addr)
+{
+	return ib_virt_dma_to_ptr(dma_addr);
+}
+
+__rust_helper bool rust_helper_virt_addr_valid(const void *addr)
+{
+	return virt_addr_valid(addr);
+}

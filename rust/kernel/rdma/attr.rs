@@ -407,6 +407,20 @@ pub enum NetworkType {
     Ipv6,
 }
 
+impl NetworkType {
+    /// Returns the C value (`enum rdma_network_type`), as in a completion's
+    /// `network_hdr_type`.
+    pub fn to_raw(self) -> u8 {
+        let raw = match self {
+            Self::Ib => bindings::rdma_network_type_RDMA_NETWORK_IB,
+            Self::RoceV1 => bindings::rdma_network_type_RDMA_NETWORK_ROCE_V1,
+            Self::Ipv4 => bindings::rdma_network_type_RDMA_NETWORK_IPV4,
+            Self::Ipv6 => bindings::rdma_network_type_RDMA_NETWORK_IPV6,
+        };
+        raw as u8
+    }
+}
+
 /// A RoCE address vector (`struct rdma_ah_attr` of type RoCE, with its GRH).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddressVector {

@@ -24,7 +24,7 @@ use super::{
         PortImmutable,
     },
     mmap,
-    mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
+    mr::{Access, KernelDma, Mr, MrKeys, Reregistration, UserRegion},
     object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
     post::{self, PostError, RecvRequests, SendRequests},
     qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
@@ -222,17 +222,22 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Returns a shared receive queue's attributes (`query_srq`).
     fn query_srq(srq: &Srq<Self>) -> Result<SrqAttr>;
 
-    /// Creates a region that covers all memory for a kernel user's DMA (`get_dma_mr`).
-    /// May sleep.
-    fn get_dma_mr(pd: &Pd<Self>, access: Access)
-        -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)>;
+    /// Creates a region that covers all memory for a kernel user's DMA (`get_dma_mr`); the
+    /// addresses its key names are reached through `memory`. May sleep.
+    fn get_dma_mr(
+        pd: &Pd<Self>,
+        access: Access,
+        memory: KernelDma,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)>;
 
     /// Creates a fast-registration region (`alloc_mr` of `IB_MR_TYPE_MEM_REG`) able to map up
     /// to `max_num_sg` pages. Its pages are given by [`Driver::map_mr_page`], and a
-    /// registration work request makes it usable. May sleep.
+    /// registration work request makes it usable; its pages are reached through `memory`.
+    /// May sleep.
     fn alloc_mr(
         _pd: &Pd<Self>,
         _max_num_sg: u32,
+        _memory: KernelDma,
     ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
         // Not called: `alloc_mr` is only set for drivers that implement it.
         Err::<(MrKeys, Result<Self::Mr>), _>(EOPNOTSUPP)
@@ -1084,7 +1089,8 @@ mod callbacks {
     ) -> *mut bindings::ib_mr {
         // SAFETY: The core passes a PD of its device.
         let pd = unsafe { Pd::<T>::from_raw(pd) };
-        let res = T::get_dma_mr(pd, Access::from_bits(access as u32))
+        let res = kernel_dma()
+            .and_then(|memory| T::get_dma_mr(pd, Access::from_bits(access as u32), memory))
             .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
         mr_or_err_ptr(res)
     }
@@ -1105,9 +1111,23 @@ mod callbacks {
         }
         // SAFETY: The core passes a PD of its device.
         let pd = unsafe { Pd::<T>::from_raw(pd) };
-        let res =
-            T::alloc_mr(pd, max_num_sg).and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
+        let res = kernel_dma()
+            .and_then(|memory| T::alloc_mr(pd, max_num_sg, memory))
+            .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
         mr_or_err_ptr(res)
+    }
+
+    /// Returns the capability to reach the memory of the region an in-kernel consumer is
+    /// creating (`get_dma_mr`, `alloc_mr`).
+    fn kernel_dma() -> Result<KernelDma> {
+        // Devices of this abstraction have no `dma_device`: with virtual DMA configured, the
+        // core's mapping calls give their consumers kernel virtual addresses.
+        if !cfg!(CONFIG_INFINIBAND_VIRT_DMA) {
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: Called for `get_dma_mr` and `alloc_mr` only, of a device that uses virtual
+        // DMA (above).
+        Ok(unsafe { KernelDma::new() })
     }
 
     /// # Safety

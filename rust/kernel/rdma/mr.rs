@@ -10,13 +10,25 @@
 //! register operation hands to the core and its deregister operation frees.
 
 use super::device::{Device, Driver};
+use crate::page::PAGE_SIZE;
 use crate::{
     bindings,
     error::{from_err_ptr, to_result},
     prelude::*,
     types::Opaque,
 };
-use core::{mem::offset_of, ptr::NonNull};
+use core::{mem::offset_of, ops::Range, ptr::NonNull};
+
+/// What a fast-registration region's pages map (`ib_map_mr_sg`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MrMapping {
+    /// The address of the first byte, in the region's address space.
+    pub iova: u64,
+    /// The length in bytes.
+    pub length: u64,
+    /// The size of each page of the list.
+    pub page_size: u32,
+}
 
 /// Access rights of a memory region or window (`enum ib_access_flags`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -356,6 +368,19 @@ impl<T: Driver> Mr<T> {
         self.ib.get()
     }
 
+    /// Returns the I/O virtual address, length and page size of a fast-registration region's
+    /// last mapping (`ib_map_mr_sg`).
+    pub fn mapping(&self) -> MrMapping {
+        // SAFETY: The core writes these fields in `ib_map_mr_sg`, which the region's consumer
+        // does not call while it posts the region's registration, the one user of this.
+        let ib = unsafe { &*self.ib.get() };
+        MrMapping {
+            iova: ib.iova,
+            length: ib.length,
+            page_size: ib.page_size,
+        }
+    }
+
     /// Returns the region's keys.
     pub fn keys(&self) -> MrKeys {
         // SAFETY: The keys are written before the core sees the region and only by the driver.
@@ -379,4 +404,95 @@ impl<T: Driver> Mr<T> {
 pub fn random_key() -> u8 {
     // SAFETY: `get_random_u8` has no preconditions and may be called in any context.
     unsafe { bindings::get_random_u8() }
+}
+
+/// Kernel memory by the DMA addresses a software device's in-kernel consumers give it.
+///
+/// A device without a DMA engine (`ib_uses_virt_dma`) has the RDMA core's `ib_dma_*` mapping
+/// calls return kernel virtual addresses of the direct map: its consumers' work requests, and
+/// the pages of their fast-registration regions, name memory by those addresses. The device
+/// copies to and from them as hardware would DMA to and from the mapped memory.
+///
+/// Only this abstraction makes values, and only for regions that in-kernel consumers alone
+/// create: the DMA region of a kernel protection domain (`get_dma_mr`) and fast-registration
+/// regions (`alloc_mr`). User space never reaches either operation, so the addresses a driver
+/// resolves through such a region come from kernel code that mapped the memory for the device
+/// and keeps it while its work requests are outstanding, as the DMA API requires of it.
+///
+/// # Invariants
+///
+/// A value exists only for a region created by an in-kernel consumer, or to copy an in-kernel
+/// consumer's inline payload.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelDma(());
+
+impl KernelDma {
+    /// Returns the capability for a region an in-kernel consumer creates.
+    ///
+    /// # Safety
+    ///
+    /// Only for `get_dma_mr` and `alloc_mr` of a device that uses virtual DMA, and for the
+    /// elements of in-kernel consumers' inline requests.
+    pub(crate) unsafe fn new() -> Self {
+        Self(())
+    }
+
+    /// Returns the kernel addresses of the `len` bytes at `addr` a page at a time, each with
+    /// the range of the caller's buffer it covers; `EFAULT` unless every byte lies in pages of
+    /// the direct map (`virt_addr_valid`), checked before anything is copied.
+    fn pieces(addr: u64, len: usize) -> Result<impl Iterator<Item = (*mut u8, Range<usize>)>> {
+        // The last byte's address must not wrap.
+        addr.checked_add(len as u64).ok_or(EFAULT)?;
+        let piece = move |done: usize| {
+            let at = addr + done as u64;
+            let in_page = PAGE_SIZE - (at as usize & (PAGE_SIZE - 1));
+            // SAFETY: `ib_virt_dma_to_ptr` only converts the value.
+            let ptr = unsafe { bindings::ib_virt_dma_to_ptr(at) }.cast::<u8>();
+            (ptr, done..done + in_page.min(len - done))
+        };
+        let all = move || {
+            core::iter::successors((len > 0).then(|| piece(0)), move |(_, range)| {
+                (range.end < len).then(|| piece(range.end))
+            })
+        };
+        for (ptr, _) in all() {
+            // SAFETY: `virt_addr_valid` only looks the address up.
+            if !unsafe { bindings::virt_addr_valid(ptr.cast()) } {
+                return Err(EFAULT);
+            }
+        }
+        Ok(all())
+    }
+
+    /// Copies the `dst.len()` bytes at DMA address `addr` into `dst`. Does not sleep.
+    ///
+    /// Fails with `EFAULT` if the range is not kernel memory of the direct map.
+    pub fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
+        for (ptr, range) in Self::pieces(addr, dst.len())? {
+            // SAFETY: `ptr` is direct-mapped memory, valid for `range.len()` bytes within one
+            // page (checked by `pieces`), that an in-kernel consumer mapped for the device
+            // (type invariant); `dst` is valid for writes of the range and does not overlap it.
+            // The consumer may access the memory concurrently, as it may with a DMA engine.
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, dst[range.clone()].as_mut_ptr(), range.len())
+            };
+        }
+        Ok(())
+    }
+
+    /// Copies `src` to DMA address `addr`. Does not sleep.
+    ///
+    /// Fails with `EFAULT` if the range is not kernel memory of the direct map.
+    pub fn write(&self, addr: u64, src: &[u8]) -> Result {
+        for (ptr, range) in Self::pieces(addr, src.len())? {
+            // SAFETY: `ptr` is direct-mapped memory, valid for `range.len()` bytes within one
+            // page (checked by `pieces`), that an in-kernel consumer mapped for the device to
+            // write (type invariant); `src` is valid for reads of the range and does not
+            // overlap it.
+            unsafe {
+                core::ptr::copy_nonoverlapping(src[range.clone()].as_ptr(), ptr, range.len())
+            };
+        }
+        Ok(())
+    }
 }

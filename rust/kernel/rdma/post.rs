@@ -8,7 +8,11 @@
 //! requests and reports how many it accepted; the abstraction points the consumer's `bad_wr` at
 //! the first one it did not.
 
-use super::{device::Driver, object::Ah};
+use super::{
+    device::Driver,
+    mr::{Access, KernelDma, Mr},
+    object::Ah,
+};
 use crate::{bindings, prelude::*};
 use core::marker::PhantomData;
 
@@ -175,6 +179,37 @@ pub struct Datagram<'a, T: Driver> {
     pub remote_qkey: u32,
 }
 
+/// The remote buffer of an RDMA or atomic operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteBuffer {
+    /// Its address in the remote region's address space.
+    pub addr: u64,
+    /// The remote key of the region or window that holds it.
+    pub rkey: u32,
+}
+
+/// The operands of an atomic operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtomicOperands {
+    /// The eight aligned bytes operated on.
+    pub remote: RemoteBuffer,
+    /// The value compared (compare and swap) or added (fetch and add).
+    pub compare_add: u64,
+    /// The value swapped in (compare and swap).
+    pub swap: u64,
+}
+
+/// A fast registration: the region's pages, as last mapped (`ib_map_mr_sg`), become
+/// reachable by `key` with `access`.
+pub struct Registration<'a, T: Driver> {
+    /// The fast-registration region.
+    pub mr: &'a Mr<T>,
+    /// The region's new key: its index bits unchanged, its key byte the consumer's.
+    pub key: u32,
+    /// The rights the region grants.
+    pub access: Access,
+}
+
 /// A send work request.
 ///
 /// # Invariants
@@ -214,10 +249,116 @@ impl<'a, T: Driver> SendRequest<'a, T> {
         unsafe { sges(self.raw.sg_list, self.raw.num_sge) }
     }
 
+    /// Returns the immediate data of a request with immediate data, in network byte order
+    /// as the consumer gave it (`ex.imm_data`).
+    pub fn immediate(&self) -> u32 {
+        // SAFETY: Both union members are 32 bits; either is its bits.
+        unsafe { self.raw.ex.imm_data }
+    }
+
+    /// Returns the key a send with invalidate or a local invalidation names
+    /// (`ex.invalidate_rkey`).
+    pub fn invalidate_rkey(&self) -> u32 {
+        // SAFETY: Both union members are 32 bits; either is its bits.
+        unsafe { self.raw.ex.invalidate_rkey }
+    }
+
+    /// Copies the payload of an inline request (`IB_SEND_INLINE`) into `dst`, replacing its
+    /// contents: the consumer may reuse the buffers once the post returns. The elements name
+    /// kernel memory by address, their keys unused. Fails with `EINVAL` if the payload exceeds
+    /// `dst`'s capacity, which is never grown, and `EFAULT` if an element is not direct-mapped
+    /// kernel memory. Does not sleep.
+    pub fn copy_inline(&self, dst: &mut KVec<u8>) -> Result {
+        dst.clear();
+        for sge in self.sges() {
+            let start = dst.len();
+            let end = start.checked_add(sge.length as usize).ok_or(EINVAL)?;
+            if end > dst.capacity() {
+                return Err(EINVAL);
+            }
+            // Within the capacity: nothing is allocated.
+            dst.resize(end, 0, GFP_ATOMIC)?;
+            // SAFETY: Inline requests are posted by in-kernel consumers, whose elements name
+            // memory by kernel address, as virtual DMA addresses do.
+            let memory = unsafe { KernelDma::new() };
+            memory.read(sge.addr, &mut dst[start..end])?;
+        }
+        Ok(())
+    }
+
+    /// Returns the request this one is the `wr` member of, as the consumer allocated it for
+    /// its operation.
+    ///
+    /// # Safety
+    ///
+    /// The consumer must have posted the request as the `wr` member of a `W`.
+    unsafe fn container<W>(&self) -> &'a W {
+        // SAFETY: `wr` is the first member of `W` (the caller's guarantee), so the containing
+        // structure starts at the same address and lives as long.
+        unsafe { &*core::ptr::from_ref(self.raw).cast::<W>() }
+    }
+
+    /// Returns the remote buffer of an RDMA write or read (`struct ib_rdma_wr`); `None` for
+    /// other operations.
+    pub fn rdma(&self) -> Option<RemoteBuffer> {
+        match self.opcode()? {
+            WrOpcode::RdmaWrite | WrOpcode::RdmaWriteWithImm | WrOpcode::RdmaRead => {}
+            _ => return None,
+        }
+        // SAFETY: Consumers post RDMA operations as `struct ib_rdma_wr` (`rdma_wr()`).
+        let rdma = unsafe { self.container::<bindings::ib_rdma_wr>() };
+        Some(RemoteBuffer {
+            addr: rdma.remote_addr,
+            rkey: rdma.rkey,
+        })
+    }
+
+    /// Returns the operands of an atomic operation (`struct ib_atomic_wr`); `None` for other
+    /// operations.
+    pub fn atomic(&self) -> Option<AtomicOperands> {
+        match self.opcode()? {
+            WrOpcode::AtomicCompareSwap | WrOpcode::AtomicFetchAdd => {}
+            _ => return None,
+        }
+        // SAFETY: Consumers post atomic operations as `struct ib_atomic_wr` (`atomic_wr()`).
+        let atomic = unsafe { self.container::<bindings::ib_atomic_wr>() };
+        Some(AtomicOperands {
+            remote: RemoteBuffer {
+                addr: atomic.remote_addr,
+                rkey: atomic.rkey,
+            },
+            compare_add: atomic.compare_add,
+            swap: atomic.swap,
+        })
+    }
+
+    /// Returns the fields of a fast registration (`struct ib_reg_wr`); `None` for other
+    /// operations.
+    pub fn registration(&self) -> Option<Registration<'a, T>> {
+        if self.opcode()? != WrOpcode::RegMr {
+            return None;
+        }
+        // SAFETY: Consumers post registrations as `struct ib_reg_wr` (`reg_wr()`).
+        let reg = unsafe { self.container::<bindings::ib_reg_wr>() };
+        if reg.mr.is_null() {
+            return None;
+        }
+        // SAFETY: A consumer registers a region it allocated on the device of the queue pair,
+        // so of `T`, and keeps it while the request is outstanding.
+        let mr = unsafe { Mr::<T>::from_raw(reg.mr) };
+        Some(Registration {
+            mr,
+            key: reg.key,
+            access: Access::from_bits(reg.access as u32),
+        })
+    }
+
     /// Returns the datagram fields of a send on a UD or GSI queue pair; `Err(EINVAL)` if the
-    /// request names no address handle, `None` on other queue pairs.
+    /// request names no address handle, `None` on other queue pairs and for other operations.
     pub fn datagram(&self) -> Option<Result<Datagram<'a, T>>> {
-        if !self.datagram {
+        // Only sends are posted as `struct ib_ud_wr`.
+        if !self.datagram || !matches!(self.opcode(), Some(WrOpcode::Send | WrOpcode::SendWithImm))
+        {
             return None;
         }
         // SAFETY: `raw` is the first member of a `struct ib_ud_wr` (type invariant), so the
