@@ -23,7 +23,6 @@ use kernel::{
 use zerocopy_derive::Immutable;
 
 /// An address handle's address and protection domain.
-#[allow(dead_code, reason = "read by the UD send path")]
 pub(crate) struct AhInfo {
     pub(crate) av: AddressVector,
     /// The protection domain's identity.
@@ -40,7 +39,14 @@ pub(crate) fn new_table() -> impl PinInit<AhTable> {
 
 /// Per-AH state: its entry in the table, removed on drop.
 pub(crate) struct RrxeAh {
-    _entry: Entry<AhInfo>,
+    entry: Entry<AhInfo>,
+}
+
+impl RrxeAh {
+    /// Returns the handle's number, which send requests name it by.
+    pub(crate) fn number(&self) -> u32 {
+        self.entry.index()
+    }
 }
 
 /// The response to a user AH creation (`struct rxe_create_ah_resp`).
@@ -76,7 +82,7 @@ pub(crate) fn create(
     )?;
     let entry = table.insert(info, gfp)?;
     let num = entry.index();
-    let ah = RrxeAh { _entry: entry };
+    let ah = RrxeAh { entry };
     if let Some(udata) = udata {
         // A provider without room for the number does not use it (the older ABI).
         if udata.out_len() >= size_of::<CreateAhResp>() {

@@ -24,7 +24,7 @@ use kernel::{
             AddressVector, CqInitAttr, CqNotify, DeviceAttributes, LinkLayer, Mtu, PhysState,
             PortAttributes, PortImmutable, PortState,
         },
-        mr::{Access, Mr, MrKeys, Reregistration, UserRegion},
+        mr::{Access, KernelDma, Mr, MrKeys, Reregistration, UserRegion},
         object::{Cq, Pd, Qp, Srq},
         post::{PostError, RecvRequests, SendRequests},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
@@ -328,12 +328,18 @@ impl rdma::Driver for Rrxe {
     fn get_dma_mr(
         pd: &Pd<Self>,
         access: Access,
+        memory: KernelDma,
     ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
-        mr::get_dma(pd, access).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
+        mr::get_dma(pd, access, memory).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
     }
 
-    fn alloc_mr(pd: &Pd<Self>, max_num_sg: u32) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
-        mr::alloc_fast_reg(pd, max_num_sg).map(|(keys, region)| (keys, Ok::<_, Error>(region)))
+    fn alloc_mr(
+        pd: &Pd<Self>,
+        max_num_sg: u32,
+        memory: KernelDma,
+    ) -> Result<(MrKeys, impl PinInit<Self::Mr, Error>)> {
+        mr::alloc_fast_reg(pd, max_num_sg, memory)
+            .map(|(keys, region)| (keys, Ok::<_, Error>(region)))
     }
 
     fn map_mr_start(region: &Mr<Self>) -> Result {

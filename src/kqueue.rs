@@ -70,6 +70,11 @@ impl<T> KernelQueue<T> {
         (self.len > 0).then(|| &self.slots[self.head])
     }
 
+    /// Returns the element at `position` from the oldest.
+    pub(crate) fn get(&self, position: usize) -> Option<&T> {
+        (position < self.len).then(|| &self.slots[self.slot(position)])
+    }
+
     /// Removes the oldest element; its slot is reused.
     pub(crate) fn pop_front(&mut self) {
         if self.len > 0 {

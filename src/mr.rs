@@ -13,12 +13,12 @@ use crate::{
     params,
     table::{Entry, Table},
 };
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock, new_spinlock_irq,
     prelude::*,
     rdma::{
-        mr::{self, Access, Mr, MrKeys, Reregistration, Umem, UserRegion},
+        mr::{self, Access, KernelDma, Mr, MrKeys, MrMapping, Reregistration, Umem, UserRegion},
         object::Pd,
         udata::UData,
         MwKind,
@@ -79,19 +79,25 @@ pub(crate) fn check_region(start: u64, length: u64, iova: u64) -> Result {
 
 /// What a region's keys give access to.
 pub(crate) enum Memory {
-    /// All kernel memory, by kernel virtual address (`get_dma_mr`).
-    Dma,
+    /// Kernel memory, by the addresses an in-kernel consumer's DMA mappings give
+    /// (`get_dma_mr`).
+    Dma(KernelDma),
     /// Pinned user memory, addressed from `iova`.
     User { umem: Umem, iova: u64, length: u64 },
     /// A fast-registration region's pages, given by `map_mr_sg`; a registration work request
-    /// makes them reachable.
-    FastReg(Pin<KBox<SpinLockIrq<PageList>>>),
+    /// makes them reachable, by kernel address.
+    FastReg {
+        pages: Pin<KBox<SpinLockIrq<PageList>>>,
+        memory: KernelDma,
+    },
 }
 
 /// The DMA addresses of a fast-registration region's pages, in order, in room reserved when
 /// the region is created: mapping pages happens in any context and never allocates.
 pub(crate) struct PageList {
     pages: KVec<u64>,
+    /// What the last registration made reachable; none while the region is invalid.
+    mapping: Option<MrMapping>,
 }
 
 impl PageList {
@@ -99,6 +105,7 @@ impl PageList {
     pub(crate) fn new(max_pages: u32) -> Result<Self> {
         Ok(Self {
             pages: KVec::with_capacity(max_pages as usize, GFP_KERNEL)?,
+            mapping: None,
         })
     }
 
@@ -113,26 +120,62 @@ impl PageList {
     }
 
     /// Returns the pages.
-    #[allow(
-        dead_code,
-        reason = "read by the data path's registration work request"
-    )]
     pub(crate) fn pages(&self) -> &[u64] {
         &self.pages
     }
+
+    /// Calls `f` with the DMA address of each piece of the `len` bytes at `addr` that lies
+    /// within one page, and the range of the caller's buffer it covers; `EFAULT` unless the
+    /// region is valid and its mapping holds them all.
+    fn translate(
+        &self,
+        addr: u64,
+        len: usize,
+        mut f: impl FnMut(u64, core::ops::Range<usize>) -> Result,
+    ) -> Result {
+        let mapping = self.mapping.as_ref().ok_or(EFAULT)?;
+        let start = addr.checked_sub(mapping.iova).ok_or(EFAULT)?;
+        if start.checked_add(len as u64).ok_or(EFAULT)? > mapping.length {
+            return Err(EFAULT);
+        }
+        // Checked to be a power of two by the registration.
+        let page_size = u64::from(mapping.page_size);
+        // The first page starts before the region's first byte.
+        let first = mapping.iova & (page_size - 1);
+        let mut done = 0usize;
+        while done < len {
+            let at = first + start + done as u64;
+            let within = at & (page_size - 1);
+            let page = usize::try_from(at / page_size).map_err(|_| EFAULT)?;
+            let base = *self.pages.get(page).ok_or(EFAULT)?;
+            let take = ((page_size - within) as usize).min(len - done);
+            f(base + within, done..done + take)?;
+            done += take;
+        }
+        Ok(())
+    }
+}
+
+/// A registration work request (`IB_WR_REG_MR`): the region's mapped pages become reachable
+/// by `key` with `access`.
+pub(crate) struct FastRegistration {
+    pub(crate) region: Arc<MrState>,
+    pub(crate) key: u32,
+    pub(crate) access: Access,
+    pub(crate) mapping: MrMapping,
 }
 
 /// A region as the data path sees it.
 pub(crate) struct MrState {
-    /// The key byte of both keys.
-    key: u8,
+    /// The key byte of both keys; a fast-registration region's changes with each
+    /// registration.
+    key: AtomicU8,
     /// The protection domain's identity; changes on re-registration.
     pd: AtomicUsize,
     /// The rights, as `IB_ACCESS_*` bits; change on re-registration.
     access: AtomicU32,
     /// Memory windows bound to the region, which keep it from being deregistered.
     bound_windows: AtomicU32,
-    #[allow(dead_code, reason = "read by the data path")]
     memory: Memory,
 }
 
@@ -147,37 +190,72 @@ impl MrState {
         self.pd.load(Ordering::Relaxed)
     }
 
-    /// Returns the offset into the pinned memory of `len` bytes at `addr`, if the region
-    /// holds them all. Only user regions are reachable by the data path so far: DMA and
-    /// fast-registration regions address kernel memory.
-    fn offset(&self, addr: u64, len: usize) -> Option<(&Umem, usize)> {
-        let Memory::User { umem, iova, length } = &self.memory else {
-            return None;
-        };
-        let start = addr.checked_sub(*iova)?;
-        let end = start.checked_add(len as u64)?;
-        if end > *length {
-            return None;
+    /// Returns where the `len` bytes at `addr` are, if the region holds them all. A DMA
+    /// region holds any address; whether it is memory is checked on access. A
+    /// fast-registration region holds nothing until a registration makes it valid.
+    fn locate(&self, addr: u64, len: usize) -> Option<Place<'_>> {
+        match &self.memory {
+            Memory::User { umem, iova, length } => {
+                let start = addr.checked_sub(*iova)?;
+                let end = start.checked_add(len as u64)?;
+                if end > *length {
+                    return None;
+                }
+                Some(Place::User(umem, usize::try_from(start).ok()?))
+            }
+            Memory::Dma(memory) => {
+                addr.checked_add(len as u64)?;
+                Some(Place::Kernel(*memory, addr))
+            }
+            Memory::FastReg { pages, memory } => Some(Place::Pages(pages, *memory, addr)),
         }
-        Some((umem, usize::try_from(start).ok()?))
     }
 
     /// Returns whether the region holds the `len` bytes at `addr`.
     pub(crate) fn holds(&self, addr: u64, len: usize) -> bool {
-        self.offset(addr, len).is_some()
+        match self.locate(addr, len) {
+            Some(Place::Pages(pages, _, addr)) => {
+                pages.lock().translate(addr, len, |_, _| Ok(())).is_ok()
+            }
+            place => place.is_some(),
+        }
     }
 
     /// Copies the bytes at `addr` into `dst`. Does not sleep.
     pub(crate) fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
-        let (umem, offset) = self.offset(addr, dst.len()).ok_or(EFAULT)?;
-        umem.read(offset, dst)
+        match self.locate(addr, dst.len()).ok_or(EFAULT)? {
+            Place::User(umem, offset) => umem.read(offset, dst),
+            Place::Kernel(memory, addr) => memory.read(addr, dst),
+            Place::Pages(pages, memory, addr) => {
+                pages.lock().translate(addr, dst.len(), |at, range| {
+                    memory.read(at, &mut dst[range])
+                })
+            }
+        }
     }
 
     /// Copies `src` to `addr`. Does not sleep.
     pub(crate) fn write(&self, addr: u64, src: &[u8]) -> Result {
-        let (umem, offset) = self.offset(addr, src.len()).ok_or(EFAULT)?;
-        umem.write(offset, src)
+        match self.locate(addr, src.len()).ok_or(EFAULT)? {
+            Place::User(umem, offset) => umem.write(offset, src),
+            Place::Kernel(memory, addr) => memory.write(addr, src),
+            Place::Pages(pages, memory, addr) => {
+                pages
+                    .lock()
+                    .translate(addr, src.len(), |at, range| memory.write(at, &src[range]))
+            }
+        }
     }
+}
+
+/// Where bytes of a region are.
+enum Place<'a> {
+    /// In pinned user memory, at an offset from its first byte.
+    User(&'a Umem, usize),
+    /// In kernel memory, at a DMA address.
+    Kernel(KernelDma, u64),
+    /// In a fast-registration region's pages, at an address of its mapping.
+    Pages(&'a SpinLockIrq<PageList>, KernelDma, u64),
 }
 
 /// A window's hold on the region it is bound to: the region cannot be deregistered while a
@@ -312,9 +390,54 @@ impl MemoryTables {
         Ok(())
     }
 
-    /// Invalidates the type 2 window `rkey` names (a local invalidate or a send with
-    /// invalidate), for a queue pair of protection domain `pd`.
+    /// Carries out a registration work request of a queue pair of protection domain `pd`:
+    /// the region must be that of the key's index, of `pd`, invalid, and its mapping must fit
+    /// its pages (IBTA 10.6.3.7).
+    pub(crate) fn register_fast(&self, request: &FastRegistration, pd: usize) -> Result {
+        let region = &request.region;
+        let Memory::FastReg { pages, .. } = &region.memory else {
+            return Err(EINVAL);
+        };
+        let in_table = self.regions.get(key_index(request.key)).ok_or(EINVAL)?;
+        let mapping = request.mapping;
+        let page_size = u64::from(mapping.page_size);
+        if !Arc::ptr_eq(&in_table, region)
+            || region.pd() != pd
+            || !check_mr_access(request.access).is_ok()
+            || !page_size.is_power_of_two()
+        {
+            return Err(EINVAL);
+        }
+        let mut pages = pages.lock();
+        let span = (mapping.iova & (page_size - 1)).checked_add(mapping.length);
+        let room = (pages.pages().len() as u64).checked_mul(page_size);
+        if pages.mapping.is_some() || span.is_none() || span > room {
+            return Err(EINVAL);
+        }
+        region.key.store(request.key as u8, Ordering::Relaxed);
+        region
+            .access
+            .store(request.access.bits(), Ordering::Relaxed);
+        pages.mapping = Some(mapping);
+        Ok(())
+    }
+
+    /// Invalidates the fast-registration region or type 2 window `rkey` names (a local
+    /// invalidate or a send with invalidate), for a queue pair of protection domain `pd`.
     pub(crate) fn invalidate(&self, rkey: u32, pd: usize) -> Result {
+        if !is_window_key(rkey) {
+            let region = self.region(rkey).ok_or(EINVAL)?;
+            let Memory::FastReg { pages, .. } = &region.memory else {
+                return Err(EINVAL);
+            };
+            if region.pd() != pd || region.bound_windows.load(Ordering::Acquire) > 0 {
+                return Err(EINVAL);
+            }
+            return match pages.lock().mapping.take() {
+                Some(_) => Ok(()),
+                None => Err(EINVAL),
+            };
+        }
         let window = self.windows.get(key_index(rkey)).ok_or(EINVAL)?;
         if window.pd != pd || window.kind != MwKind::Type2 {
             return Err(EINVAL);
@@ -362,7 +485,7 @@ impl MemoryTables {
     /// Returns the live region `key` names.
     pub(crate) fn region(&self, key: u32) -> Option<Arc<MrState>> {
         let state = self.regions.get(key_index(key))?;
-        (u32::from(state.key) == key & 0xff).then_some(state)
+        (u32::from(state.key.load(Ordering::Relaxed)) == key & 0xff).then_some(state)
     }
 
     /// Resolves a key for `len` bytes at `addr` on behalf of a queue pair of protection
@@ -392,7 +515,7 @@ pub(crate) struct RrxeMr {
 impl RrxeMr {
     /// Returns the region's keys.
     fn keys(&self) -> MrKeys {
-        let key = make_key(self.entry.index(), self.state.key);
+        let key = make_key(self.entry.index(), self.state.key.load(Ordering::Relaxed));
         // The remote key equals the local one; remote rights are checked on use.
         MrKeys {
             lkey: key,
@@ -405,7 +528,7 @@ impl RrxeMr {
 fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, RrxeMr)> {
     let state = Arc::new(
         MrState {
-            key: mr::random_key(),
+            key: AtomicU8::new(mr::random_key()),
             pd: AtomicUsize::new(pd.as_raw() as usize),
             access: AtomicU32::new(access.bits()),
             bound_windows: AtomicU32::new(0),
@@ -420,25 +543,38 @@ fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, Rr
 }
 
 /// Creates a DMA region for a kernel user (`get_dma_mr`).
-pub(crate) fn get_dma(pd: &Pd<Rrxe>, access: Access) -> Result<(MrKeys, RrxeMr)> {
+pub(crate) fn get_dma(
+    pd: &Pd<Rrxe>,
+    access: Access,
+    memory: KernelDma,
+) -> Result<(MrKeys, RrxeMr)> {
     check_mr_access(access)?;
-    register(pd, access, Memory::Dma)
+    register(pd, access, Memory::Dma(memory))
 }
 
 /// Creates a fast-registration region (`alloc_mr`) for up to `max_pages` pages. It grants
 /// nothing until a registration work request gives it rights.
-pub(crate) fn alloc_fast_reg(pd: &Pd<Rrxe>, max_pages: u32) -> Result<(MrKeys, RrxeMr)> {
+pub(crate) fn alloc_fast_reg(
+    pd: &Pd<Rrxe>,
+    max_pages: u32,
+    memory: KernelDma,
+) -> Result<(MrKeys, RrxeMr)> {
     if max_pages == 0 || max_pages > params::MAX_FAST_REG_PAGES {
         return Err(EINVAL);
     }
     let pages = KBox::pin_init(new_spinlock_irq!(PageList::new(max_pages)?), GFP_KERNEL)?;
-    register(pd, Access::default(), Memory::FastReg(pages))
+    register(pd, Access::default(), Memory::FastReg { pages, memory })
+}
+
+/// Returns the data path's view of a region.
+pub(crate) fn state_of(region: &Mr<Rrxe>) -> Arc<MrState> {
+    region.data().state.clone()
 }
 
 /// Returns the page list of a fast-registration region; `EINVAL` for other regions.
 fn page_list(region: &Mr<Rrxe>) -> Result<&SpinLockIrq<PageList>> {
     match &region.data().state.memory {
-        Memory::FastReg(pages) => Ok(pages),
+        Memory::FastReg { pages, .. } => Ok(pages),
         _ => Err(EINVAL),
     }
 }
@@ -484,7 +620,7 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
         check_mr_access(access)?;
         match &state.memory {
             Memory::User { umem, .. } => umem.check_access_change(access)?,
-            Memory::Dma | Memory::FastReg(_) => return Err(EINVAL),
+            Memory::Dma(_) | Memory::FastReg { .. } => return Err(EINVAL),
         }
     }
     // Validated before anything changes, so a refused change leaves the region as it was.

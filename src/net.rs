@@ -154,12 +154,7 @@ pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeu
         data.count(Counter::RxMalformed);
         return;
     }
-    match &info.engine {
-        Some(engine) => {
-            if engine.deliver(received) {
-                wakeups.add(device, engine);
-            }
-        }
-        None => data.count(Counter::RxNoQp),
+    if info.engine.deliver(received) {
+        wakeups.add(device, &info.engine);
     }
 }

@@ -9,13 +9,17 @@ use crate::{
     device::{self, Rrxe},
     engine::{Engine, Transport},
     kqueue::KernelQueue,
-    mr, packet, params,
+    mr::{self, FastRegistration},
+    packet, params,
     psn::PSN_MASK,
     qp_state::{check_modify, AttrMask, QpState, Service},
     queue::{FromUserQueue, Geometry},
     requester::route_of,
     table::{Entry, Table},
-    wqe::{self, Malformed, RecvWqe, SendOpcode, RECV_WQE_HEADER, SEND_WQE_HEADER, SGE_SIZE},
+    wqe::{
+        self, Malformed, Payload, RecvWqe, SendOpcode, SendWqe, RECV_WQE_HEADER, SEND_WQE_HEADER,
+        SGE_SIZE,
+    },
 };
 use kernel::{
     new_mutex, new_spinlock_irq,
@@ -52,9 +56,8 @@ const QPN_MASK: u32 = 0x00ff_ffff;
 /// What the data path needs to find a queue pair by number.
 pub(crate) struct QpInfo {
     pub(crate) service: Service,
-    /// The engine that takes the queue pair's packets; none for in-kernel consumers' queue
-    /// pairs, which the data path does not serve yet.
-    pub(crate) engine: Option<Arc<Engine>>,
+    /// The engine that takes the queue pair's packets.
+    pub(crate) engine: Arc<Engine>,
 }
 
 /// The device's queue pairs by number.
@@ -72,6 +75,16 @@ pub(crate) struct KernelRecv {
     sges: KVec<Sge>,
 }
 
+/// A send request of an in-kernel consumer, kept until it completes or is flushed.
+pub(crate) struct KernelSend {
+    /// The request; its payload is in `sges` or `inline`.
+    wqe: SendWqe,
+    /// Room for the queue pair's `max_send_sge` elements, reserved when the queue is created.
+    sges: KVec<Sge>,
+    /// Room for the queue pair's inline data, reserved when the queue is created.
+    inline: KVec<u8>,
+}
+
 /// A queue pair's work queues.
 enum WorkQueues {
     /// Shared with the user-space provider.
@@ -80,9 +93,12 @@ enum WorkQueues {
         /// The queue pair's own receive queue; none when it takes requests from an SRQ.
         recv: Option<FromUserQueue>,
     },
-    /// An in-kernel consumer's. Send requests are carried out or flushed as they are posted,
-    /// so only receive requests wait.
+    /// An in-kernel consumer's.
     Kernel {
+        send: KernelQueue<KernelSend>,
+        /// The index of the oldest send request: indices count requests as posted, so the
+        /// requester names them as it names the slots of a shared queue.
+        oldest: u32,
         /// The queue pair's own receive queue; none when it takes requests from an SRQ.
         recv: Option<KernelQueue<KernelRecv>>,
     },
@@ -111,7 +127,7 @@ pub(crate) struct RrxeQp {
     /// the engine while it runs and by modify calls.
     #[pin]
     pub(crate) transport: Mutex<Transport>,
-    engine: Option<Arc<Engine>>,
+    engine: Arc<Engine>,
     /// The protection domain's identity.
     pd: usize,
     _mappings: Mappings,
@@ -219,9 +235,37 @@ fn user_queues(
     ))
 }
 
+/// An empty send request.
+fn empty_send() -> SendWqe {
+    SendWqe {
+        wr_id: 0,
+        opcode: SendOpcode::Send,
+        flags: 0,
+        ex: 0,
+        remote_addr: 0,
+        rkey: 0,
+        compare_add: 0,
+        swap: 0,
+        remote_qpn: 0,
+        remote_qkey: 0,
+        ah_num: 0,
+        length: 0,
+        payload: Payload::Gather(KVec::new()),
+        bind: None,
+        registration: None,
+    }
+}
+
 /// Creates the work queues of an in-kernel consumer's queue pair: its sizes are granted as
 /// requested.
 fn kernel_queues(requested: &QpCaps, has_srq: bool) -> Result<(WorkQueues, QpCaps)> {
+    let send = KernelQueue::new(requested.max_send_wr as usize, || {
+        Ok(KernelSend {
+            wqe: empty_send(),
+            sges: KVec::with_capacity(requested.max_send_sge as usize, GFP_KERNEL)?,
+            inline: KVec::with_capacity(requested.max_inline_data as usize, GFP_KERNEL)?,
+        })
+    })?;
     let recv = match has_srq {
         true => None,
         false => {
@@ -234,7 +278,14 @@ fn kernel_queues(requested: &QpCaps, has_srq: bool) -> Result<(WorkQueues, QpCap
             })?)
         }
     };
-    Ok((WorkQueues::Kernel { recv }, *requested))
+    Ok((
+        WorkQueues::Kernel {
+            send,
+            oldest: 0,
+            recv,
+        },
+        *requested,
+    ))
 }
 
 /// Creates a queue pair (`create_qp`): a user's, with work queues shared with its provider, or
@@ -260,10 +311,7 @@ pub(crate) fn create(
     }
     check_caps(&requested)?;
     let service = service_of(attr.qp_type);
-    let engine = match udata {
-        Some(_) => Some(Engine::new()?),
-        None => None,
-    };
+    let engine = Engine::new()?;
     let info = Arc::new(
         QpInfo {
             service,
@@ -314,11 +362,9 @@ pub(crate) fn create(
 /// completions, as on other devices: consumers drain a queue pair (via the error state)
 /// before destroying it.
 pub(crate) fn destroy(qp: &Qp<Rrxe>) {
-    if let Some(engine) = &qp.data().engine {
-        // The engine's reference to the queue pair goes, and with it the last way to reach
-        // the queue pair from a packet.
-        engine.detach();
-    }
+    // The engine's reference to the queue pair goes, and with it the last way to reach the
+    // queue pair from a packet.
+    qp.data().engine.detach();
     if matches!(*qp.data().queues.lock(), WorkQueues::User { .. }) {
         return;
     }
@@ -482,9 +528,7 @@ pub(crate) fn modify(
     let next = check_modify(held.state, claimed, requested, this.service, mask)?;
     apply(&mut held.values, attr, mask);
     held.state = next;
-    if let Some(engine) = &this.engine {
-        engine.attach(qp);
-    }
+    this.engine.attach(qp);
     if mask.contains(AttrMask::RQ_PSN) {
         transport.expected_psn = held.values.rq_psn;
     }
@@ -503,7 +547,9 @@ pub(crate) fn modify(
                     recv.discard_all()?;
                 }
             }
-            WorkQueues::Kernel { recv } => {
+            WorkQueues::Kernel { send, oldest, recv } => {
+                send.clear();
+                *oldest = 0;
                 if let Some(recv) = recv {
                     recv.clear();
                 }
@@ -517,7 +563,9 @@ pub(crate) fn modify(
                     flush_recv(qp, recv);
                 }
             }
-            WorkQueues::Kernel { recv } => {
+            WorkQueues::Kernel { send, oldest, recv } => {
+                flush_transport(qp, &mut transport);
+                flush_kernel_send(qp, send, oldest);
                 if let Some(recv) = recv {
                     flush_kernel_recv(qp, recv);
                 }
@@ -606,6 +654,22 @@ fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut KernelQueue<KernelRecv>) {
     }
 }
 
+/// Flushes an in-kernel consumer's send queue to the send CQ, oldest first. Once the CQ
+/// refuses a completion (it overran) the rest are dropped without.
+fn flush_kernel_send(qp: &Qp<Rrxe>, send: &mut KernelQueue<KernelSend>, oldest: &mut u32) {
+    let mut cq = qp.send_cq();
+    while let Some(request) = send.front() {
+        let wqe = &request.wqe;
+        let completion =
+            WorkCompletion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
+        if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
+            cq = None;
+        }
+        send.pop_front();
+        *oldest = oldest.wrapping_add(1);
+    }
+}
+
 /// Handles the send doorbell: user space posted send requests (`post_send`).
 ///
 /// Before RTS nothing may be posted (`EINVAL`). In the error states the requests are flushed
@@ -630,22 +694,9 @@ pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
             drop(held);
             // The requester runs in the caller's context, as do the engines its packets
             // reach: the posting process pays for its traffic, without worker wakeups.
-            if let Some(engine) = &this.engine {
-                engine.run_inline(qp.device());
-            }
+            this.engine.run_inline(qp.device());
             Ok(())
         }
-    }
-}
-
-/// Checks that send requests may be posted in `state`, where they are flushed at once (the
-/// error states): `EINVAL` before RTS, `EOPNOTSUPP` in RTS and SQD, whose requests are for
-/// the requester this device does not have yet.
-fn check_send_state(state: QpState) -> Result {
-    match state {
-        QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
-        QpState::Error | QpState::SendQueueError => Ok(()),
-        QpState::ReadyToSend | QpState::SendQueueDrained => Err(EOPNOTSUPP),
     }
 }
 
@@ -681,58 +732,120 @@ pub(crate) fn completion_opcode(opcode: WrOpcode) -> WcOpcode {
     }
 }
 
-/// Checks an in-kernel consumer's send request against the queue pair; returns its operation.
-fn check_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>) -> Result<WrOpcode> {
+/// Returns the operation a send request of an in-kernel consumer asks for.
+fn send_opcode_of(opcode: WrOpcode) -> SendOpcode {
+    match opcode {
+        WrOpcode::RdmaWrite => SendOpcode::RdmaWrite,
+        WrOpcode::RdmaWriteWithImm => SendOpcode::RdmaWriteWithImm,
+        WrOpcode::Send => SendOpcode::Send,
+        WrOpcode::SendWithImm => SendOpcode::SendWithImm,
+        WrOpcode::RdmaRead => SendOpcode::RdmaRead,
+        WrOpcode::AtomicCompareSwap => SendOpcode::AtomicCompareSwap,
+        WrOpcode::AtomicFetchAdd => SendOpcode::AtomicFetchAdd,
+        WrOpcode::LocalInvalidate => SendOpcode::LocalInvalidate,
+        WrOpcode::SendWithInvalidate => SendOpcode::SendWithInvalidate,
+        WrOpcode::RegMr => SendOpcode::RegMr,
+    }
+}
+
+/// Checks an in-kernel consumer's send request against the queue pair and copies it into
+/// `slot`. Does not allocate: the slot's room was reserved with the queue.
+fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSend) -> Result {
     let opcode = request.opcode().ok_or(EINVAL)?;
     if !service_allows(this.service, opcode) || request.num_sge() > this.caps.max_send_sge {
         return Err(EINVAL);
     }
-    if request.flags() & send_flags::INLINE != 0 {
-        let len = request
-            .sges()
-            .try_fold(0u32, |len, sge| len.checked_add(sge.length))
-            .ok_or(EINVAL)?;
-        if len > this.caps.max_inline_data {
-            return Err(EINVAL);
+    let inline = request.flags() & send_flags::INLINE != 0;
+    slot.sges.clear();
+    slot.inline.clear();
+    let length = if inline {
+        request.copy_inline(&mut slot.inline)?;
+        slot.inline.len() as u32
+    } else {
+        for sge in request.sges() {
+            slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;
         }
+        slot.sges
+            .iter()
+            .try_fold(0u32, |len, sge| len.checked_add(sge.length))
+            .ok_or(EINVAL)?
+    };
+    let wqe = &mut slot.wqe;
+    *wqe = empty_send();
+    wqe.wr_id = request.wr_id();
+    wqe.opcode = send_opcode_of(opcode);
+    wqe.flags = request.flags();
+    wqe.length = length;
+    wqe.ex = match opcode {
+        WrOpcode::LocalInvalidate | WrOpcode::SendWithInvalidate => request.invalidate_rkey(),
+        _ => request.immediate(),
+    };
+    if let Some(remote) = request.rdma() {
+        wqe.remote_addr = remote.addr;
+        wqe.rkey = remote.rkey;
+    }
+    if let Some(atomic) = request.atomic() {
+        wqe.remote_addr = atomic.remote.addr;
+        wqe.rkey = atomic.remote.rkey;
+        wqe.compare_add = atomic.compare_add;
+        wqe.swap = atomic.swap;
+    }
+    if opcode == WrOpcode::RegMr {
+        let registration = request.registration().ok_or(EINVAL)?;
+        wqe.registration = Some(FastRegistration {
+            region: mr::state_of(registration.mr),
+            key: registration.key,
+            access: registration.access,
+            mapping: registration.mr.mapping(),
+        });
     }
     if let Some(datagram) = request.datagram() {
-        datagram?;
+        let datagram = datagram?;
+        wqe.ah_num = datagram.ah.data().number();
+        wqe.remote_qpn = datagram.remote_qpn;
+        wqe.remote_qkey = datagram.remote_qkey;
     }
-    Ok(opcode)
+    Ok(())
 }
 
 /// Posts an in-kernel consumer's send requests (`post_send`).
 ///
-/// Each is checked first (`EINVAL`). Before RTS nothing may be posted (`EINVAL`); in the error
-/// states each request completes at once with a flush error; in RTS and SQD they are for the
-/// requester, which this device does not have yet (`EOPNOTSUPP`).
+/// Before RTS nothing may be posted (`EINVAL`). Each request is checked and copied (`EINVAL`),
+/// and waits in the send queue (`ENOMEM` when it is full). In RTS the engine is queued to
+/// carry them out; in SQD they wait for RTS; in the error states they are flushed at once.
 pub(crate) fn post_send(qp: &Qp<Rrxe>, requests: SendRequests<'_, Rrxe>) -> Result<(), PostError> {
     let this = qp.data();
     let held = this.attrs.lock();
-    let queues = this.queues.lock();
+    let mut queues = this.queues.lock();
     let fail = |posted, error| PostError { posted, error };
-    if matches!(*queues, WorkQueues::User { .. }) {
-        // A user's requests belong in the queue shared with its provider.
+    // A user's requests belong in the queue shared with its provider.
+    let WorkQueues::Kernel { send, oldest, .. } = &mut *queues else {
+        return Err(fail(0, EINVAL));
+    };
+    if matches!(
+        held.state,
+        QpState::Reset | QpState::Init | QpState::ReadyToReceive
+    ) {
         return Err(fail(0, EINVAL));
     }
-    let state = check_send_state(held.state);
-    if state == Err(EINVAL) {
-        return Err(fail(0, EINVAL));
-    }
+    let mut result = Ok(());
     for (posted, request) in requests.enumerate() {
-        // A well-formed request in RTS still fails: EOPNOTSUPP names the request.
-        let opcode = check_send(this, &request).map_err(|e| fail(posted, e))?;
-        state.map_err(|e| fail(posted, e))?;
-        // A flushed request completes whether or not it asked to be signaled. A CQ that
-        // overran takes no completion and has reported its error.
-        if let Some(cq) = qp.send_cq() {
-            let completion =
-                WorkCompletion::flushed(request.wr_id(), completion_opcode(opcode), qp.handle());
-            let _ = cq::post(cq, &completion, false);
+        if let Err(e) = send.push_with(|slot| fill_send(this, &request, slot)) {
+            result = Err(fail(posted, e));
+            break;
         }
     }
-    Ok(())
+    let state = held.state;
+    if matches!(state, QpState::Error | QpState::SendQueueError) {
+        flush_kernel_send(qp, send, oldest);
+    }
+    drop(queues);
+    drop(held);
+    if state == QpState::ReadyToSend {
+        // Consumers post from any context: the engine runs from its work item.
+        kick(qp);
+    }
+    result
 }
 
 /// Posts an in-kernel consumer's receive requests (`post_recv`): they wait in the receive
@@ -744,7 +857,10 @@ pub(crate) fn post_recv(qp: &Qp<Rrxe>, requests: RecvRequests<'_>) -> Result<(),
     let fail = |posted, error| PostError { posted, error };
     // A user's requests belong in the queue shared with its provider; a queue pair on an SRQ
     // has no receive queue of its own.
-    let WorkQueues::Kernel { recv: Some(recv) } = &mut *queues else {
+    let WorkQueues::Kernel {
+        recv: Some(recv), ..
+    } = &mut *queues
+    else {
         return Err(fail(0, EINVAL));
     };
     if held.state == QpState::Reset {
@@ -794,8 +910,6 @@ pub(crate) struct SendView {
     pub(crate) is_gsi: bool,
     /// The path MTU in bytes.
     pub(crate) mtu: u32,
-    pub(crate) max_sge: u32,
-    pub(crate) max_inline: u32,
     pub(crate) qkey: u32,
     /// The route of a connected queue pair.
     pub(crate) route: packet::Route,
@@ -851,8 +965,6 @@ pub(crate) fn send_view(qp: &Qp<Rrxe>) -> Option<SendView> {
             }
             _ => mtu_bytes(v),
         },
-        max_sge: this.caps.max_send_sge,
-        max_inline: this.caps.max_inline_data,
         qkey: v.qkey,
         route: match &v.av {
             Some(av) => route_of(av, qp.qp_num()),
@@ -907,30 +1019,102 @@ pub(crate) fn signals_all(qp: &Qp<Rrxe>) -> bool {
 
 /// Queues a run of the queue pair's engine.
 pub(crate) fn kick(qp: &Qp<Rrxe>) {
-    if let Some(engine) = &qp.data().engine {
-        engine.schedule(qp.device());
+    qp.data().engine.schedule(qp.device());
+}
+
+/// Returns a copy of the send request at `index`, checked against the queue pair's limits;
+/// `None` if nothing is posted there. The copy allocates.
+pub(crate) fn read_send(
+    qp: &Qp<Rrxe>,
+    index: u32,
+    slot: &mut [u8],
+) -> Option<Result<SendWqe, Malformed>> {
+    let this = qp.data();
+    let queues = this.queues.lock();
+    match &*queues {
+        WorkQueues::User { send, .. } => {
+            if send.posted_from(index) == 0 {
+                return None;
+            }
+            let len = slot.len().min(send.geometry().elem_size());
+            let read = send.read_at(index, &mut slot[..len]);
+            drop(queues);
+            // Parsed outside the lock: the copy allocates.
+            Some(read.map_err(|_| Malformed::Length).and_then(|()| {
+                wqe::parse_send(
+                    &slot[..len],
+                    this.caps.max_send_sge,
+                    this.caps.max_inline_data,
+                )
+            }))
+        }
+        WorkQueues::Kernel { send, oldest, .. } => {
+            let request = send.get(index.wrapping_sub(*oldest) as usize)?;
+            let mut wqe = empty_send();
+            wqe.wr_id = request.wqe.wr_id;
+            wqe.opcode = request.wqe.opcode;
+            wqe.flags = request.wqe.flags;
+            wqe.ex = request.wqe.ex;
+            wqe.remote_addr = request.wqe.remote_addr;
+            wqe.rkey = request.wqe.rkey;
+            wqe.compare_add = request.wqe.compare_add;
+            wqe.swap = request.wqe.swap;
+            wqe.remote_qpn = request.wqe.remote_qpn;
+            wqe.remote_qkey = request.wqe.remote_qkey;
+            wqe.ah_num = request.wqe.ah_num;
+            wqe.length = request.wqe.length;
+            wqe.registration = request.wqe.registration.as_ref().map(|r| FastRegistration {
+                region: r.region.clone(),
+                key: r.key,
+                access: r.access,
+                mapping: r.mapping,
+            });
+            // Copied under the lock, which disables interrupts: no allocation may sleep.
+            let payload = if request.wqe.flags & send_flags::INLINE != 0 {
+                let mut data = KVec::new();
+                data.extend_from_slice(&request.inline, GFP_ATOMIC)
+                    .map(|()| Payload::Inline(data))
+            } else {
+                let mut sges = KVec::new();
+                sges.extend_from_slice(&request.sges, GFP_ATOMIC)
+                    .map(|()| Payload::Gather(sges))
+            };
+            Some(payload.map_err(|_| Malformed::NoMemory).map(|payload| {
+                wqe.payload = payload;
+                wqe
+            }))
+        }
     }
 }
 
-/// Copies the start of the send queue entry at `index` into `slot`, at most a slot; `None`
-/// if nothing is posted there.
-pub(crate) fn read_send(qp: &Qp<Rrxe>, index: u32, slot: &mut [u8]) -> Option<Result> {
+/// Returns the identifier and completion operation of the send request at `index`, for a
+/// completion that reports it failed; `None` if nothing is posted there.
+pub(crate) fn send_head(qp: &Qp<Rrxe>, index: u32) -> Option<(u64, WcOpcode)> {
     let queues = qp.data().queues.lock();
-    let WorkQueues::User { send, .. } = &*queues else {
-        return None;
-    };
-    if send.posted_from(index) == 0 {
-        return None;
+    match &*queues {
+        WorkQueues::User { send, .. } => {
+            if send.posted_from(index) == 0 {
+                return None;
+            }
+            let mut head = [0u8; wqe::ID_AND_OPCODE_LEN];
+            send.read_at(index, &mut head).ok()?;
+            // The operation of a request user space wrote garbage into is reported as a send.
+            let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
+                .map_or(WcOpcode::Send, |op| op.completion_opcode());
+            Some((wqe::wr_id(&head), opcode))
+        }
+        WorkQueues::Kernel { send, oldest, .. } => {
+            let request = send.get(index.wrapping_sub(*oldest) as usize)?;
+            Some((request.wqe.wr_id, request.wqe.opcode.completion_opcode()))
+        }
     }
-    let len = slot.len().min(send.geometry().elem_size());
-    Some(send.read_at(index, &mut slot[..len]))
 }
 
 /// Returns the send queue index after `index`.
 pub(crate) fn next_send_index(qp: &Qp<Rrxe>, index: u32) -> u32 {
     match &*qp.data().queues.lock() {
         WorkQueues::User { send, .. } => send.geometry().next(index),
-        WorkQueues::Kernel { .. } => index,
+        WorkQueues::Kernel { .. } => index.wrapping_add(1),
     }
 }
 
@@ -941,14 +1125,22 @@ pub(crate) fn send_index_before(qp: &Qp<Rrxe>, index: u32) -> u32 {
             let geometry = send.geometry();
             index.wrapping_sub(1) & geometry.capacity()
         }
-        WorkQueues::Kernel { .. } => index,
+        WorkQueues::Kernel { .. } => index.wrapping_sub(1),
     }
 }
 
 /// Consumes the oldest send queue entry: its request completed.
 pub(crate) fn consume_send(qp: &Qp<Rrxe>) {
-    if let WorkQueues::User { send, .. } = &mut *qp.data().queues.lock() {
-        let _ = send.advance();
+    match &mut *qp.data().queues.lock() {
+        WorkQueues::User { send, .. } => {
+            let _ = send.advance();
+        }
+        WorkQueues::Kernel { send, oldest, .. } => {
+            if send.len() > 0 {
+                send.pop_front();
+                *oldest = oldest.wrapping_add(1);
+            }
+        }
     }
 }
 
@@ -966,11 +1158,25 @@ pub(crate) fn take_recv(qp: &Qp<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe
     }
     let max_sge = qp.data().caps.max_recv_sge;
     let mut queues = qp.data().queues.lock();
-    let WorkQueues::User {
-        recv: Some(recv), ..
-    } = &mut *queues
-    else {
-        return None;
+    let recv = match &mut *queues {
+        WorkQueues::User {
+            recv: Some(recv), ..
+        } => recv,
+        WorkQueues::Kernel {
+            recv: Some(recv), ..
+        } => {
+            let request = recv.front()?;
+            let wr_id = request.wr_id;
+            // Copied under the lock, which disables interrupts: no allocation may sleep.
+            let mut sges = KVec::new();
+            let copied = sges.extend_from_slice(&request.sges, GFP_ATOMIC);
+            recv.pop_front();
+            return Some(match copied {
+                Ok(()) => Ok(RecvWqe { wr_id, sges }),
+                Err(_) => Err(Malformed::NoMemory),
+            });
+        }
+        _ => return None,
     };
     if recv.count() == 0 {
         return None;
@@ -1012,10 +1218,18 @@ pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
     }
     held.state = QpState::Error;
     flush_transport(qp, t);
-    if let WorkQueues::User { send, recv } = &mut *this.queues.lock() {
-        flush_send(qp, send);
-        if let Some(recv) = recv {
-            flush_recv(qp, recv);
+    match &mut *this.queues.lock() {
+        WorkQueues::User { send, recv } => {
+            flush_send(qp, send);
+            if let Some(recv) = recv {
+                flush_recv(qp, recv);
+            }
+        }
+        WorkQueues::Kernel { send, oldest, recv } => {
+            flush_kernel_send(qp, send, oldest);
+            if let Some(recv) = recv {
+                flush_kernel_recv(qp, recv);
+            }
         }
     }
     drop(held);

@@ -16,7 +16,7 @@ use crate::{
     packet::{Headers, Opcode, Operation, Position, Route, Transport as Service},
     psn::Psn,
     qp::{self, SendView},
-    wqe::{self, flags, Malformed, Payload, SendOpcode, SendWqe},
+    wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
 };
 use kernel::{
     prelude::*,
@@ -142,16 +142,14 @@ fn next_request(
     t: &mut Transport,
 ) -> Result<Option<Outgoing>, WcStatus> {
     let index = t.next_wqe;
-    match qp::read_send(qp, index, &mut t.slot) {
+    let wqe = match qp::read_send(qp, index, &mut t.slot) {
         None => return Ok(None),
-        Some(Ok(())) => {}
-        Some(Err(_)) => return Err(WcStatus::LocalQpOperationError),
-    }
-    let wqe = wqe::parse_send(&t.slot, view.max_sge, view.max_inline).map_err(|e| match e {
-        Malformed::Opcode => WcStatus::LocalQpOperationError,
-        Malformed::Length => WcStatus::LocalLengthError,
-        Malformed::NoMemory => WcStatus::LocalQpOperationError,
-    })?;
+        Some(read) => read.map_err(|e| match e {
+            Malformed::Opcode => WcStatus::LocalQpOperationError,
+            Malformed::Length => WcStatus::LocalLengthError,
+            Malformed::NoMemory => WcStatus::LocalQpOperationError,
+        })?,
+    };
     let packets = check(view, &wqe)?;
     Ok(Some(Outgoing {
         index,
@@ -180,6 +178,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::AtomicFetchAdd
                 | SendOpcode::BindMw
                 | SendOpcode::LocalInvalidate
+                | SendOpcode::RegMr
         ),
         Service::Uc => matches!(
             wqe.opcode,
@@ -189,6 +188,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::RdmaWriteWithImm
                 | SendOpcode::BindMw
                 | SendOpcode::LocalInvalidate
+                | SendOpcode::RegMr
         ),
         Service::Ud => matches!(wqe.opcode, SendOpcode::Send | SendOpcode::SendWithImm),
     };
@@ -196,7 +196,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
         return Err(WcStatus::LocalQpOperationError);
     }
     match wqe.opcode {
-        SendOpcode::BindMw | SendOpcode::LocalInvalidate => Ok(0),
+        SendOpcode::BindMw | SendOpcode::LocalInvalidate | SendOpcode::RegMr => Ok(0),
         SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd => {
             if wqe.length != 8 || wqe.remote_addr % 8 != 0 || wqe.flags & flags::INLINE != 0 {
                 return Err(WcStatus::LocalLengthError);
@@ -305,6 +305,11 @@ fn send_packet(
 /// Carries out a local operation: binds a memory window or invalidates one.
 fn local_operation(qp: &Qp<Rrxe>, view: &SendView, wqe: &SendWqe) -> Result<(), WcStatus> {
     let tables = &qp.device().data().memory;
+    if let (Some(registration), SendOpcode::RegMr) = (&wqe.registration, wqe.opcode) {
+        return tables
+            .register_fast(registration, view.pd)
+            .map_err(|_| WcStatus::LocalQpOperationError);
+    }
     match (&wqe.bind, wqe.opcode) {
         (Some(bind), SendOpcode::BindMw) => tables
             .bind(bind, view.pd, qp.qp_num())
@@ -428,15 +433,9 @@ fn fail_current(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
 fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
     // Only the oldest request can complete now; later ones are flushed behind it.
     if t.in_flight.is_empty() && t.current.is_none() {
-        let mut head = [0u8; wqe::ID_AND_OPCODE_LEN];
-        if let Some(Ok(())) = qp::read_send(qp, t.next_wqe, &mut head) {
-            let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
-                .map_or(kernel::rdma::wc::WcOpcode::Send, |op| {
-                    op.completion_opcode()
-                });
+        if let Some((wr_id, opcode)) = qp::send_head(qp, t.next_wqe) {
             if let Some(cq) = qp.send_cq() {
-                let mut completion =
-                    WorkCompletion::flushed(wqe::wr_id(&head), opcode, qp.handle());
+                let mut completion = WorkCompletion::flushed(wr_id, opcode, qp.handle());
                 completion.status = status;
                 let _ = cq::post(cq, &completion, false);
             }

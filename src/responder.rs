@@ -27,6 +27,7 @@ use crate::{
 use kernel::{
     prelude::*,
     rdma::{
+        attr::NetworkType,
         mr::Access,
         object::Qp,
         wc::{wc_flags, WcOpcode, WcStatus, WorkCompletion},
@@ -273,7 +274,7 @@ fn receive_data(
     if let Some(status) = local_error {
         // The receive request completes in error and the connection ends.
         if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
-            complete_recv(qp, view, &recv, status, 0, headers, 0, None);
+            complete_recv(qp, &recv, status, 0, headers, None, None);
         }
         return Err(match status {
             WcStatus::LocalLengthError => Syndrome::Nak(NakCode::InvalidRequest),
@@ -287,12 +288,11 @@ fn receive_data(
             if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
                 complete_recv(
                     qp,
-                    view,
                     &recv,
                     WcStatus::RemoteInvalidRequest,
                     0,
                     headers,
-                    0,
+                    None,
                     None,
                 );
             }
@@ -314,12 +314,11 @@ fn receive_data(
             };
             complete_recv(
                 qp,
-                view,
                 &recv,
                 WcStatus::Success,
                 len,
                 headers,
-                0,
+                None,
                 Some(opcode),
             );
         }
@@ -337,16 +336,22 @@ fn take_recv(qp: &Qp<Rrxe>, t: &mut Transport, view: &RecvView) -> Result<RecvWq
     }
 }
 
+/// The sender of a datagram.
+struct Sender {
+    qpn: u32,
+    /// It came over IPv4 rather than IPv6.
+    ipv4: bool,
+}
+
 /// Posts a receive completion.
 #[allow(clippy::too_many_arguments)]
 fn complete_recv(
     qp: &Qp<Rrxe>,
-    view: &RecvView,
     recv: &RecvWqe,
     status: WcStatus,
     byte_len: u32,
     headers: &Headers,
-    src_qp: u32,
+    sender: Option<Sender>,
     opcode: Option<WcOpcode>,
 ) {
     let Some(cq) = qp.recv_cq() else {
@@ -356,7 +361,9 @@ fn complete_recv(
     wc.status = status;
     wc.byte_len = byte_len;
     wc.port_num = 1;
-    wc.src_qp = src_qp;
+    if let Some(sender) = &sender {
+        wc.src_qp = sender.qpn;
+    }
     if status == WcStatus::Success {
         if headers.opcode.has_immediate() {
             wc.wc_flags |= wc_flags::WITH_IMM;
@@ -365,8 +372,15 @@ fn complete_recv(
             wc.wc_flags |= wc_flags::WITH_INVALIDATE;
             wc.ex = headers.invalidate_rkey;
         }
-        if view.service == Service::Ud {
-            wc.wc_flags |= wc_flags::GRH;
+        if let Some(sender) = &sender {
+            // The consumer finds the sender's address in the GRH area, an IP header of the
+            // type given here.
+            wc.wc_flags |= wc_flags::GRH | wc_flags::WITH_NETWORK_HDR_TYPE;
+            let network = match sender.ipv4 {
+                true => NetworkType::Ipv4,
+                false => NetworkType::Ipv6,
+            };
+            wc.network_hdr_type = network.to_raw();
         }
     }
     let _ = cq::post(cq, &wc, headers.bth.solicited);
@@ -573,12 +587,14 @@ fn receive_datagram(
     };
     complete_recv(
         qp,
-        view,
         &recv,
         status,
         total as u32,
         headers,
-        headers.deth.src_qpn,
+        Some(Sender {
+            qpn: headers.deth.src_qpn,
+            ipv4: route.ipv4,
+        }),
         None,
     );
 }

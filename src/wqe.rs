@@ -6,7 +6,7 @@
 //! Entries are read from memory user space may change at any time: each field is copied out
 //! once and validated as a value, never trusted as a size or an index.
 
-use crate::mr::BindRequest;
+use crate::mr::{BindRequest, FastRegistration};
 use kernel::{
     prelude::*,
     rdma::{mr::Access, post::Sge, wc::WcOpcode},
@@ -54,6 +54,8 @@ pub(crate) enum SendOpcode {
     Tso = 10,
     Flush = 14,
     AtomicWrite = 15,
+    /// A fast registration, posted by in-kernel consumers only (`IB_WR_REG_MR`).
+    RegMr = 0x20,
 }
 
 impl SendOpcode {
@@ -90,6 +92,7 @@ impl SendOpcode {
             Self::AtomicFetchAdd => WcOpcode::FetchAdd,
             Self::LocalInvalidate => WcOpcode::LocalInvalidate,
             Self::BindMw => WcOpcode::BindMw,
+            Self::RegMr => WcOpcode::RegMr,
         }
     }
 }
@@ -188,6 +191,8 @@ pub(crate) struct SendWqe {
     pub(crate) payload: Payload,
     /// A bind request's fields.
     pub(crate) bind: Option<BindRequest>,
+    /// A fast registration's fields.
+    pub(crate) registration: Option<FastRegistration>,
 }
 
 /// Why an entry cannot be carried out.
@@ -270,6 +275,7 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
             length: read_u64(slot, send_offset::MW_LENGTH),
             access: Access::from_bits(read_u32(slot, send_offset::MW_ACCESS)),
         }),
+        registration: None,
     })
 }
 
