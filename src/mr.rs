@@ -124,10 +124,36 @@ impl PageList {
         &self.pages
     }
 
+    /// Makes the region valid for `mapping` (a registration): its page size must be a power of
+    /// two, and its span fit the pages mapped. `EINVAL` if not, or if the region is valid
+    /// already (IBTA 10.6.3.7).
+    pub(crate) fn set_mapping(&mut self, mapping: MrMapping) -> Result {
+        let page_size = u64::from(mapping.page_size);
+        if self.mapping.is_some() || !page_size.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let span = (mapping.iova & (page_size - 1))
+            .checked_add(mapping.length)
+            .ok_or(EINVAL)?;
+        let room = (self.pages.len() as u64)
+            .checked_mul(page_size)
+            .ok_or(EINVAL)?;
+        if span > room {
+            return Err(EINVAL);
+        }
+        self.mapping = Some(mapping);
+        Ok(())
+    }
+
+    /// Makes the region invalid (an invalidation); `EINVAL` if it is not valid.
+    pub(crate) fn take_mapping(&mut self) -> Result {
+        self.mapping.take().map(|_| ()).ok_or(EINVAL)
+    }
+
     /// Calls `f` with the DMA address of each piece of the `len` bytes at `addr` that lies
     /// within one page, and the range of the caller's buffer it covers; `EFAULT` unless the
     /// region is valid and its mapping holds them all.
-    fn translate(
+    pub(crate) fn translate(
         &self,
         addr: u64,
         len: usize,
@@ -399,26 +425,17 @@ impl MemoryTables {
             return Err(EINVAL);
         };
         let in_table = self.regions.get(key_index(request.key)).ok_or(EINVAL)?;
-        let mapping = request.mapping;
-        let page_size = u64::from(mapping.page_size);
         if !Arc::ptr_eq(&in_table, region)
             || region.pd() != pd
-            || !check_mr_access(request.access).is_ok()
-            || !page_size.is_power_of_two()
+            || check_mr_access(request.access).is_err()
         {
             return Err(EINVAL);
         }
-        let mut pages = pages.lock();
-        let span = (mapping.iova & (page_size - 1)).checked_add(mapping.length);
-        let room = (pages.pages().len() as u64).checked_mul(page_size);
-        if pages.mapping.is_some() || span.is_none() || span > room {
-            return Err(EINVAL);
-        }
+        pages.lock().set_mapping(request.mapping)?;
         region.key.store(request.key as u8, Ordering::Relaxed);
         region
             .access
             .store(request.access.bits(), Ordering::Relaxed);
-        pages.mapping = Some(mapping);
         Ok(())
     }
 
@@ -433,10 +450,7 @@ impl MemoryTables {
             if region.pd() != pd || region.bound_windows.load(Ordering::Acquire) > 0 {
                 return Err(EINVAL);
             }
-            return match pages.lock().mapping.take() {
-                Some(_) => Ok(()),
-                None => Err(EINVAL),
-            };
+            return pages.lock().take_mapping();
         }
         let window = self.windows.get(key_index(rkey)).ok_or(EINVAL)?;
         if window.pd != pd || window.kind != MwKind::Type2 {
