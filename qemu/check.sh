@@ -47,8 +47,9 @@ step "driver build"
 	host_check no-unsafe-in-src sh -c '! grep -rnw unsafe src/'
 } | tally
 
-step "one guest: KUnit, the rrxe device, C rxe tools, pyverbs"
+step "one guest: KUnit, the rrxe device, its data path and kernel consumers, C rxe tools, pyverbs"
 guest_run -n single -t 3000 qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh qemu/scenarios/rrxe-data.sh \
+	qemu/scenarios/rrxe-kernel.sh \
 	qemu/scenarios/rxe-tools.sh qemu/scenarios/pyverbs-rxe.sh
 [ -f out/single/g1/pyverbs-rxe0.tsv ] && cp out/single/g1/pyverbs-rxe0.tsv out/
 

@@ -118,3 +118,71 @@ client_server() {
 	if [ "$rc" = 0 ]; then pass "$name"; else fail "$name" "exit $rc (logs/$name.log)"; fi
 	return "$rc"
 }
+
+# cm_pair SERVER... -- CLIENT...: an RDMA CM server and its client. The
+# server listens through the CM, which has no port to watch: the client
+# retries until the server accepts. Both must exit 0.
+cm_pair() {
+	local srv=() spid rc=0
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
+	shift
+	timeout 60 "${srv[@]}" &
+	spid=$!
+	retry 10 timeout 30 "$@" || rc=$?
+	[ "$rc" = 0 ] || kill $spid 2>/dev/null
+	wait $spid || rc=$((rc ? rc : 1))
+	return $rc
+}
+
+# NVMe over RDMA in one guest: an nvmet-rdma target exporting an 8 MiB
+# tmpfs file on $GUEST_IP, and the nvme-rdma host connected to it, both
+# kernel consumers of whichever device holds that address.
+nvmet=/sys/kernel/config/nvmet
+nvme_target_up() {
+	local subsys=$nvmet/subsystems/rrxe-test port=$nvmet/ports/1
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || return 1
+	modprobe nvmet-rdma || return 1
+	mkdir -p /tmp/nvme && mount -t tmpfs none /tmp/nvme && truncate -s 8M /tmp/nvme/ns1 || return 1
+	mkdir $subsys && echo 1 >$subsys/attr_allow_any_host &&
+		mkdir $subsys/namespaces/1 &&
+		echo -n /tmp/nvme/ns1 >$subsys/namespaces/1/device_path &&
+		echo 1 >$subsys/namespaces/1/buffered_io &&
+		echo 1 >$subsys/namespaces/1/enable &&
+		mkdir $port && echo rdma >$port/addr_trtype && echo ipv4 >$port/addr_adrfam &&
+		echo "$GUEST_IP" >$port/addr_traddr && echo 4420 >$port/addr_trsvcid &&
+		ln -s $subsys $port/subsystems/rrxe-test
+}
+
+# nvme_host_io: connects, writes 1 MiB of random data with direct I/O in
+# 64 KiB requests (each mapped by a fast-registration region of the host and
+# moved by the target's RDMA reads), reads it back (RDMA writes) and compares
+# both the read-back and the target's file with what was written.
+nvme_host_io() {
+	local dev= i
+	modprobe nvme-rdma || return 1
+	echo "transport=rdma,traddr=$GUEST_IP,trsvcid=4420,nqn=rrxe-test,nr_io_queues=1" \
+		>/dev/nvme-fabrics || return 1
+	for ((i = 0; i < 100; i++)); do
+		dev=$(ls /sys/class/nvme/nvme0 2>/dev/null | grep -m1 '^nvme0[c0-9]*n1$') &&
+			[ -b "/dev/$dev" ] && break
+		sleep 0.1
+	done
+	[ -b "/dev/$dev" ] || { echo "no namespace block device" >&2; return 1; }
+	head -c 1048576 /dev/urandom >/tmp/nvme-pattern
+	dd if=/tmp/nvme-pattern of="/dev/$dev" bs=64k oflag=direct &&
+		dd if="/dev/$dev" of=/tmp/nvme-readback bs=64k count=16 iflag=direct &&
+		cmp /tmp/nvme-pattern /tmp/nvme-readback &&
+		cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
+}
+
+# nvme_down: the host disconnects and the target goes, modules unloaded.
+nvme_down() {
+	local c
+	for c in /sys/class/nvme/nvme*; do [ -e "$c" ] && echo 1 >"$c/delete_controller"; done
+	modprobe -r nvme-rdma &&
+		rm $nvmet/ports/1/subsystems/rrxe-test && rmdir $nvmet/ports/1 &&
+		echo 0 >$nvmet/subsystems/rrxe-test/namespaces/1/enable &&
+		rmdir $nvmet/subsystems/rrxe-test/namespaces/1 &&
+		rmdir $nvmet/subsystems/rrxe-test &&
+		modprobe -r nvmet-rdma nvmet && umount /tmp/nvme
+}

@@ -36,25 +36,6 @@ kernel_clients() {
 }
 check rrxe-kernel-qp1-in-rts kernel_clients
 
-# An in-kernel ULP on the device: the NVMe/RDMA host creates its admin
-# queue's kernel CQ (softirq polling), RC QP and a pool of fast-registration
-# regions (alloc_mr), then connects. The connection request is a MAD sent on
-# QP1, which fails with EOPNOTSUPP until the requester exists; everything the
-# host created is then torn down (dereg, destroy) with a clean kernel log.
-nvme_rdma_ulp() {
-	modprobe nvme-rdma || return 1
-	local before
-	before=$(dmesg | wc -l)
-	if echo "transport=rdma,traddr=$GUEST_IP,trsvcid=4420,nqn=rrxe-test" >/dev/nvme-fabrics 2>/tmp/nvme.err; then
-		echo "connect unexpectedly succeeded" >&2
-		return 1
-	fi
-	cat /tmp/nvme.err >&2
-	dmesg | tail -n +$((before + 1)) | tee /dev/stderr | grep -q 'rdma_connect_locked failed (-95)' || return 1
-	modprobe -r nvme-rdma
-}
-check rrxe-nvme-rdma-kernel-ulp-setup-teardown nvme_rdma_ulp
-
 gids() {
 	local idx v6
 	idx=$(roce_v2_gid_index rrxe0 "$GUEST_IP") || return 1

@@ -19,14 +19,10 @@ client_server rxe-ib_write_bw 18515 \
 	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
 	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$GUEST_IP"
 
-# rping's server listens through the RDMA CM, which has no port to watch:
-# the client retries until the server accepts.
-rping_pair() {
-	timeout 60 rping -s -a "$GUEST_IP" -C 10 -S 64 &
-	local spid=$! rc=0
-	retry 10 timeout 30 rping -c -a "$GUEST_IP" -C 10 -S 64 -v || rc=$?
-	[ "$rc" = 0 ] || kill $spid 2>/dev/null
-	wait $spid || rc=$((rc ? rc : 1))
-	return $rc
-}
-check rxe-rping rping_pair
+check rxe-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -- \
+	rping -c -a "$GUEST_IP" -C 10 -S 64 -v
+# The reference for rrxe-kernel.sh's NVMe over RDMA.
+if check rxe-nvmet-rdma-target-up nvme_target_up; then
+	check rxe-nvme-rdma-host-io-verified nvme_host_io
+	check rxe-nvme-rdma-teardown nvme_down
+fi

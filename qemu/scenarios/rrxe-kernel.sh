@@ -1,0 +1,19 @@
+# In-kernel consumers of rrxe, in one guest: the RDMA CM's connection
+# management MADs go out on QP1 (kernel post_send on the GSI QP) for rping,
+# ucmatose (RC) and udaddy (UD, SIDR); then NVMe over RDMA, host and target
+# both kernel ULPs over rrxe0's own address, moves data through kernel RC QPs,
+# DMA regions, fast-registration regions and remote invalidation.
+. /repo/qemu/guest/lib.sh
+dev=rrxe0
+
+check rrxe-kernel-link-add rdma_link_add $dev rrxe eth0 || exit 0
+check rrxe-cm-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -- \
+	rping -c -a "$GUEST_IP" -C 10 -S 64 -v
+check rrxe-cm-ucmatose cm_pair ucmatose -c 2 -C 10 -- ucmatose -s "$GUEST_IP" -c 2 -C 10
+check rrxe-cm-udaddy cm_pair udaddy -c 2 -C 10 -- udaddy -s "$GUEST_IP" -c 2 -C 10
+if check rrxe-nvmet-rdma-target-up nvme_target_up; then
+	check rrxe-nvme-rdma-host-io-verified nvme_host_io
+	check rrxe-nvme-rdma-teardown nvme_down
+fi
+check rrxe-kernel-link-del rdma link del $dev
+check rrxe-kernel-rmmod rmmod rrxe
