@@ -184,6 +184,12 @@ pub trait Driver: Sized + Send + Sync + 'static {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Posts receive work requests to an in-kernel consumer's shared receive queue
+    /// (`post_srq_recv`), in order, until one fails. Called from any context: must not sleep.
+    fn post_srq_recv(_srq: &Srq<Self>, _requests: RecvRequests<'_>) -> Result<(), PostError> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Moves completions of an in-kernel consumer's CQ into `slots`, oldest first
     /// (`poll_cq`). Called from any context: must not sleep.
     fn poll_cq(_cq: &Cq<Self>, _slots: &mut CompletionSlots<'_>) -> Result {
@@ -432,6 +438,11 @@ impl<T: Driver> UnregisteredDevice<T> {
         },
         post_recv: if T::HAS_POST_RECV {
             Some(callbacks::post_recv::<T>)
+        } else {
+            None
+        },
+        post_srq_recv: if T::HAS_POST_SRQ_RECV {
+            Some(callbacks::post_srq_recv::<T>)
         } else {
             None
         },
@@ -1436,6 +1447,31 @@ mod callbacks {
         // consumer's list, valid for the call.
         let (this, requests) = unsafe { (Qp::<T>::from_raw(qp), RecvRequests::from_raw(wr)) };
         match T::post_recv(this, requests) {
+            Ok(()) => 0,
+            Err(failed) => {
+                if !bad_wr.is_null() {
+                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
+                    unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
+                }
+                failed.error.to_errno()
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn post_srq_recv<T: Driver>(
+        srq: *mut bindings::ib_srq,
+        wr: *const bindings::ib_recv_wr,
+        bad_wr: *mut *const bindings::ib_recv_wr,
+    ) -> c_int {
+        // SAFETY: An SRQ of `T`, not destroyed while the core posts to it; `wr` heads the
+        // consumer's list, valid for the call.
+        let (this, requests) = unsafe { (Srq::<T>::from_raw(srq), RecvRequests::from_raw(wr)) };
+        match T::post_srq_recv(this, requests) {
             Ok(()) => 0,
             Err(failed) => {
                 if !bad_wr.is_null() {
