@@ -259,6 +259,10 @@ impl rdma::Driver for Rrxe {
         cq::req_notify(cq, notify)
     }
 
+    fn post_srq_recv(srq: &Srq<Self>, requests: RecvRequests<'_>) -> Result<(), PostError> {
+        srq::post_recv(srq, requests)
+    }
+
     fn poll_cq(cq: &Cq<Self>, slots: &mut CompletionSlots<'_>) -> Result {
         cq::poll(cq, slots)
     }

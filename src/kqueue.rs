@@ -5,7 +5,11 @@
 //! A queue is a fixed ring of slots allocated when it is created, so that posting and
 //! completing, which happen in any context, never allocate: a slot is overwritten in place.
 
-use kernel::prelude::*;
+use crate::wqe::{Malformed, RecvWqe};
+use kernel::{
+    prelude::*,
+    rdma::post::{PostError, RecvRequests, Sge},
+};
 
 /// A fixed-capacity ring of `T`, oldest first.
 pub(crate) struct KernelQueue<T> {
@@ -102,4 +106,82 @@ impl<T> KernelQueue<T> {
         }
         self.len = kept;
     }
+}
+
+impl<T> KernelQueue<T> {
+    /// Moves every element into `other`, oldest first, behind what it holds; `EINVAL`, and
+    /// nothing moved, if `other` has no room for them all. Does not allocate.
+    pub(crate) fn move_into(&mut self, other: &mut Self) -> Result {
+        if other.capacity() - other.len() < self.len {
+            return Err(EINVAL);
+        }
+        for position in 0..self.len {
+            let from = self.slot(position);
+            let to = other.slot(other.len);
+            core::mem::swap(&mut self.slots[from], &mut other.slots[to]);
+            other.len += 1;
+        }
+        self.clear();
+        Ok(())
+    }
+}
+
+/// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
+pub(crate) struct KernelRecv {
+    pub(crate) wr_id: u64,
+    /// Room for the queue's `max_sge` elements, reserved when the queue is created.
+    sges: KVec<Sge>,
+}
+
+/// An in-kernel consumer's receive queue, of a queue pair or a shared receive queue.
+pub(crate) type RecvQueue = KernelQueue<KernelRecv>;
+
+/// Creates a receive queue of `capacity` requests of up to `max_sge` elements. May sleep.
+pub(crate) fn recv_queue(capacity: u32, max_sge: u32) -> Result<RecvQueue> {
+    KernelQueue::new(capacity as usize, || {
+        Ok(KernelRecv {
+            wr_id: 0,
+            sges: KVec::with_capacity(max_sge as usize, GFP_KERNEL)?,
+        })
+    })
+}
+
+/// Appends a consumer's receive requests, in order, until one has more than `max_sge`
+/// elements (`EINVAL`) or the queue is full (`ENOMEM`). Does not allocate.
+pub(crate) fn post_recvs(
+    queue: &mut RecvQueue,
+    requests: RecvRequests<'_>,
+    max_sge: u32,
+) -> Result<(), PostError> {
+    for (posted, request) in requests.enumerate() {
+        let fail = |error| PostError { posted, error };
+        if request.num_sge() > max_sge {
+            return Err(fail(EINVAL));
+        }
+        queue
+            .push_with(|slot| {
+                slot.wr_id = request.wr_id();
+                slot.sges.clear();
+                for sge in request.sges() {
+                    slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;
+                }
+                Ok(())
+            })
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Takes the oldest receive request, copied for the responder; `None` if there is none.
+/// Does not sleep.
+pub(crate) fn take_recv(queue: &mut RecvQueue) -> Option<Result<RecvWqe, Malformed>> {
+    let request = queue.front()?;
+    let wr_id = request.wr_id;
+    let mut sges = KVec::new();
+    let copied = sges.extend_from_slice(&request.sges, GFP_ATOMIC);
+    queue.pop_front();
+    Some(match copied {
+        Ok(()) => Ok(RecvWqe { wr_id, sges }),
+        Err(_) => Err(Malformed::NoMemory),
+    })
 }

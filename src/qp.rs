@@ -8,7 +8,7 @@ use crate::{
     cq::{self, MmapInfo},
     device::{self, Rrxe},
     engine::{Engine, Transport},
-    kqueue::KernelQueue,
+    kqueue::{self, KernelQueue, RecvQueue},
     mr::{self, FastRegistration},
     packet, params,
     psn::PSN_MASK,
@@ -68,13 +68,6 @@ pub(crate) fn new_table() -> impl PinInit<QpTable> {
     Table::new(MIN_QPN, MAX_QPN)
 }
 
-/// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
-pub(crate) struct KernelRecv {
-    wr_id: u64,
-    /// Room for the queue pair's `max_recv_sge` elements, reserved when the queue is created.
-    sges: KVec<Sge>,
-}
-
 /// A send request of an in-kernel consumer, kept until it completes or is flushed.
 pub(crate) struct KernelSend {
     /// The request; its payload is in `sges` or `inline`.
@@ -100,7 +93,7 @@ enum WorkQueues {
         /// requester names them as it names the slots of a shared queue.
         oldest: u32,
         /// The queue pair's own receive queue; none when it takes requests from an SRQ.
-        recv: Option<KernelQueue<KernelRecv>>,
+        recv: Option<RecvQueue>,
     },
 }
 
@@ -268,15 +261,10 @@ fn kernel_queues(requested: &QpCaps, has_srq: bool) -> Result<(WorkQueues, QpCap
     })?;
     let recv = match has_srq {
         true => None,
-        false => {
-            let max_sge = requested.max_recv_sge as usize;
-            Some(KernelQueue::new(requested.max_recv_wr as usize, || {
-                Ok(KernelRecv {
-                    wr_id: 0,
-                    sges: KVec::with_capacity(max_sge, GFP_KERNEL)?,
-                })
-            })?)
-        }
+        false => Some(kqueue::recv_queue(
+            requested.max_recv_wr,
+            requested.max_recv_sge,
+        )?),
     };
     Ok((
         WorkQueues::Kernel {
@@ -643,7 +631,7 @@ fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) {
 
 /// Flushes an in-kernel consumer's receive queue to the receive CQ, oldest first. Once the CQ
 /// refuses a completion (it overran) the rest are dropped without.
-fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut KernelQueue<KernelRecv>) {
+fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut RecvQueue) {
     let mut cq = qp.recv_cq();
     while let Some(request) = recv.front() {
         let completion = WorkCompletion::flushed(request.wr_id, WcOpcode::Recv, qp.handle());
@@ -719,21 +707,8 @@ pub(crate) fn service_allows(service: Service, opcode: WrOpcode) -> bool {
     }
 }
 
-/// Returns the completion opcode of a send work request's operation.
-pub(crate) fn completion_opcode(opcode: WrOpcode) -> WcOpcode {
-    match opcode {
-        WrOpcode::RdmaWrite | WrOpcode::RdmaWriteWithImm => WcOpcode::RdmaWrite,
-        WrOpcode::Send | WrOpcode::SendWithImm | WrOpcode::SendWithInvalidate => WcOpcode::Send,
-        WrOpcode::RdmaRead => WcOpcode::RdmaRead,
-        WrOpcode::AtomicCompareSwap => WcOpcode::CompareSwap,
-        WrOpcode::AtomicFetchAdd => WcOpcode::FetchAdd,
-        WrOpcode::LocalInvalidate => WcOpcode::LocalInvalidate,
-        WrOpcode::RegMr => WcOpcode::RegMr,
-    }
-}
-
 /// Returns the operation a send request of an in-kernel consumer asks for.
-fn send_opcode_of(opcode: WrOpcode) -> SendOpcode {
+pub(crate) fn send_opcode_of(opcode: WrOpcode) -> SendOpcode {
     match opcode {
         WrOpcode::RdmaWrite => SendOpcode::RdmaWrite,
         WrOpcode::RdmaWriteWithImm => SendOpcode::RdmaWriteWithImm,
@@ -866,26 +841,7 @@ pub(crate) fn post_recv(qp: &Qp<Rrxe>, requests: RecvRequests<'_>) -> Result<(),
     if held.state == QpState::Reset {
         return Err(fail(0, EINVAL));
     }
-    let max_sge = this.caps.max_recv_sge;
-    let mut result = Ok(());
-    for (posted, request) in requests.enumerate() {
-        if request.num_sge() > max_sge {
-            result = Err(fail(posted, EINVAL));
-            break;
-        }
-        let pushed = recv.push_with(|slot| {
-            slot.wr_id = request.wr_id();
-            slot.sges.clear();
-            for sge in request.sges() {
-                slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = pushed {
-            result = Err(fail(posted, e));
-            break;
-        }
-    }
+    let result = kqueue::post_recvs(recv, requests, this.caps.max_recv_sge);
     if held.state == QpState::Error {
         flush_kernel_recv(qp, recv);
     }
@@ -1164,18 +1120,7 @@ pub(crate) fn take_recv(qp: &Qp<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe
         } => recv,
         WorkQueues::Kernel {
             recv: Some(recv), ..
-        } => {
-            let request = recv.front()?;
-            let wr_id = request.wr_id;
-            // Copied under the lock, which disables interrupts: no allocation may sleep.
-            let mut sges = KVec::new();
-            let copied = sges.extend_from_slice(&request.sges, GFP_ATOMIC);
-            recv.pop_front();
-            return Some(match copied {
-                Ok(()) => Ok(RecvWqe { wr_id, sges }),
-                Err(_) => Err(Malformed::NoMemory),
-            });
-        }
+        } => return kqueue::take_recv(recv),
         _ => return None,
     };
     if recv.count() == 0 {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Shared receive queues: a receive queue several queue pairs take requests from, shared with
-//! the user-space provider like a QP's, resizable, with a limit that arms an event.
+//! the user-space provider like a QP's or kept in the kernel for in-kernel consumers,
+//! resizable, with a limit that arms an event.
 
 use crate::{
     cq::MmapInfo,
     device::Rrxe,
+    kqueue::{self, RecvQueue},
     params,
     qp::recv_wqe_size,
     queue::{FromUserQueue, Geometry},
@@ -14,16 +16,17 @@ use crate::{
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    new_mutex, new_spinlock,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     rdma::{
         mmap::MmapEntry,
         object::{Pd, Srq},
+        post::{PostError, RecvRequests},
         qp::SrqAttr,
         udata::UData,
         wc::SrqEvent,
     },
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, Mutex, SpinLockIrq},
     uaccess::{UserPtr, UserSlice},
 };
 use zerocopy_derive::Immutable;
@@ -46,12 +49,31 @@ pub(crate) fn new_table() -> impl PinInit<SrqTable> {
     )
 }
 
+/// The receive requests of a shared receive queue.
+enum Requests {
+    /// Shared with the user-space provider.
+    User(FromUserQueue),
+    /// An in-kernel consumer's.
+    Kernel(RecvQueue),
+}
+
+impl Requests {
+    /// Returns how many requests the queue holds at most.
+    fn capacity(&self) -> u32 {
+        match self {
+            Self::User(queue) => queue.geometry().capacity(),
+            Self::Kernel(queue) => queue.capacity() as u32,
+        }
+    }
+}
+
 /// Per-SRQ state.
 #[pin_data]
 pub(crate) struct RrxeSrq {
-    /// The receive requests. A spinlock: the data path takes requests from it.
+    /// The receive requests. A spinlock that disables interrupts: the data path takes requests
+    /// from it, and in-kernel consumers post from any context.
     #[pin]
-    queue: SpinLock<FromUserQueue>,
+    queue: SpinLockIrq<Requests>,
     /// The queue's user mapping; replaced on resize.
     #[pin]
     mapping: Mutex<Option<MmapEntry>>,
@@ -102,13 +124,13 @@ pub(crate) fn create(
     attr: &SrqAttr,
     udata: Option<&mut UData<'_>>,
 ) -> Result<(SrqAttr, impl PinInit<RrxeSrq, Error>)> {
-    // In-kernel users come with the kernel verbs.
-    let udata = udata.ok_or(EOPNOTSUPP)?;
     let max_sge = check_create(attr)?;
-    if udata.out_len() < size_of::<CreateSrqResp>() {
+    if udata
+        .as_ref()
+        .is_some_and(|udata| udata.out_len() < size_of::<CreateSrqResp>())
+    {
         return Err(EINVAL);
     }
-    let geometry = Geometry::new(attr.max_wr, recv_wqe_size(max_sge))?;
     let info = Arc::new(
         SrqInfo {
             pd: pd.as_raw() as usize,
@@ -116,22 +138,33 @@ pub(crate) fn create(
         GFP_KERNEL,
     )?;
     let entry = pd.device().data().srqs.insert(info, GFP_KERNEL)?;
-    let queue = FromUserQueue::new(geometry)?;
-    let mapping = MmapEntry::insert(udata, queue.buffer().clone())?;
-    udata.respond(&CreateSrqResp {
-        mi: MmapInfo::of(&mapping)?,
-        srq_num: entry.index(),
-        reserved: 0,
-    })?;
+    let (queue, mapping) = match udata {
+        Some(udata) => {
+            let geometry = Geometry::new(attr.max_wr, recv_wqe_size(max_sge))?;
+            let queue = FromUserQueue::new(geometry)?;
+            let mapping = MmapEntry::insert(udata, queue.buffer().clone())?;
+            udata.respond(&CreateSrqResp {
+                mi: MmapInfo::of(&mapping)?,
+                srq_num: entry.index(),
+                reserved: 0,
+            })?;
+            (Requests::User(queue), Some(mapping))
+        }
+        // An in-kernel consumer's sizes are granted as requested.
+        None => (
+            Requests::Kernel(kqueue::recv_queue(attr.max_wr, max_sge)?),
+            None,
+        ),
+    };
     let granted = SrqAttr {
-        max_wr: geometry.capacity(),
+        max_wr: queue.capacity(),
         max_sge,
         srq_limit: attr.srq_limit,
     };
     let limit = attr.srq_limit;
     let init = try_pin_init!(RrxeSrq {
-        queue <- new_spinlock!(queue),
-        mapping <- new_mutex!(Some(mapping)),
+        queue <- new_spinlock_irq!(queue),
+        mapping <- new_mutex!(mapping),
         max_sge,
         limit: AtomicU32::new(limit),
         _entry: entry,
@@ -147,7 +180,10 @@ fn resize(this: &RrxeSrq, max_wr: u32, udata: &mut UData<'_>) -> Result {
     if !udata.input_is_zero_from(size_of::<ModifySrqCmd>()) {
         return Err(EINVAL);
     }
-    let elem_size = this.queue.lock().geometry().elem_size();
+    let elem_size = match &*this.queue.lock() {
+        Requests::User(queue) => queue.geometry().elem_size(),
+        Requests::Kernel(_) => return Err(EINVAL),
+    };
     let mut new = FromUserQueue::new(Geometry::new(max_wr, elem_size)?)?;
     let entry = MmapEntry::insert(udata, new.buffer().clone())?;
     let info = MmapInfo::of(&entry)?;
@@ -158,13 +194,44 @@ fn resize(this: &RrxeSrq, max_wr: u32, udata: &mut UData<'_>) -> Result {
     let mut mapping = this.mapping.lock();
     let old = {
         let mut queue = this.queue.lock();
+        let Requests::User(queue) = &mut *queue else {
+            return Err(EINVAL);
+        };
         queue.copy_into(&mut new)?;
-        core::mem::replace(&mut *queue, new)
+        core::mem::replace(queue, new)
     };
     // Freed outside the spinlock: vfree may sleep.
     drop(old);
     *mapping = Some(entry);
     Ok(())
+}
+
+/// Resizes an in-kernel consumer's queue to hold `max_wr` requests: the new queue is built
+/// first, and the posted requests are moved over (`EINVAL` if they do not fit).
+fn resize_kernel(this: &RrxeSrq, max_wr: u32) -> Result {
+    let mut new = kqueue::recv_queue(max_wr, this.max_sge)?;
+    let mut queue = this.queue.lock();
+    let Requests::Kernel(queue) = &mut *queue else {
+        return Err(EINVAL);
+    };
+    queue.move_into(&mut new)?;
+    let old = core::mem::replace(queue, new);
+    drop(old);
+    Ok(())
+}
+
+/// Posts an in-kernel consumer's receive requests (`post_srq_recv`).
+pub(crate) fn post_recv(srq: &Srq<Rrxe>, requests: RecvRequests<'_>) -> Result<(), PostError> {
+    let this = srq.data();
+    let mut queue = this.queue.lock();
+    let Requests::Kernel(queue) = &mut *queue else {
+        // A user's requests belong in the queue shared with its provider.
+        return Err(PostError {
+            posted: 0,
+            error: EINVAL,
+        });
+    };
+    kqueue::post_recvs(queue, requests, this.max_sge)
 }
 
 /// Modifies a shared receive queue (`modify_srq`): resizes it and sets its limit.
@@ -179,13 +246,15 @@ pub(crate) fn modify(
         check_max_wr(max_wr)?;
     }
     // The limit, new or kept, must stay within the queue's size, new or kept.
-    let capacity = max_wr.unwrap_or_else(|| this.queue.lock().geometry().capacity());
+    let capacity = max_wr.unwrap_or_else(|| this.queue.lock().capacity());
     if limit.unwrap_or(this.limit.load(Ordering::Relaxed)) > capacity {
         return Err(EINVAL);
     }
     if let Some(max_wr) = max_wr {
-        // Resizing a kernel user's queue comes with the kernel verbs.
-        resize(this, max_wr, udata.ok_or(EOPNOTSUPP)?)?;
+        match udata {
+            Some(udata) => resize(this, max_wr, udata)?,
+            None => resize_kernel(this, max_wr)?,
+        }
     }
     if let Some(limit) = limit {
         this.limit.store(limit, Ordering::Relaxed);
@@ -197,7 +266,7 @@ pub(crate) fn modify(
 pub(crate) fn query(srq: &Srq<Rrxe>) -> Result<SrqAttr> {
     let this = srq.data();
     Ok(SrqAttr {
-        max_wr: this.queue.lock().geometry().capacity(),
+        max_wr: this.queue.lock().capacity(),
         max_sge: this.max_sge,
         srq_limit: this.limit.load(Ordering::Relaxed),
     })
@@ -207,15 +276,23 @@ pub(crate) fn query(srq: &Srq<Rrxe>) -> Result<SrqAttr> {
 pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, Malformed>> {
     let this = srq.data();
     let mut queue = this.queue.lock();
-    if queue.count() == 0 {
-        return None;
-    }
-    let Some(slot) = slot.get_mut(..queue.geometry().elem_size()) else {
-        return Some(Err(Malformed::Length));
+    let (taken, left) = match &mut *queue {
+        Requests::User(queue) => {
+            if queue.count() == 0 {
+                return None;
+            }
+            let Some(slot) = slot.get_mut(..queue.geometry().elem_size()) else {
+                return Some(Err(Malformed::Length));
+            };
+            let read = queue.read_head(slot);
+            let _ = queue.advance();
+            (Taken::User(read, slot), queue.count())
+        }
+        Requests::Kernel(queue) => {
+            let taken = kqueue::take_recv(queue)?;
+            (Taken::Kernel(taken), queue.len() as u32)
+        }
     };
-    let read = queue.read_head(slot);
-    let _ = queue.advance();
-    let left = queue.count();
     drop(queue);
     // An armed limit fires once when the posted requests fall below it, and is disarmed.
     let limit = this.limit.load(Ordering::Relaxed);
@@ -228,9 +305,18 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
     {
         srq.report_event(SrqEvent::LimitReached);
     }
-    // Parsed outside the lock: the copy allocates.
-    Some(match read {
-        Some(Ok(())) => wqe::parse_recv(slot, this.max_sge),
-        _ => Err(Malformed::Length),
+    Some(match taken {
+        // Parsed outside the lock: the copy allocates.
+        Taken::User(Some(Ok(())), slot) => wqe::parse_recv(slot, this.max_sge),
+        Taken::User(_, _) => Err(Malformed::Length),
+        Taken::Kernel(taken) => taken,
     })
+}
+
+/// A request taken from a shared receive queue.
+enum Taken<'a> {
+    /// Copied out of the queue shared with user space into the slot, if it could be read.
+    User(Option<Result>, &'a mut [u8]),
+    /// Copied out of an in-kernel consumer's queue.
+    Kernel(Result<RecvWqe, Malformed>),
 }

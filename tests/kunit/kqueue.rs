@@ -7,8 +7,9 @@
 mod tests {
     use crate::{
         kqueue::KernelQueue,
-        qp::{completion_opcode, service_allows},
+        qp::{send_opcode_of, service_allows},
         qp_state::Service,
+        wqe::SendOpcode,
     };
     use kernel::{
         prelude::*,
@@ -144,19 +145,74 @@ mod tests {
     }
 
     #[test]
-    fn flushed_sends_report_their_operation() {
-        assert_eq!(
-            completion_opcode(WrOpcode::RdmaWriteWithImm),
-            WcOpcode::RdmaWrite
-        );
-        assert_eq!(
-            completion_opcode(WrOpcode::SendWithInvalidate),
-            WcOpcode::Send
-        );
-        assert_eq!(
-            completion_opcode(WrOpcode::AtomicFetchAdd),
-            WcOpcode::FetchAdd
-        );
-        assert_eq!(completion_opcode(WrOpcode::RegMr), WcOpcode::RegMr);
+    fn kernel_sends_carry_their_operation() {
+        let expected = [
+            (
+                WrOpcode::RdmaWrite,
+                SendOpcode::RdmaWrite,
+                WcOpcode::RdmaWrite,
+            ),
+            (
+                WrOpcode::RdmaWriteWithImm,
+                SendOpcode::RdmaWriteWithImm,
+                WcOpcode::RdmaWrite,
+            ),
+            (WrOpcode::Send, SendOpcode::Send, WcOpcode::Send),
+            (
+                WrOpcode::SendWithImm,
+                SendOpcode::SendWithImm,
+                WcOpcode::Send,
+            ),
+            (WrOpcode::RdmaRead, SendOpcode::RdmaRead, WcOpcode::RdmaRead),
+            (
+                WrOpcode::AtomicCompareSwap,
+                SendOpcode::AtomicCompareSwap,
+                WcOpcode::CompareSwap,
+            ),
+            (
+                WrOpcode::AtomicFetchAdd,
+                SendOpcode::AtomicFetchAdd,
+                WcOpcode::FetchAdd,
+            ),
+            (
+                WrOpcode::LocalInvalidate,
+                SendOpcode::LocalInvalidate,
+                WcOpcode::LocalInvalidate,
+            ),
+            (
+                WrOpcode::SendWithInvalidate,
+                SendOpcode::SendWithInvalidate,
+                WcOpcode::Send,
+            ),
+            (WrOpcode::RegMr, SendOpcode::RegMr, WcOpcode::RegMr),
+        ];
+        for (posted, carried, completed) in expected {
+            assert_eq!(send_opcode_of(posted), carried);
+            assert_eq!(carried.completion_opcode(), completed);
+        }
+        // The registration is the kernel's alone: user space cannot name it.
+        assert_eq!(SendOpcode::from_raw(SendOpcode::RegMr as u32), None);
+    }
+
+    #[test]
+    fn a_resize_moves_the_requests_in_order() -> Result {
+        let mut old = queue(3)?;
+        for v in [7, 8, 9] {
+            push(&mut old, v)?;
+        }
+        old.pop_front();
+        push(&mut old, 10)?;
+        // The old ring has wrapped: 8, 9, 10 from slot 1.
+        let mut small = queue(2)?;
+        assert_eq!(old.move_into(&mut small), Err(EINVAL));
+        assert_eq!(old.len(), 3);
+        assert_eq!(small.len(), 0);
+        let mut large = queue(4)?;
+        old.move_into(&mut large)?;
+        assert!(old.front().is_none());
+        push(&mut large, 11)?;
+        assert_eq!(push(&mut large, 12), Err(ENOMEM));
+        assert_eq!(&drain(&mut large)?[..], &[8, 9, 10, 11]);
+        Ok(())
     }
 }
