@@ -137,11 +137,12 @@ cm_pair() {
 # NVMe over RDMA in one guest: an nvmet-rdma target exporting an 8 MiB
 # tmpfs file on $GUEST_IP, and the nvme-rdma host connected to it, both
 # kernel consumers of whichever device holds that address.
+# nvme_target_up [PARAM=VALUE...]: nvmet-rdma loaded with the parameters.
 nvmet=/sys/kernel/config/nvmet
 nvme_target_up() {
 	local subsys=$nvmet/subsystems/rrxe-test port=$nvmet/ports/1
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || return 1
-	modprobe nvmet-rdma || return 1
+	modprobe nvmet-rdma "$@" || return 1
 	mkdir -p /tmp/nvme && mount -t tmpfs none /tmp/nvme && truncate -s 8M /tmp/nvme/ns1 || return 1
 	mkdir $subsys && echo 1 >$subsys/attr_allow_any_host &&
 		mkdir $subsys/namespaces/1 &&

@@ -2,7 +2,8 @@
 # management MADs go out on QP1 (kernel post_send on the GSI QP) for rping,
 # ucmatose (RC) and udaddy (UD, SIDR); then NVMe over RDMA, host and target
 # both kernel ULPs over rrxe0's own address, moves data through kernel RC QPs,
-# DMA regions, fast-registration regions and remote invalidation.
+# DMA regions, fast-registration regions and remote invalidation, and then
+# with the target's receive requests on a kernel SRQ.
 . /repo/qemu/guest/lib.sh
 dev=rrxe0
 
@@ -14,6 +15,13 @@ check rrxe-cm-udaddy cm_pair udaddy -c 2 -C 10 -- udaddy -s "$GUEST_IP" -c 2 -C 
 if check rrxe-nvmet-rdma-target-up nvme_target_up; then
 	check rrxe-nvme-rdma-host-io-verified nvme_host_io
 	check rrxe-nvme-rdma-teardown nvme_down
+fi
+# Again with the target's receives posted to a kernel SRQ (post_srq_recv).
+if check rrxe-nvmet-rdma-srq-target-up nvme_target_up use_srq=1; then
+	check rrxe-nvme-rdma-srq-host-io-verified nvme_host_io
+	check rrxe-nvmet-rdma-srq-listed sh -c \
+		"rdma res show srq dev $dev | grep 'comm \\[nvmet_rdma\\]'"
+	check rrxe-nvme-rdma-srq-teardown nvme_down
 fi
 check rrxe-kernel-link-del rdma link del $dev
 check rrxe-kernel-rmmod rmmod rrxe
