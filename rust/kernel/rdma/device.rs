@@ -1410,14 +1410,8 @@ mod callbacks {
         } else if T::HAS_POST_SEND {
             // SAFETY: `wr` heads the consumer's list, valid for the call; `qp` is valid.
             let requests = unsafe { SendRequests::from_raw(wr, (*qp).qp_type) };
-            match T::post_send(this, requests) {
-                Ok(()) => return 0,
-                Err(failed) => {
-                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
-                    unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
-                    return failed.error.to_errno();
-                }
-            }
+            // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
+            return unsafe { post_result(wr, bad_wr, T::post_send(this, requests)) };
         } else {
             Err(EINVAL)
         };
@@ -1446,16 +1440,8 @@ mod callbacks {
         // SAFETY: A QP of `T`, not destroyed while the core posts to it; `wr` heads the
         // consumer's list, valid for the call.
         let (this, requests) = unsafe { (Qp::<T>::from_raw(qp), RecvRequests::from_raw(wr)) };
-        match T::post_recv(this, requests) {
-            Ok(()) => 0,
-            Err(failed) => {
-                if !bad_wr.is_null() {
-                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
-                    unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
-                }
-                failed.error.to_errno()
-            }
-        }
+        // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
+        unsafe { post_result(wr, bad_wr, T::post_recv(this, requests)) }
     }
 
     /// # Safety
@@ -1471,11 +1457,28 @@ mod callbacks {
         // SAFETY: An SRQ of `T`, not destroyed while the core posts to it; `wr` heads the
         // consumer's list, valid for the call.
         let (this, requests) = unsafe { (Srq::<T>::from_raw(srq), RecvRequests::from_raw(wr)) };
-        match T::post_srq_recv(this, requests) {
+        // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
+        unsafe { post_result(wr, bad_wr, T::post_srq_recv(this, requests)) }
+    }
+
+    /// Returns what a post call returns to the core: 0, or the driver's error with `bad_wr`
+    /// (if the core passed one) pointed at the first request the driver did not post.
+    ///
+    /// # Safety
+    ///
+    /// `wr` must head the consumer's valid list of requests, and `bad_wr` be null or valid for
+    /// writes.
+    unsafe fn post_result<W: post::LinkedRequest>(
+        wr: *const W,
+        bad_wr: *mut *const W,
+        result: Result<(), PostError>,
+    ) -> c_int {
+        match result {
             Ok(()) => 0,
             Err(failed) => {
-                if !bad_wr.is_null() {
-                    // SAFETY: The driver stopped within the list; `bad_wr` is the core's.
+                if !bad_wr.is_null() && !wr.is_null() {
+                    // SAFETY: The list is valid and not empty, and `bad_wr` valid for writes
+                    // (the caller's guarantees, checked for null above).
                     unsafe { post::set_bad_wr(wr, failed.posted, bad_wr) };
                 }
                 failed.error.to_errno()
