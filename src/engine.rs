@@ -186,7 +186,9 @@ impl Engine {
     }
 
     /// Detaches the queue pair (it is being destroyed): later runs find nothing to do, the
-    /// timer is cancelled and the packets waiting are dropped.
+    /// timer is cancelled and the packets waiting are dropped. Returns once a run in progress
+    /// has finished, so that nothing it completes is posted after the caller's cleanup. May
+    /// sleep.
     pub(crate) fn detach(&self) {
         let (qp, inbox, timer) = {
             let mut inner = self.inner.lock();
@@ -201,6 +203,7 @@ impl Engine {
         drop(timer);
         drop(inbox);
         drop(qp);
+        drop(self.runner.lock());
     }
 
     /// Queues a run of the engine on its device's queue.
