@@ -184,6 +184,7 @@ impl PageList {
 
 /// A registration work request (`IB_WR_REG_MR`): the region's mapped pages become reachable
 /// by `key` with `access`.
+#[derive(Clone)]
 pub(crate) struct FastRegistration {
     pub(crate) region: Arc<MrState>,
     pub(crate) key: u32,
@@ -325,6 +326,7 @@ pub(crate) struct MwState {
 }
 
 /// A bind request (`IBV_WR_BIND_MW`, and what `ibv_bind_mw` posts for a type 1 window).
+#[derive(Clone)]
 pub(crate) struct BindRequest {
     pub(crate) mw_rkey: u32,
     pub(crate) new_rkey: u32,

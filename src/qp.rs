@@ -1006,25 +1006,7 @@ pub(crate) fn read_send(
         }
         WorkQueues::Kernel { send, oldest, .. } => {
             let request = send.get(index.wrapping_sub(*oldest) as usize)?;
-            let mut wqe = empty_send();
-            wqe.wr_id = request.wqe.wr_id;
-            wqe.opcode = request.wqe.opcode;
-            wqe.flags = request.wqe.flags;
-            wqe.ex = request.wqe.ex;
-            wqe.remote_addr = request.wqe.remote_addr;
-            wqe.rkey = request.wqe.rkey;
-            wqe.compare_add = request.wqe.compare_add;
-            wqe.swap = request.wqe.swap;
-            wqe.remote_qpn = request.wqe.remote_qpn;
-            wqe.remote_qkey = request.wqe.remote_qkey;
-            wqe.ah_num = request.wqe.ah_num;
-            wqe.length = request.wqe.length;
-            wqe.registration = request.wqe.registration.as_ref().map(|r| FastRegistration {
-                region: r.region.clone(),
-                key: r.key,
-                access: r.access,
-                mapping: r.mapping,
-            });
+            let mut wqe = request.wqe.without_payload();
             // Copied under the lock, which disables interrupts: no allocation may sleep.
             let payload = if request.wqe.flags & send_flags::INLINE != 0 {
                 let mut data = KVec::new();
@@ -1123,20 +1105,13 @@ pub(crate) fn take_recv(qp: &Qp<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe
         } => return kqueue::take_recv(recv),
         _ => return None,
     };
-    if recv.count() == 0 {
-        return None;
-    }
-    let Some(slot) = slot.get_mut(..recv.geometry().elem_size()) else {
-        return Some(Err(Malformed::Length));
-    };
-    let read = recv.read_head(slot);
-    let _ = recv.advance();
+    let taken = recv.take_head(slot)?;
     drop(queues);
     // Parsed outside the lock: the copy allocates.
-    match read {
-        Some(Ok(())) => Some(wqe::parse_recv(slot, max_sge)),
-        _ => Some(Err(Malformed::Length)),
-    }
+    Some(match taken {
+        Ok(slot) => wqe::parse_recv(slot, max_sge),
+        Err(_) => Err(Malformed::Length),
+    })
 }
 
 /// Completes the receive request of a message in progress with a flush error and forgets

@@ -216,6 +216,21 @@ impl FromUserQueue {
         )
     }
 
+    /// Copies the oldest posted entry into the start of `slot` and consumes it; returns the
+    /// copy (a slot's size), or `None` if nothing is posted. `EINVAL`, and nothing consumed,
+    /// if `slot` is smaller than a slot.
+    pub(crate) fn take_head<'a>(&mut self, slot: &'a mut [u8]) -> Option<Result<&'a [u8]>> {
+        if self.count() == 0 {
+            return None;
+        }
+        let Some(slot) = slot.get_mut(..self.geometry.elem_size()) else {
+            return Some(Err(EINVAL));
+        };
+        let read = self.read_head(slot)?;
+        let _ = self.advance();
+        Some(read.map(|()| &*slot))
+    }
+
     /// Returns how many posted entries lie at `index` and after it.
     pub(crate) fn posted_from(&self, index: u32) -> u32 {
         self.geometry.count(self.producer(), index)

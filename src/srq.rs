@@ -278,15 +278,8 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
     let mut queue = this.queue.lock();
     let (taken, left) = match &mut *queue {
         Requests::User(queue) => {
-            if queue.count() == 0 {
-                return None;
-            }
-            let Some(slot) = slot.get_mut(..queue.geometry().elem_size()) else {
-                return Some(Err(Malformed::Length));
-            };
-            let read = queue.read_head(slot);
-            let _ = queue.advance();
-            (Taken::User(read, slot), queue.count())
+            let taken = queue.take_head(slot)?;
+            (Taken::User(taken), queue.count())
         }
         Requests::Kernel(queue) => {
             let taken = kqueue::take_recv(queue)?;
@@ -307,8 +300,8 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
     }
     Some(match taken {
         // Parsed outside the lock: the copy allocates.
-        Taken::User(Some(Ok(())), slot) => wqe::parse_recv(slot, this.max_sge),
-        Taken::User(_, _) => Err(Malformed::Length),
+        Taken::User(Ok(slot)) => wqe::parse_recv(slot, this.max_sge),
+        Taken::User(Err(_)) => Err(Malformed::Length),
         Taken::Kernel(taken) => taken,
     })
 }
@@ -316,7 +309,7 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
 /// A request taken from a shared receive queue.
 enum Taken<'a> {
     /// Copied out of the queue shared with user space into the slot, if it could be read.
-    User(Option<Result>, &'a mut [u8]),
+    User(Result<&'a [u8]>),
     /// Copied out of an in-kernel consumer's queue.
     Kernel(Result<RecvWqe, Malformed>),
 }

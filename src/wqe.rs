@@ -195,6 +195,18 @@ pub(crate) struct SendWqe {
     pub(crate) registration: Option<FastRegistration>,
 }
 
+impl SendWqe {
+    /// Returns a copy of the request with an empty payload. Does not allocate.
+    pub(crate) fn without_payload(&self) -> Self {
+        Self {
+            payload: Payload::Gather(KVec::new()),
+            bind: self.bind.clone(),
+            registration: self.registration.clone(),
+            ..*self
+        }
+    }
+}
+
 /// Why an entry cannot be carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Malformed {

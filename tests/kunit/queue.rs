@@ -195,6 +195,29 @@ mod tests {
     }
 
     #[test]
+    fn from_user_take_copies_a_slot_and_consumes_it() -> Result {
+        let mut q = FromUserQueue::new(Geometry::new(3, 64)?)?;
+        let g = q.geometry();
+        q.buffer().write(g.slot_offset(0), &[7; 64])?;
+        q.buffer().write(g.slot_offset(1), &[8; 64])?;
+        let mut slot = [0u8; 128];
+        assert!(q.take_head(&mut slot).is_none());
+        q.buffer().store_release(PRODUCER_OFFSET, 2)?;
+        // Room for less than a slot: refused, and the entry stays posted.
+        assert_eq!(
+            q.take_head(&mut slot[..63]).map(|r| r.err()),
+            Some(Some(EINVAL))
+        );
+        assert_eq!(q.count(), 2);
+        // The copy is one slot long, whatever room the caller gave.
+        assert_eq!(q.take_head(&mut slot), Some(Ok(&[7u8; 64][..])));
+        assert_eq!(q.buffer().load_acquire(CONSUMER_OFFSET)?, 1);
+        assert_eq!(q.take_head(&mut slot), Some(Ok(&[8u8; 64][..])));
+        assert!(q.take_head(&mut slot).is_none());
+        Ok(())
+    }
+
+    #[test]
     fn from_user_discard_skips_to_the_masked_producer() -> Result {
         let mut q = FromUserQueue::new(Geometry::new(7, 64)?)?; // 8 slots
         q.buffer().store_release(PRODUCER_OFFSET, 0xdead_0005)?;
