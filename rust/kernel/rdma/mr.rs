@@ -469,13 +469,11 @@ impl KernelDma {
     /// Fails with `EFAULT` if the range is not kernel memory of the direct map.
     pub fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
         for (ptr, range) in Self::pieces(addr, dst.len())? {
-            // SAFETY: `ptr` is direct-mapped memory, valid for `range.len()` bytes within one
-            // page (checked by `pieces`), that an in-kernel consumer mapped for the device
-            // (type invariant); `dst` is valid for writes of the range and does not overlap it.
-            // The consumer may access the memory concurrently, as it may with a DMA engine.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, dst[range.clone()].as_mut_ptr(), range.len())
-            };
+            let dst = &mut dst[range];
+            // SAFETY: `ptr` is valid for `dst.len()` bytes of direct-mapped memory in one page
+            // (`pieces`) that an in-kernel consumer mapped for the device (type invariant) and
+            // may access concurrently, as with DMA; `dst` is the caller's, not overlapping it.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, dst.as_mut_ptr(), dst.len()) };
         }
         Ok(())
     }
@@ -485,13 +483,11 @@ impl KernelDma {
     /// Fails with `EFAULT` if the range is not kernel memory of the direct map.
     pub fn write(&self, addr: u64, src: &[u8]) -> Result {
         for (ptr, range) in Self::pieces(addr, src.len())? {
-            // SAFETY: `ptr` is direct-mapped memory, valid for `range.len()` bytes within one
-            // page (checked by `pieces`), that an in-kernel consumer mapped for the device to
-            // write (type invariant); `src` is valid for reads of the range and does not
-            // overlap it.
-            unsafe {
-                core::ptr::copy_nonoverlapping(src[range.clone()].as_ptr(), ptr, range.len())
-            };
+            let src = &src[range];
+            // SAFETY: `ptr` is valid for `src.len()` bytes of direct-mapped memory in one page
+            // (`pieces`) that an in-kernel consumer mapped for the device (type invariant) and
+            // may access concurrently, as with DMA; `src` is the caller's, not overlapping it.
+            unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), ptr, src.len()) };
         }
         Ok(())
     }
