@@ -10,40 +10,52 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 out="$RRXE_CACHE/guest"
 root="$out/rootfs"
+# One build at a time writes the guest cache; a second waits here.
+mkdir -p "$out"
+exec 9>"$out/lock"
+flock 9
 key=$(hash_paths "$here/build-guest.sh" "$here/guest/rootinit")
 if [ -x "$root/init" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
 	exit 0
 fi
+# The image is built beside the current one, which stays usable until the
+# new one is complete.
+new="$out/rootfs.new"
 
 packages=(
 	libibverbs1 ibverbs-providers ibverbs-utils rdmacm-utils perftest
 	python3 python3-pyverbs iproute2 kmod procps iputils-ping
 )
-rm -rf "$root" "$out/key" "$out/rootfs.cpio.gz"
-mkdir -p "$out"
+rm -rf "$new" "$out/rootfs.cpio.gz"
 log "building guest userspace (Debian trixie: ${packages[*]})"
 mmdebstrap --quiet --variant=apt --include="$(IFS=,; echo "${packages[*]}")" \
-	trixie "$root" >"$out/mmdebstrap.log" 2>&1 ||
+	trixie "$new" >"$out/mmdebstrap.log" 2>&1 ||
 	die "mmdebstrap failed, see $out/mmdebstrap.log"
 
 # rdma-core's pyverbs test suite ships (partly gzipped) as documentation.
-tests="$root/usr/share/doc/rdma-core/tests"
+tests="$new/usr/share/doc/rdma-core/tests"
 [ -f "$tests/run_tests.py" ] || [ -f "$tests/run_tests.py.gz" ] ||
-	die "python3-pyverbs did not ship the test suite at ${tests#"$root"}"
-mkdir -p "$root/opt"
-cp -a "$tests" "$root/opt/rdma-core-tests"
-find "$root/opt/rdma-core-tests" -name '*.gz' -exec gunzip -f {} +
+	die "python3-pyverbs did not ship the test suite at ${tests#"$new"}"
+mkdir -p "$new/opt"
+cp -a "$tests" "$new/opt/rdma-core-tests"
+find "$new/opt/rdma-core-tests" -name '*.gz' -exec gunzip -f {} +
 
 # What the guest never reads.
-rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man "$root"/usr/share/info \
-	"$root"/usr/share/locale "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/*
+rm -rf "$new"/usr/share/doc/* "$new"/usr/share/man "$new"/usr/share/info \
+	"$new"/usr/share/locale "$new"/var/cache/apt/* "$new"/var/lib/apt/lists/*
 for tool in ibv_devinfo ibv_rc_pingpong ib_write_bw ib_send_bw rping rdma python3; do
-	chroot "$root" sh -c "command -v $tool" >/dev/null || die "guest image lacks $tool"
+	chroot "$new" sh -c "command -v $tool" >/dev/null || die "guest image lacks $tool"
 done
-chroot "$root" python3 -c 'import pyverbs.device' || die "guest image: pyverbs does not import"
+chroot "$new" python3 -c 'import pyverbs.device' || die "guest image: pyverbs does not import"
 
 # Mount points for the host's shares: the root is read-only in the guest.
-mkdir -p "$root"/host "$root"/repo "$root"/shared "$root"/lib/modules
-install -m 0755 "$here/guest/rootinit" "$root/init"
+mkdir -p "$new"/host "$new"/repo "$new"/shared "$new"/lib/modules
+install -m 0755 "$here/guest/rootinit" "$new/init"
+# The versions the guest runs, for the record of each run (out/).
+chroot "$new" dpkg-query -W -f='${Package}\t${Version}\n' | LC_ALL=C sort >"$new/.rrxe-packages"
+rm -rf "$root.old"
+[ -d "$root" ] && mv "$root" "$root.old"
+mv "$new" "$root"
+rm -rf "$root.old"
 echo "$key" >"$out/key"
 log "guest image ready: $(du -sh "$root" | cut -f1)"

@@ -23,7 +23,13 @@ build=$(kernel_build "$flavor")
 modroot=$(kernel_modroot "$flavor")
 fragments=("$here/config/base.config" "$here/config/$flavor.config")
 
-key=$(hash_paths "$root/rust" "${fragments[@]}" "$here/build-kernel.sh" "$here/apply-overlay.sh" "$here/lib.sh")
+# One build at a time writes the kernel cache; a second waits here.
+mkdir -p "$RRXE_CACHE"
+exec 9>"$RRXE_CACHE/kernel.lock"
+flock 9
+
+key=$( (tool_versions && hash_paths "$root/rust" "${fragments[@]}" "$here/build-kernel.sh" \
+	"$here/apply-overlay.sh" "$here/lib.sh") | sha256sum | cut -c1-16)
 key="$pkgver-$key"
 if [ -f "$build/arch/x86/boot/bzImage" ] && [ "$(cat "$build/.rrxe-key" 2>/dev/null)" = "$key" ]; then
 	exit 0
@@ -80,8 +86,17 @@ fi
 
 log "building $flavor kernel in $build"
 make_kernel -C "$src" O="$build" olddefconfig >/dev/null
-make_kernel -C "$src" O="$build" bzImage modules ||
+# The debug kernel's Rust is compiled under clippy, once: the kernel crate
+# (with the RDMA abstractions) is recompiled whenever the key changes, and
+# its diagnostics kept in .rrxe-build.log for `make check` to read.
+clippy=()
+if [ "$flavor" = debug ]; then
+	clippy=(CLIPPY=1)
+	rm -f "$build/rust/kernel.o"
+fi
+make_kernel -C "$src" O="$build" "${clippy[@]}" bzImage modules 2>&1 | tee "$build/.rrxe-build.log.new" ||
 	die "kernel build failed ($flavor)"
+mv "$build/.rrxe-build.log.new" "$build/.rrxe-build.log"
 rm -rf "$modroot"
 make_kernel -C "$src" O="$build" INSTALL_MOD_PATH="$modroot" modules_install >/dev/null ||
 	die "modules_install failed ($flavor)"

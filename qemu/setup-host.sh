@@ -61,10 +61,19 @@ fi
 
 [ -f "$(kernel_tarball)" ] || die "$KERNEL_PKG installed but $(kernel_tarball) missing"
 
-command -v rustup >/dev/null || die "rustup not found (need a rustup-managed toolchain)"
-if [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
-	log "rustup component add rust-src"
-	rustup component add rust-src >/dev/null || die "cannot add rust-src"
+if ! command -v rustup >/dev/null; then
+	[ "$(id -u)" = 0 ] || die "need root to install rustup"
+	log "apt-get install rustup (trixie)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie rustup >/dev/null ||
+		die "cannot install rustup"
+fi
+# The pinned toolchain of rust-toolchain.toml with its components.
+installed=$(rustup component list --installed --toolchain "$RUSTUP_TOOLCHAIN" 2>/dev/null || true)
+if ! for c in rustc rust-src clippy rustfmt; do grep -q "^$c" <<<"$installed" || exit 1; done; then
+	log "rustup toolchain install $RUSTUP_TOOLCHAIN (rust-src, clippy, rustfmt)"
+	rustup toolchain install "$RUSTUP_TOOLCHAIN" --profile minimal \
+		--component rust-src,clippy,rustfmt >/dev/null ||
+		die "cannot install Rust $RUSTUP_TOOLCHAIN"
 fi
 
 if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
