@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
 # Boot one or two guests on the test kernel and run guest scenarios.
 #
-#   qemu/run.sh [-k debug|bench] [-g 1|2] [-t SECONDS] [-n NAME] SCENARIO...
+#   qemu/run.sh [-k debug|bench] [-g 1|2] [-c CPUS] [-n NAME] [-b BOOT_SECONDS]
+#               [-d DEADLINE] [-a KERNEL_ARGS] SCENARIO...
 #
-# SCENARIO is a script path relative to the repository (qemu/scenarios/...);
-# every guest runs every scenario, in order, each under the -t timeout.
-# Two guests are joined by QEMU's UDP socket netdev on 127.0.0.1.
+# SCENARIO is a script path relative to the repository (qemu/scenarios/...)
+# whose header declares its time limit as `# timeout: SECONDS`; every guest
+# runs every scenario, in order, each under its own limit. Two guests are
+# joined by QEMU's UDP socket netdev on 127.0.0.1.
+#
+# A guest must reach its init within BOOT_SECONDS (default 300) and finish
+# within the sum of its scenarios' limits plus a margin, and never past
+# DEADLINE (seconds since the epoch, from `make check`'s own deadline).
+# KERNEL_ARGS are appended to the guest's command line (the runner's
+# self-test uses them).
+#
 # Prints one PASS/FAIL/SKIP line per test and `N passed, N failed`; exits 1 if
-# anything failed, including a KASAN, lockdep, WARN, BUG, Oops or hung-task
-# line in a guest's kernel log, or a guest that did not finish.
+# anything failed, including a KASAN, lockdep, WARN, BUG, Oops, hung-task or
+# kmemleak report in a guest's kernel log, or a guest that did not boot, died
+# or did not finish in time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-flavor=debug nguests=1 timeout=300 name=
-while getopts k:g:t:n: opt; do
+flavor=debug nguests=1 cpus=2 name= boot_limit=300 deadline= extra_args=
+while getopts k:g:c:n:b:d:a: opt; do
 	case $opt in
 	k) flavor=$OPTARG ;;
 	g) nguests=$OPTARG ;;
-	t) timeout=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	n) name=$OPTARG ;;
-	*) die "usage: run.sh [-k debug|bench] [-g 1|2] [-t SECONDS] [-n NAME] SCENARIO..." ;;
+	b) boot_limit=$OPTARG ;;
+	d) deadline=$OPTARG ;;
+	a) extra_args=$OPTARG ;;
+	*) die "usage: run.sh [-k debug|bench] [-g 1|2] [-c CPUS] [-n NAME] [-b BOOT_SECONDS] [-d DEADLINE] [-a KERNEL_ARGS] SCENARIO..." ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -28,7 +41,12 @@ shift $((OPTIND - 1))
 case $nguests in 1 | 2) ;; *) die "-g takes 1 or 2" ;; esac
 
 root=$(repo_root)
-for s in "$@"; do [ -f "$root/$s" ] || die "no scenario $s"; done
+budget=0
+for s in "$@"; do
+	[ -f "$root/$s" ] || die "no scenario $s"
+	t=$(scenario_timeout "$root/$s") || die "$s declares no '# timeout: SECONDS' line"
+	budget=$((budget + t))
+done
 kernel="$(kernel_build "$flavor")/arch/x86/boot/bzImage"
 modules="$(kernel_modroot "$flavor")/lib/modules"
 image="$RRXE_CACHE/guest/rootfs"
@@ -54,6 +72,12 @@ if [ "${RRXE_ACCEL:-auto}" = kvm ] ||
 	accel=(-accel kvm -cpu host)
 fi
 
+# A hung task or a soft lockup panics the guest, which then exits at once
+# (-no-reboot), so a deadlock ends the boot instead of waiting out the limit.
+append="console=ttyS0 acpi=noirq panic=-1 loglevel=6 hung_task_panic=1 softlockup_panic=1"
+append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=/init"
+[ -z "$extra_args" ] || append+=" $extra_args"
+
 # Ports for the guests' link, chosen per run so runs do not collide.
 base_port=$((20000 + ($$ % 20000) * 2))
 pids=()
@@ -69,16 +93,13 @@ NGUESTS=$nguests
 GUEST_IP=192.0.2.$i
 PEER_IP=192.0.2.$peer
 SCENARIOS="$*"
-SCENARIO_TIMEOUT=$timeout
 ENV
 	local_port=$((base_port + i - 1))
 	peer_port=$((base_port + peer - 1))
 	share=(security_model=none,multidevs=remap)
-	timeout --foreground -k 10 $((timeout * $# + 120)) \
-		qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2G \
+	qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m 2G \
 		-nographic -no-reboot -monitor none -serial "file:$g/console.log" \
-		-kernel "$kernel" \
-		-append "console=ttyS0 acpi=noirq panic=-1 loglevel=6 root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=/init" \
+		-kernel "$kernel" -append "$append" \
 		-virtfs "local,path=$image,mount_tag=rootfs,readonly=on,$share" \
 		-virtfs "local,path=$g,mount_tag=host,$share" \
 		-virtfs "local,path=$root,mount_tag=repo,readonly=on,$share" \
@@ -90,7 +111,36 @@ ENV
 	pids+=($!)
 done
 
-log "$name: ${nguests} guest(s), $flavor kernel, ${accel[1]}; logs in ${rundir#"$root"/}"
+# The run's limits: boot, then every scenario's limit plus a margin for the
+# final kmemleak scan, and never past the caller's deadline.
+start=$(date +%s)
+boot_by=$((start + boot_limit))
+finish_by=$((start + boot_limit + budget + 180))
+[ -z "$deadline" ] || [ "$deadline" -ge "$finish_by" ] || finish_by=$deadline
+log "$name: ${nguests} guest(s), $flavor kernel, ${accel[1]}, limit $((finish_by - start))s; logs in ${rundir#"$root"/}"
+
+# Watch the guests: one that has not reached its init by boot_by, or is still
+# running at finish_by, is stopped and reported.
+declare -A why
+while :; do
+	alive=0
+	now=$(date +%s)
+	for i in $(seq "$nguests"); do
+		pid=${pids[$((i - 1))]}
+		kill -0 "$pid" 2>/dev/null || continue
+		alive=1
+		g="$rundir/g$i"
+		if [ ! -f "$g/booted" ] && [ "$now" -ge "$boot_by" ]; then
+			why[$i]="did not boot within ${boot_limit}s"
+			kill "$pid" 2>/dev/null || true
+		elif [ "$now" -ge "$finish_by" ]; then
+			why[$i]="timed out after $((now - start))s"
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+	[ "$alive" = 1 ] || break
+	sleep 1
+done
 status=()
 for pid in "${pids[@]}"; do
 	rc=0
@@ -98,8 +148,42 @@ for pid in "${pids[@]}"; do
 	status+=("$rc")
 done
 
-# Kernel log lines that fail a run whatever the tests said.
-splat='BUG:|WARNING:|Oops|kernel BUG at|general protection fault|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked for more than|rcu: INFO: .* detected stall|UBSAN:|kmemleak: [0-9]+ new suspected memory leaks|unreferenced object|Call Trace:'
+# Kernel log lines that fail a run whatever the tests said, by kind; each
+# kind found is reported once, with its first line.
+kinds=(
+	"kasan|BUG: KASAN:"
+	"soft-lockup|soft lockup"
+	"hung-task|INFO: task .* blocked for more than"
+	"lockdep|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|bad unlock balance|held lock freed"
+	"rcu-stall|rcu: INFO: .* detected stall"
+	"ubsan|UBSAN:"
+	"warning|WARNING:"
+	"bug|BUG:|kernel BUG at|Oops|general protection fault"
+	"panic|Kernel panic"
+)
+kernel_log_failures() {
+	local kind pattern first earlier='^$' found=0 console=$1 leaks=$2
+	for kind in "${kinds[@]}"; do
+		pattern=${kind#*|}
+		# A line belongs to the first kind it matches.
+		first=$(grep -E "$pattern" "$console" 2>/dev/null | grep -Ev "$earlier" | head -1)
+		earlier+="|$pattern"
+		[ -n "$first" ] || continue
+		echo "FAIL ${prefix}kernel-log:${kind%%|*}: $first"
+		grep -F -m1 -B2 -A25 "$first" "$console" | sed 's/^/    | /' >&2 || true
+		found=1
+	done
+	if grep -q 'unreferenced object' "$leaks" 2>/dev/null; then
+		echo "FAIL ${prefix}kernel-log:kmemleak: $(grep -m1 'unreferenced object' "$leaks")"
+		head -n 30 "$leaks" | sed 's/^/    | /' >&2
+		found=1
+	fi
+	# Anything else that printed a backtrace.
+	if [ "$found" = 0 ] && grep -q 'Call Trace:' "$console" 2>/dev/null; then
+		echo "FAIL ${prefix}kernel-log:trace: $(grep -B5 -m1 'Call Trace:' "$console" | head -1)"
+		grep -m1 -B10 -A25 'Call Trace:' "$console" | sed 's/^/    | /' >&2
+	fi
+}
 passed=0 failed=0
 report() {
 	echo "$1"
@@ -115,15 +199,13 @@ for i in $(seq "$nguests"); do
 		esac
 	done <"$g/results"
 	rc=${status[$((i - 1))]}
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		report "FAIL ${prefix}guest: timed out (console: ${g#"$root"/}/console.log)"
+	console="console: ${g#"$root"/}/console.log"
+	if [ -n "${why[$i]:-}" ]; then
+		report "FAIL ${prefix}guest: ${why[$i]} ($console)"
 	elif [ ! -f "$g/finished" ]; then
-		report "FAIL ${prefix}guest: did not finish, qemu exit $rc (console: ${g#"$root"/}/console.log)"
+		report "FAIL ${prefix}guest: died before finishing, qemu exit $rc ($console)"
 	fi
-	if grep -Eq "$splat" "$g/console.log" 2>/dev/null || grep -q 'unreferenced object' "$g/kmemleak.txt" 2>/dev/null; then
-		report "FAIL ${prefix}kernel-log: $(grep -Em1 "$splat" "$g/console.log" "$g/kmemleak.txt" 2>/dev/null | sed 's/^[^:]*://' | head -1)"
-		grep -Em1 -B2 -A25 "$splat" "$g/console.log" | sed 's/^/    | /' >&2 || true
-	fi
+	while IFS= read -r line; do report "$line"; done < <(kernel_log_failures "$g/console.log" "$g/kmemleak.txt")
 done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

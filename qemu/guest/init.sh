@@ -12,6 +12,8 @@ set +a
 
 say() { echo "rrxe-guest[$GUEST_NAME]: $*" >/dev/kmsg; }
 
+# The runner's boot watch: init has been reached.
+echo booted >/host/booted
 hostname "$GUEST_NAME"
 ulimit -l unlimited
 ulimit -c 0
@@ -35,20 +37,60 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 say "network up, running scenarios"
 
+# What a scenario may change and must put back: RDMA links, modules,
+# network links with their MTUs and addresses, and mounts.
+guest_state() {
+	rdma link show 2>/dev/null | awk '{print "rdma-link", $2}'
+	lsmod | awk 'NR > 1 {print "module", $1}'
+	ip -o link show | awk '{sub(/@.*/, "", $2); print "netdev", $2, $4, $5}'
+	ip -o addr show | awk '{print "address", $2, $4}'
+	awk '{print "mount", $2, $3}' /proc/mounts
+}
+# restore_guest BASELINE: undo what a scenario left behind.
+restore_guest() {
+	local l
+	rdma link show 2>/dev/null | awk '{print $2}' | sed 's|/.*||' | while read -r l; do
+		rdma link del "$l"
+	done
+	comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "mount" {print $2}' |
+		sort -r | while read -r l; do umount "$l"; done
+	for _ in 1 2 3; do
+		comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "module" {print $2}' |
+			while read -r l; do rmmod "$l" 2>/dev/null; done
+	done
+	comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "netdev" && $2 != "eth0" {print $2}' |
+		sed 's/:$//' | while read -r l; do ip link del "$l" 2>/dev/null; done
+	ip link set eth0 mtu 1500 up
+}
+baseline=/tmp/guest-state.baseline
+guest_state | LC_ALL=C sort >"$baseline"
+
 for scenario in $SCENARIOS; do
 	name=$(basename "$scenario" .sh)
-	say "scenario $name"
+	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\) *$/\1/p' "/repo/$scenario" | head -1)
+	say "scenario $name (limit ${limit}s)"
 	before=$(wc -l </host/results 2>/dev/null || echo 0)
-	SCENARIO=$name timeout -k 5 "$SCENARIO_TIMEOUT" bash "/repo/$scenario" \
+	started=$(date +%s)
+	SCENARIO=$name timeout -k 5 "$limit" bash "/repo/$scenario" \
 		>"/host/logs/$name.log" 2>&1
 	rc=$?
+	say "scenario $name: exit $rc after $(($(date +%s) - started))s"
 	after=$(wc -l </host/results 2>/dev/null || echo 0)
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		fail "$name" "timed out after ${SCENARIO_TIMEOUT}s (logs/$name.log)"
+		fail "$name" "timed out after ${limit}s (logs/$name.log)"
 	elif [ "$rc" != 0 ]; then
 		fail "$name" "scenario exited $rc (logs/$name.log)"
 	elif [ "$after" = "$before" ]; then
 		fail "$name" "scenario recorded no test (logs/$name.log)"
+	fi
+	# Each scenario starts from the guest as it booted.
+	left=$(comm -13 "$baseline" <(guest_state | LC_ALL=C sort) | tr '\n' ';')
+	gone=$(comm -23 "$baseline" <(guest_state | LC_ALL=C sort) | tr '\n' ';')
+	if [ -z "$left$gone" ]; then
+		pass "$name-restores-guest"
+	else
+		fail "$name-restores-guest" "left ${left:-nothing}; removed ${gone:-nothing}"
+		restore_guest "$baseline"
 	fi
 done
 
