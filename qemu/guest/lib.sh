@@ -49,18 +49,6 @@ wait_tcp_listen() {
 	return 1
 }
 
-# retry N CMD...: run CMD up to N times, one second apart, until it succeeds.
-# For clients racing a server that has no observable readiness.
-retry() {
-	local n=$1 i
-	shift
-	for ((i = 1; i <= n; i++)); do
-		"$@" && return 0
-		[ "$i" -lt "$n" ] && sleep 1
-	done
-	return 1
-}
-
 # roce_v2_gid_index DEV IPV4: the GID table index of DEV's port 1 holding the
 # RoCE v2 GID for IPV4.
 roce_v2_gid_index() {
@@ -119,16 +107,33 @@ client_server() {
 	return "$rc"
 }
 
-# cm_pair SERVER... -- CLIENT...: an RDMA CM server and its client. The
-# server listens through the CM, which has no port to watch: the client
-# retries until the server accepts. Both must exit 0.
+# wait_cm_listen COMM [SECONDS]: wait until a process named COMM holds an
+# RDMA CM id in the LISTEN state (the CM's listeners have no port that `ss`
+# shows).
+wait_cm_listen() {
+	local comm=$1 limit=${2:-30} i
+	for ((i = 0; i < limit * 10; i++)); do
+		rdma res show cm_id 2>/dev/null | grep -E "state LISTEN .*comm $comm( |$)" -q && return 0
+		sleep 0.1
+	done
+	echo "no RDMA CM listener of $comm after ${limit}s" >&2
+	rdma res show cm_id >&2
+	return 1
+}
+
+# cm_pair SERVER... -- CLIENT...: an RDMA CM server and its client, run once
+# the server's CM id listens. Both must exit 0.
 cm_pair() {
 	local srv=() spid rc=0
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
 	shift
 	timeout 60 "${srv[@]}" &
 	spid=$!
-	retry 10 timeout 30 "$@" || rc=$?
+	if wait_cm_listen "$(basename "${srv[0]}")"; then
+		timeout 30 "$@" || rc=$?
+	else
+		rc=1
+	fi
 	[ "$rc" = 0 ] || kill $spid 2>/dev/null
 	wait $spid || rc=$((rc ? rc : 1))
 	return $rc
@@ -185,5 +190,41 @@ nvme_down() {
 		echo 0 >$nvmet/subsystems/rrxe-test/namespaces/1/enable &&
 		rmdir $nvmet/subsystems/rrxe-test/namespaces/1 &&
 		rmdir $nvmet/subsystems/rrxe-test &&
-		modprobe -r nvmet-rdma nvmet && umount /tmp/nvme
+		modprobe -r nvmet-rdma nvmet && umount /tmp/nvme && rmdir /tmp/nvme &&
+		umount /sys/kernel/config
+}
+
+# wait_ipv6_link_local NETDEV: wait until NETDEV's IPv6 link-local address
+# has passed duplicate address detection.
+wait_ipv6_link_local() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ip -6 addr show dev "$1" scope link | grep -q inet6 &&
+			! ip -6 addr show dev "$1" scope link | grep -q tentative && return 0
+		sleep 0.1
+	done
+	echo "$1: no settled IPv6 link-local address after 10s" >&2
+	return 1
+}
+
+# link_cycles TYPE NETDEV N: N times `rdma link add` and `rdma link del`.
+link_cycles() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		rdma link add cyc0 type "$1" netdev "$2" || { echo "add #$i failed"; return 1; }
+		rdma link del cyc0 || { echo "del #$i failed"; return 1; }
+	done
+	! [ -e /sys/class/infiniband/cyc0 ]
+}
+
+# rmmod_cycles MODULE NETDEV N: N times a device created, then its module
+# removed under it.
+rmmod_cycles() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		rdma link add cyc0 type "$1" netdev "$2" || { echo "add #$i failed"; return 1; }
+		[ -e /sys/class/infiniband/cyc0 ] || return 1
+		rmmod "$1" || { echo "rmmod #$i failed"; return 1; }
+		! [ -e /sys/class/infiniband/cyc0 ] || { echo "cyc0 still present after rmmod #$i"; return 1; }
+	done
 }

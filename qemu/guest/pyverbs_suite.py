@@ -3,12 +3,14 @@
 
     pyverbs_suite.py --dev DEV [--gid N] --out TABLE [MODULE...]
 
-TABLE gets one tab-separated row per test: name, result (pass, fail, error,
-skip, xfail, not-run), detail. Tests run in child processes that record each
+TABLE gets a comment line naming the device and rdma-core version, a header,
+then one tab-separated row per test: name, result (pass, fail, error, skip,
+xfail, not-run), detail. Tests run in child processes that record each
 outcome as it happens, so a child that crashes (libibverbs can segfault on
 exit after some skips) loses nothing already run; modules a crash left
-unfinished are run again one per process. test_flow and test_parent_domain
-always run alone.
+unfinished are run again one per process, and a process that hangs is killed
+after --child-timeout seconds. test_flow and test_parent_domain always run
+alone.
 Exits 0 when every listed test has a recorded outcome.
 """
 import argparse
@@ -114,6 +116,15 @@ def resolve(listed, rows):
     return out
 
 
+def rdma_core_version():
+    """The version of the python3-pyverbs package whose suite ran."""
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", "python3-pyverbs"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", required=True)
@@ -121,6 +132,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--child-rows")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--child-timeout", type=int, default=600,
+                    help="seconds a test process may take")
     ap.add_argument("modules", nargs="*")
     a = ap.parse_args()
     dev_args = ["--dev", a.dev] + (["--gid", str(a.gid)] if a.gid is not None else [])
@@ -143,7 +156,13 @@ def main():
         os.unlink(rows_path)
 
     def run(mods):
-        rc = subprocess.run(base + ["--child-rows", rows_path] + mods).returncode
+        # A test that hangs costs its process, not the table: what the
+        # process recorded stays, and its module is run again on its own.
+        try:
+            rc = subprocess.run(base + ["--child-rows", rows_path] + mods,
+                                timeout=a.child_timeout).returncode
+        except subprocess.TimeoutExpired:
+            rc = f"killed after {a.child_timeout}s"
         print(f"pyverbs: {' '.join(mods)}: exit {rc}", file=sys.stderr)
 
     # These crash libibverbs when they skip mid-setup: each gets its own process.
@@ -162,6 +181,7 @@ def main():
 
     outcome = resolve(listed, read_rows(rows_path))
     with open(a.out, "w") as f:
+        f.write(f"# pyverbs suite on {a.dev}, rdma-core {rdma_core_version()}\n")
         f.write("test\tresult\tdetail\n")
         for t in listed:
             f.write(f"{t}\t{outcome[t][0]}\t{outcome[t][1]}\n")

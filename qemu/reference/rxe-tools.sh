@@ -1,5 +1,6 @@
 # The C rdma_rxe with the standard rdma-core tools, in one guest: the
-# reference every rrxe result is compared with.
+# reference rrxe's scenarios are read against.
+# timeout: 600
 . /repo/qemu/guest/lib.sh
 dev=rxe0
 
@@ -13,16 +14,18 @@ devinfo() {
 }
 check rxe-ibv_devinfo devinfo
 client_server rxe-ibv_rc_pingpong 18515 \
-	ibv_rc_pingpong -d $dev -g "$gid" -n 100 -- \
-	ibv_rc_pingpong -d $dev -g "$gid" -n 100 "$GUEST_IP"
+	ibv_rc_pingpong -d $dev --chk -g "$gid" -n 100 -- \
+	ibv_rc_pingpong -d $dev --chk -g "$gid" -n 100 "$GUEST_IP"
 client_server rxe-ib_write_bw 18515 \
 	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
 	ib_write_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$GUEST_IP"
 
-check rxe-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -- \
-	rping -c -a "$GUEST_IP" -C 10 -S 64 -v
+check rxe-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -V -- \
+	rping -c -a "$GUEST_IP" -C 10 -S 64 -V
 # The reference for rrxe-kernel.sh's NVMe over RDMA.
 if check rxe-nvmet-rdma-target-up nvme_target_up; then
 	check rxe-nvme-rdma-host-io-verified nvme_host_io
 	check rxe-nvme-rdma-teardown nvme_down
 fi
+check rxe-link-del rdma link del $dev
+check rxe-rmmod rmmod rdma_rxe

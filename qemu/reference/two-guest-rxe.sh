@@ -1,5 +1,6 @@
 # The C rdma_rxe between two guests over the host's UDP link: g1 serves,
 # g2 is the client.
+# timeout: 300
 . /repo/qemu/guest/lib.sh
 dev=rxe0
 modprobe rdma_rxe
@@ -28,11 +29,14 @@ server_then_client() {
 # Line-buffered, so that a run cut short by its timeout still shows how far
 # it got (addresses exchanged or not).
 server_then_client ibv_rc_pingpong \
-	stdbuf -oL ibv_rc_pingpong -d $dev -g "$gid" -n 100 -- \
-	stdbuf -oL ibv_rc_pingpong -d $dev -g "$gid" -n 100 "$PEER_IP"
+	stdbuf -oL ibv_rc_pingpong -d $dev --chk -g "$gid" -n 100 -- \
+	stdbuf -oL ibv_rc_pingpong -d $dev --chk -g "$gid" -n 100 "$PEER_IP"
 server_then_client ib_send_bw \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 -- \
 	ib_send_bw -d $dev -x "$gid" -F -s 65536 -n 200 "$PEER_IP"
 # rdma_rxe's counters (retries, drops, sequence errors), for reading a run that
 # timed out.
 rdma statistic show link $dev/1 >/host/logs/rxe-statistic.log 2>&1
+barrier teardown
+check rxe-link-del rdma link del $dev
+check rxe-rmmod rmmod rdma_rxe

@@ -1,4 +1,5 @@
 # Load rrxe.ko, whose KUnit suites run at load time, and report each case.
+# timeout: 300
 . /repo/qemu/guest/lib.sh
 check kunit-insmod insmod /repo/rrxe.ko || exit 0
 suites=(/sys/kernel/debug/kunit/rrxe_*)

@@ -3,13 +3,15 @@
 # ucmatose (RC) and udaddy (UD, SIDR); then NVMe over RDMA, host and target
 # both kernel ULPs over rrxe0's own address, moves data through kernel RC QPs,
 # DMA regions, fast-registration regions and remote invalidation, and then
-# with the target's receive requests on a kernel SRQ.
+# with the target's receive requests on a kernel SRQ. rping validates the
+# data of every exchange (-V) on both sides.
+# timeout: 600
 . /repo/qemu/guest/lib.sh
 dev=rrxe0
 
 check rrxe-kernel-link-add rdma_link_add $dev rrxe eth0 || exit 0
-check rrxe-cm-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -- \
-	rping -c -a "$GUEST_IP" -C 10 -S 64 -v
+check rrxe-cm-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -V -- \
+	rping -c -a "$GUEST_IP" -C 10 -S 64 -V
 check rrxe-cm-ucmatose cm_pair ucmatose -c 2 -C 10 -- ucmatose -s "$GUEST_IP" -c 2 -C 10
 check rrxe-cm-udaddy cm_pair udaddy -c 2 -C 10 -- udaddy -s "$GUEST_IP" -c 2 -C 10
 if check rrxe-nvmet-rdma-target-up nvme_target_up; then
