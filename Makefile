@@ -12,11 +12,18 @@ rrxe-y := src/rrxe.o
 
 else
 
+SHELL := /bin/bash
 RRXE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rrxe
 KDIR ?= $(RRXE_CACHE)/kernel/build-debug
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19
+# The pinned toolchain (rust-toolchain.toml), also inside the kernel tree.
+export RUSTUP_TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# rrxe.ko is always compiled under clippy (one build serves both); a shared
+# lock keeps a kernel rebuild from changing the tree under it.
+KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
-.PHONY: all modules modules_install kernel guest setup clippy rustfmt rustfmtcheck demo check clean
+.PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
+	rustfmt rustfmtcheck demo check stress reference clean
 
 all: modules
 
@@ -34,20 +41,19 @@ modules: kernel
 
 # Into the test kernel's module tree, which guests mount: `rdma link add ...
 # type rrxe` then loads rrxe through its alias.
-modules_install: modules
+modules_install: modules install-built-module
+install-built-module:
 	@$(KMAKE) INSTALL_MOD_PATH=$(RRXE_CACHE)/kernel/modules-debug modules_install >/dev/null
 
-# The kernel crate with the RDMA abstractions, then the module, under clippy;
-# any compiler or clippy warning fails it. The kernel crate is rebuilt
-# normally afterwards, so the test kernel is the one kbuild would build.
-KERNEL_MAKE = $(MAKE) -s -C $(KDIR) LLVM=-19 -j$(shell nproc)
-clippy: kernel
-	@log=$$($(KERNEL_MAKE) CLIPPY=1 rust/kernel.o 2>&1); rc=$$?; echo "$$log"; \
-	  $(KERNEL_MAKE) >/dev/null || exit 1; \
-	  [ $$rc = 0 ] && ! echo "$$log" | grep -q '^warning'
-	@$(KMAKE) clean
-	@log=$$($(KMAKE) CLIPPY=1 modules 2>&1); rc=$$?; echo "$$log"; \
-	  [ $$rc = 0 ] && ! echo "$$log" | grep -q '^warning'
+# Clippy over the kernel crate with the RDMA abstractions (compiled under
+# clippy by the test kernel's build, whose diagnostics it reads) and over
+# rrxe.ko, rebuilt from clean; any diagnostic fails it.
+clippy: kernel clippy-module
+	@qemu/rust-warnings.sh $(KDIR)/.rrxe-build.log
+clippy-module: kernel
+	@$(KMAKE) clean >/dev/null
+	@$(KMAKE) modules 2>&1 | tee .clippy.log; \
+	  [ $${PIPESTATUS[0]} = 0 ] && qemu/rust-warnings.sh .clippy.log >/dev/null
 
 RUST_SOURCES = $(shell find src tests rust -name '*.rs' 2>/dev/null)
 RUSTFMT_FLAGS = --edition 2021 --config-path $(RRXE_CACHE)/kernel/src/.rustfmt.toml
@@ -58,13 +64,25 @@ rustfmt: kernel
 rustfmtcheck: kernel
 	@rustfmt --check $(RUSTFMT_FLAGS) $(RUST_SOURCES)
 
-# Boot a guest, create a soft-RoCE device and run a pingpong over it.
+# Boot a guest and show rrxe's traffic: a validated pingpong and a
+# bandwidth run on rrxe0, with rdma_rxe's figure from the same boot.
 demo: modules_install guest
 	@qemu/demo.sh
 
-# Everything: host checks, KUnit, guest scenarios, the runner's self-test.
+# Everything: host checks, KUnit, guest scenarios, pyverbs against its
+# expectations, the runner's self-test.
 check: setup
 	@qemu/check.sh
+
+# The long loops over lifetimes: link cycles, rmmods with live devices,
+# teardown under traffic.
+stress: modules_install guest
+	@qemu/stress.sh
+
+# rdma_rxe, the reference: its tools and the whole pyverbs suite; writes
+# tests/pyverbs/rxe0-reference.tsv.
+reference: modules_install guest
+	@qemu/reference.sh
 
 clean:
 	@if [ -d $(KDIR) ]; then $(KMAKE) clean; fi

@@ -5,8 +5,9 @@
 #   qemu/build-kernel.sh debug|bench
 #
 # The build lives in $RRXE_CACHE/kernel/build-FLAVOR and is reused (kbuild
-# rebuilds incrementally); it is skipped when its key (package version,
-# config fragments, overlay, this script) matches the last successful build.
+# rebuilds incrementally); it is skipped when its key (package version, tool
+# versions, config fragments, overlay, this script) matches the last
+# successful build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -29,11 +30,13 @@ exec 9>"$RRXE_CACHE/kernel.lock"
 flock 9
 
 key=$( (tool_versions && hash_paths "$root/rust" "${fragments[@]}" "$here/build-kernel.sh" \
-	"$here/apply-overlay.sh" "$here/lib.sh") | sha256sum | cut -c1-16)
+	"$here/apply-overlay.sh") | sha256sum | cut -c1-16)
 key="$pkgver-$key"
 if [ -f "$build/arch/x86/boot/bzImage" ] && [ "$(cat "$build/.rrxe-key" 2>/dev/null)" = "$key" ]; then
 	exit 0
 fi
+
+make_kernel() { make -s LLVM=-19 -j"$(nproc)" "$@"; }
 
 mkdir -p "$kdir"
 if [ ! -d "$pristine" ]; then

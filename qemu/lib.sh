@@ -39,8 +39,6 @@ hash_paths() {
 	done | sha256sum | cut -c1-16
 }
 
-make_kernel() { make -s LLVM=-19 -j"$(nproc)" "$@"; }
-
 # The versions of the tools a kernel build depends on: part of its cache key.
 tool_versions() {
 	rustc --version

@@ -14,6 +14,8 @@ say() { echo "rrxe-guest[$GUEST_NAME]: $*" >/dev/kmsg; }
 
 # The runner's boot watch: init has been reached.
 echo booted >/host/booted
+# Process substitution needs /dev/fd, which only udev would create.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 hostname "$GUEST_NAME"
 ulimit -l unlimited
 ulimit -c 0
@@ -46,20 +48,23 @@ guest_state() {
 	ip -o addr show | awk '{print "address", $2, $4}'
 	awk '{print "mount", $2, $3}' /proc/mounts
 }
-# restore_guest BASELINE: undo what a scenario left behind.
+# added_state: what the guest has now and did not have at boot.
+added_state() {
+	guest_state | LC_ALL=C sort >/tmp/guest-state.now
+	LC_ALL=C comm -13 "$baseline" /tmp/guest-state.now
+}
+# restore_guest: undo what a scenario left behind.
 restore_guest() {
 	local l
 	rdma link show 2>/dev/null | awk '{print $2}' | sed 's|/.*||' | while read -r l; do
 		rdma link del "$l"
 	done
-	comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "mount" {print $2}' |
-		sort -r | while read -r l; do umount "$l"; done
+	added_state | awk '$1 == "mount" {print $2}' | sort -r | while read -r l; do umount "$l"; done
 	for _ in 1 2 3; do
-		comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "module" {print $2}' |
-			while read -r l; do rmmod "$l" 2>/dev/null; done
+		added_state | awk '$1 == "module" {print $2}' | while read -r l; do rmmod "$l" 2>/dev/null; done
 	done
-	comm -13 "$1" <(guest_state | LC_ALL=C sort) | awk '$1 == "netdev" && $2 != "eth0" {print $2}' |
-		sed 's/:$//' | while read -r l; do ip link del "$l" 2>/dev/null; done
+	added_state | awk '$1 == "netdev" && $2 != "eth0:" {print $2}' | sed 's/:$//' |
+		while read -r l; do ip link del "$l" 2>/dev/null; done
 	ip link set eth0 mtu 1500 up
 }
 baseline=/tmp/guest-state.baseline
@@ -84,9 +89,11 @@ for scenario in $SCENARIOS; do
 		fail "$name" "scenario recorded no test (logs/$name.log)"
 	fi
 	# Each scenario starts from the guest as it booted.
-	left=$(comm -13 "$baseline" <(guest_state | LC_ALL=C sort) | tr '\n' ';')
-	gone=$(comm -23 "$baseline" <(guest_state | LC_ALL=C sort) | tr '\n' ';')
-	if [ -z "$left$gone" ]; then
+	left=$(added_state | paste -sd';')
+	gone=$(LC_ALL=C comm -23 "$baseline" /tmp/guest-state.now | paste -sd';')
+	if [ ! -s /tmp/guest-state.now ]; then
+		fail "$name-restores-guest" "cannot read the guest's state"
+	elif [ -z "$left$gone" ]; then
 		pass "$name-restores-guest"
 	else
 		fail "$name-restores-guest" "left ${left:-nothing}; removed ${gone:-nothing}"

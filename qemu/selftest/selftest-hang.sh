@@ -1,0 +1,3 @@
+# Deliberately broken: a scenario that outlives its limit.
+# timeout: 10
+sleep 600
