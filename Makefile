@@ -39,11 +39,12 @@ guest: setup
 modules: kernel
 	@$(KMAKE) modules
 
-# Into the test kernel's module tree, which guests mount: `rdma link add ...
-# type rrxe` then loads rrxe through its alias.
+# Into this checkout's copy of the test kernel's module tree (out/modules),
+# which its guests mount: `rdma link add ... type rrxe` then loads rrxe
+# through its alias.
 modules_install: modules install-built-module
 install-built-module:
-	@$(KMAKE) INSTALL_MOD_PATH=$(RRXE_CACHE)/kernel/modules-debug modules_install >/dev/null
+	@qemu/install-module.sh
 
 # Clippy over the kernel crate with the RDMA abstractions (compiled under
 # clippy by the test kernel's build, whose diagnostics it reads) and over

@@ -11,6 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(repo_root)
 cd "$root"
+# Nothing of an earlier run may be read as this run's.
+rm -rf out
 mkdir -p out
 
 start=$(date +%s)
@@ -29,12 +31,17 @@ tally() {
 		case $line in PASS\ * | FAIL\ * | SKIP\ * | NOTE\ *) echo "$line" >>"$results" ;; esac
 	done
 }
-# bounded CMD...: CMD under what remains of the deadline.
+# bounded CMD...: CMD under what remains of the deadline (a shell function
+# of this script runs in a bash that has it).
 bounded() {
 	local left
 	left=$(remaining)
 	[ "$left" -gt 0 ] || return 124
-	timeout -k 10 "$left" "$@"
+	if [ "$(type -t "$1")" = function ]; then
+		timeout -k 10 "$left" bash -euo pipefail -c "$(declare -f "$1"); $(printf '%q ' "$@")"
+	else
+		timeout -k 10 "$left" "$@"
+	fi
 }
 # host_check NAME CMD...: a test run on the host, logged to out/NAME.log.
 host_check() {
@@ -51,6 +58,14 @@ host_check() {
 	fi
 }
 step() { log "== $*  [$(($(date +%s) - start))s]"; }
+# The README quotes the parity figure computed from the committed tables.
+readme_parity_current() {
+	local figure
+	figure=$(python3 qemu/pyverbs_tables.py parity tests/pyverbs/rxe0-reference.tsv \
+		tests/pyverbs/rrxe0-expected.tsv | head -1) && [ -n "$figure" ] || return 1
+	echo "$figure"
+	grep -qxF "$figure" README.md || { echo "README.md does not quote it" >&2; return 1; }
+}
 
 step "test kernel, guest image"
 host_check build-test-kernel "$here/build-kernel.sh" debug | tally
@@ -68,9 +83,18 @@ step "driver build and lints"
 	host_check install-rrxe.ko-in-guest-modules make -s install-built-module
 	host_check rustfmt make -s rustfmtcheck
 	host_check no-unsafe-in-src sh -c '! grep -rnw unsafe src/'
-	host_check readme-parity-figure-current sh -c \
-		"grep -qxF \"\$(python3 qemu/pyverbs_tables.py parity tests/pyverbs/rxe0-reference.tsv tests/pyverbs/rrxe0-expected.tsv | head -1)\" README.md"
+	host_check readme-parity-figure-current readme_parity_current
 } | tally
+
+# judge_step NAME CMD...: a judging script whose lines are results; if it
+# fails to run to its end, that is a failure of its own.
+judge_step() {
+	local name=$1 rc=0
+	shift
+	"$@" >"out/$name.txt" 2>"out/$name.log" || rc=$?
+	tally <"out/$name.txt"
+	[ "$rc" = 0 ] || echo "FAIL $name: exited $rc (out/$name.log)" | tally
+}
 
 # The guest runs side by side: the rrxe scenarios in one guest, the whole
 # pyverbs suite in another, and the runner's self-test (three short boots).
@@ -93,11 +117,13 @@ for run in rrxe:$rrxe_run pyverbs:$pyverbs_run selftest:$selftest_run; do
 done
 
 step "pyverbs against its expectations"
-python3 qemu/pyverbs_tables.py judge tests/pyverbs/rrxe0-expected.tsv \
-	out/pyverbs/g1/pyverbs-rrxe0.tsv | tally
+judge_step pyverbs-judge python3 qemu/pyverbs_tables.py judge tests/pyverbs/rrxe0-expected.tsv \
+	out/pyverbs/g1/pyverbs-rrxe0.tsv
 
 step "every result accounted for"
-python3 qemu/results_manifest.py tests/expected-results.txt "$results" | tally
+judge_step results-manifest python3 qemu/results_manifest.py tests/expected-results.txt "$results"
+grep -q '^PASS results-manifest' "$results" ||
+	echo "FAIL results-manifest-held: not every result was accounted for" | tally
 
 if [ "$(remaining)" -le 0 ]; then
 	echo "FAIL check-deadline: make check reached its ${RRXE_CHECK_MINUTES:-80}-minute deadline" | tally

@@ -14,8 +14,7 @@ rc=0
 	qemu/reference/pyverbs-rxe.sh || rc=1
 "$here/run.sh" -n reference-two -g 2 qemu/reference/two-guest-rxe.sh || rc=1
 table=out/reference/g1/pyverbs-rxe0.tsv
-if [ -s "$table" ]; then
-	cp "$table" tests/pyverbs/rxe0-reference.tsv
+if [ -s "$table" ] && mkdir -p tests/pyverbs && cp "$table" tests/pyverbs/rxe0-reference.tsv; then
 	log "wrote tests/pyverbs/rxe0-reference.tsv ($(head -1 "$table"))"
 	python3 qemu/pyverbs_tables.py parity tests/pyverbs/rxe0-reference.tsv tests/pyverbs/rrxe0-expected.tsv
 else

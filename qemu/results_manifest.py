@@ -23,16 +23,35 @@ def name_of(rest):
     return rest.split(": ", 1)[0].rstrip(":")
 
 
-def main():
-    manifest_path, results_path = sys.argv[1:3]
+def read_manifest(path):
+    """{name: PASS or SKIP}; raises ValueError on a line of another form or a
+    name listed twice."""
     expected = {}
-    with open(manifest_path) as f:
-        for line in f:
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            status, name = line.split(" ", 1)
+            status, _, rest = line.partition(" ")
+            name = name_of(rest)
+            if status not in ("PASS", "SKIP") or not name:
+                raise ValueError(f"{path}:{number}: not 'PASS NAME' or 'SKIP NAME': {line}")
+            if name in expected:
+                raise ValueError(f"{path}:{number}: {name} is listed twice")
             expected[name] = status
+    return expected
+
+
+def main():
+    manifest_path, results_path = sys.argv[1:3]
+    try:
+        expected = read_manifest(manifest_path)
+    except (OSError, ValueError) as ex:
+        print(f"FAIL results-manifest: {ex}")
+        return 1
+    if not expected:
+        print(f"FAIL results-manifest: {manifest_path} lists no result")
+        return 1
     reported = {}
     with open(results_path) as f:
         for line in f:

@@ -47,8 +47,16 @@ for s in "$@"; do
 	t=$(scenario_timeout "$root/$s") || die "$s declares no '# timeout: SECONDS' line"
 	budget=$((budget + t))
 done
+# The caches stay as they are while guests use them: builds wait.
+exec 7>"$RRXE_CACHE/kernel.lock"
+flock -s 7
+mkdir -p "$RRXE_CACHE/guest"
+exec 8>"$RRXE_CACHE/guest/lock"
+flock -s 8
 kernel="$(kernel_build "$flavor")/arch/x86/boot/bzImage"
-modules="$(kernel_modroot "$flavor")/lib/modules"
+# This checkout's module tree (qemu/install-module.sh), else the kernel's.
+modules="$root/out/modules/lib/modules"
+[ -d "$modules" ] || modules="$(kernel_modroot "$flavor")/lib/modules"
 image="$RRXE_CACHE/guest/rootfs"
 [ -f "$kernel" ] || die "no $flavor kernel: run qemu/build-kernel.sh $flavor"
 [ -d "$modules" ] || die "no $flavor kernel modules in $modules"
@@ -79,7 +87,8 @@ append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cach
 [ -z "$extra_args" ] || append+=" $extra_args"
 
 # Ports for the guests' link, chosen per run so runs do not collide.
-base_port=$((20000 + ($$ % 20000) * 2))
+# Below the host's ephemeral range (32768 and up).
+base_port=$((10000 + ($$ % 10000) * 2))
 pids=()
 for i in $(seq "$nguests"); do
 	g="$rundir/g$i"
@@ -90,6 +99,7 @@ for i in $(seq "$nguests"); do
 GUEST_NAME=g$i
 GUEST_INDEX=$i
 NGUESTS=$nguests
+KERNEL_FLAVOR=$flavor
 GUEST_IP=192.0.2.$i
 PEER_IP=192.0.2.$peer
 SCENARIOS="$*"
@@ -116,12 +126,15 @@ done
 start=$(date +%s)
 boot_by=$((start + boot_limit))
 finish_by=$((start + boot_limit + budget + 180))
-[ -z "$deadline" ] || [ "$deadline" -ge "$finish_by" ] || finish_by=$deadline
+# A minute before the deadline, so that what the guests recorded is still
+# reported before the caller's own limit.
+[ -z "$deadline" ] || [ $((deadline - 60)) -ge "$finish_by" ] || finish_by=$((deadline - 60))
 log "$name: ${nguests} guest(s), $flavor kernel, ${accel[1]}, limit $((finish_by - start))s; logs in ${rundir#"$root"/}"
 
 # Watch the guests: one that has not reached its init by boot_by, or is still
 # running at finish_by, is stopped and reported.
-declare -A why
+# QEMU gets SIGTERM, and SIGKILL 15 seconds later if it is still there.
+declare -A why stopped
 while :; do
 	alive=0
 	now=$(date +%s)
@@ -130,13 +143,19 @@ while :; do
 		kill -0 "$pid" 2>/dev/null || continue
 		alive=1
 		g="$rundir/g$i"
+		if [ -n "${stopped[$i]:-}" ]; then
+			[ "$now" -lt $((stopped[$i] + 15)) ] || kill -KILL "$pid" 2>/dev/null || true
+			continue
+		fi
 		if [ ! -f "$g/booted" ] && [ "$now" -ge "$boot_by" ]; then
 			why[$i]="did not boot within ${boot_limit}s"
-			kill "$pid" 2>/dev/null || true
 		elif [ "$now" -ge "$finish_by" ]; then
 			why[$i]="timed out after $((now - start))s"
-			kill "$pid" 2>/dev/null || true
+		else
+			continue
 		fi
+		stopped[$i]=$now
+		kill "$pid" 2>/dev/null || true
 	done
 	[ "$alive" = 1 ] || break
 	sleep 1
@@ -160,13 +179,14 @@ kinds=(
 	"warning|WARNING:"
 	"bug|BUG:|kernel BUG at|Oops|general protection fault"
 	"panic|Kernel panic"
+	"kmemleak-off|kmemleak: .*[Dd]isabl"
 )
 kernel_log_failures() {
 	local kind pattern first earlier='^$' found=0 console=$1 leaks=$2
 	for kind in "${kinds[@]}"; do
 		pattern=${kind#*|}
 		# A line belongs to the first kind it matches.
-		first=$(grep -E "$pattern" "$console" 2>/dev/null | grep -Ev "$earlier" | head -1)
+		first=$(grep -E "$pattern" "$console" 2>/dev/null | grep -Ev "$earlier" | head -1) || true
 		earlier+="|$pattern"
 		[ -n "$first" ] || continue
 		echo "FAIL ${prefix}kernel-log:${kind%%|*}: $first"
@@ -205,7 +225,8 @@ for i in $(seq "$nguests"); do
 	elif [ ! -f "$g/finished" ]; then
 		report "FAIL ${prefix}guest: died before finishing, qemu exit $rc ($console)"
 	fi
-	while IFS= read -r line; do report "$line"; done < <(kernel_log_failures "$g/console.log" "$g/kmemleak.txt")
+	kernel_log_failures "$g/console.log" "$g/kmemleak.txt" >"$g/kernel-log-failures" || true
+	while IFS= read -r line; do report "$line"; done <"$g/kernel-log-failures"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

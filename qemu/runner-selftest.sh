@@ -82,10 +82,18 @@ expect pyverbs-test-without-expectation-fails "$tables/unlisted.out" '^FAIL pyve
 sed 's/^\(tests.test_a.A.test_known\)\terror\t.*/\1\tpass\t/' "$tables/same.tsv" >"$tables/better.tsv"
 judge "$tables/expected.tsv" "$tables/better.tsv" >"$tables/better.out"
 expect pyverbs-better-than-expected-noted "$tables/better.out" '^NOTE pyverbs:test_a.A.test_known: now pass'
+sed 's/^\(tests.test_a.A.test_known\)\terror\t.*/\1\tskip\tDevice does not support Z/' "$tables/same.tsv" >"$tables/skip.tsv"
+judge "$tables/expected.tsv" "$tables/skip.tsv" >"$tables/skip.out"
+expect pyverbs-skip-where-error-expected-fails "$tables/skip.out" '^FAIL pyverbs:test_a.A.test_known: skip with'
 sed 's/not offered by soft-RoCE$//' "$tables/expected.tsv" >"$tables/no-cause.tsv"
 judge "$tables/no-cause.tsv" "$tables/same.tsv" >"$tables/no-cause.out"
 expect pyverbs-expectation-without-cause-fails "$tables/no-cause.out" '^FAIL pyverbs:test_a.A.test_skip: .* names no cause'
 
+printf '%s\n' "PASS one" "PASS one" >"$tables/manifest.txt"
+python3 "$here/results_manifest.py" "$tables/manifest.txt" "$tables/manifest.txt" >"$tables/manifest.out"
+expect manifest-listing-twice-fails "$tables/manifest.out" '^FAIL results-manifest: .* listed twice'
+python3 "$here/results_manifest.py" "$tables/absent.txt" "$tables/manifest.txt" >"$tables/manifest.out"
+expect manifest-missing-fails "$tables/manifest.out" '^FAIL results-manifest: '
 printf '%s\n' "PASS one" "SKIP two" >"$tables/manifest.txt"
 printf '%s\n' "PASS one" "PASS three" >"$tables/results.txt"
 python3 "$here/results_manifest.py" "$tables/manifest.txt" "$tables/results.txt" >"$tables/manifest.out"
@@ -105,12 +113,26 @@ expect kasan-report-reported "$f" '^FAIL kernel-log:kasan: .*BUG: KASAN: .*use-a
 expect kmemleak-leak-reported "$f" '^FAIL kernel-log:kmemleak: unreferenced object'
 expect leftover-module-reported "$f" '^FAIL selftest-broken-restores-guest: left .*module kmemleak_test'
 expect_rc faulty-run-exit-status "$rc"
+# Every FAIL line printed is counted in the run's summary.
+if grep -qx "$(grep -c '^PASS ' "$f") passed, $(grep -c '^FAIL ' "$f") failed" "$f"; then
+	echo "PASS runner-selftest-summary-counts-every-line"
+else
+	echo "FAIL runner-selftest-summary-counts-every-line: $(tail -n1 "$f")"
+fi
 
 wait $hung
 rc=$?
 f="$out/hung.txt"
 expect hung-task-reported "$f" '^FAIL kernel-log:hung-task: .*blocked for more than'
 expect hung-task-ends-boot "$f" '^FAIL guest: died before finishing'
+# At once: well within the scenario's 300s limit after the guest booted.
+g="$root/out/selftest-hung/g1"
+took=$(($(stat -c %Y "$g/console.log" 2>/dev/null || echo 0) - $(stat -c %Y "$g/booted" 2>/dev/null || echo 0)))
+if [ -f "$g/booted" ] && [ "$took" -lt 120 ]; then
+	echo "PASS runner-selftest-hung-task-ends-boot-at-once"
+else
+	echo "FAIL runner-selftest-hung-task-ends-boot-at-once: the guest ran ${took}s after booting"
+fi
 expect_rc hung-task-run-exit-status "$rc"
 
 wait $noboot

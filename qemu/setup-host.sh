@@ -69,7 +69,9 @@ if ! command -v rustup >/dev/null; then
 fi
 # The pinned toolchain of rust-toolchain.toml with its components.
 installed=$(rustup component list --installed --toolchain "$RUSTUP_TOOLCHAIN" 2>/dev/null || true)
-if ! for c in rustc rust-src clippy rustfmt; do grep -q "^$c" <<<"$installed" || exit 1; done; then
+components_missing=0
+for c in rustc rust-src clippy rustfmt; do grep -q "^$c" <<<"$installed" || components_missing=1; done
+if [ "$components_missing" = 1 ]; then
 	log "rustup toolchain install $RUSTUP_TOOLCHAIN (rust-src, clippy, rustfmt)"
 	rustup toolchain install "$RUSTUP_TOOLCHAIN" --profile minimal \
 		--component rust-src,clippy,rustfmt >/dev/null ||

@@ -44,7 +44,7 @@ say "network up, running scenarios"
 guest_state() {
 	rdma link show 2>/dev/null | awk '{print "rdma-link", $2}'
 	lsmod | awk 'NR > 1 {print "module", $1}'
-	ip -o link show | awk '{sub(/@.*/, "", $2); print "netdev", $2, $4, $5}'
+	ip -o link show | awk '{sub(/@.*/, "", $2); up = $3 ~ /[<,]UP[,>]/ ? "up" : "down"; print "netdev", $2, $4, $5, up}'
 	ip -o addr show | awk '{print "address", $2, $4}'
 	awk '{print "mount", $2, $3}' /proc/mounts
 }
@@ -101,18 +101,25 @@ for scenario in $SCENARIOS; do
 	fi
 done
 
-if [ -w /sys/kernel/debug/kmemleak ]; then
+# The debug kernel has kmemleak: a scan that cannot run is a failure, not a
+# clean result.
+if [ -e /sys/kernel/debug/kmemleak ]; then
 	say "kmemleak scan"
-	echo scan >/sys/kernel/debug/kmemleak
 	# A second scan reports only objects unreferenced in both.
-	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak >/host/kmemleak.txt
-	grep -q 'unreferenced object' /host/kmemleak.txt &&
-		say "kmemleak: unreferenced object(s), see kmemleak.txt"
+	if echo scan >/sys/kernel/debug/kmemleak && echo scan >/sys/kernel/debug/kmemleak &&
+		cat /sys/kernel/debug/kmemleak >/host/kmemleak.txt; then
+		grep -q 'unreferenced object' /host/kmemleak.txt &&
+			say "kmemleak: unreferenced object(s), see kmemleak.txt"
+	else
+		fail kmemleak-scan "kmemleak could not scan (disabled?)"
+	fi
+elif [ "$KERNEL_FLAVOR" = debug ]; then
+	fail kmemleak-scan "no /sys/kernel/debug/kmemleak on the debug kernel"
 fi
 dmesg >/host/dmesg.txt
 echo done >/host/finished
 sync
 say "finished"
 echo o >/proc/sysrq-trigger
-sleep 10
+# PID 1 must not exit before the power-off completes.
+while :; do sleep 60; done

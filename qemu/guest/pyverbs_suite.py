@@ -9,12 +9,15 @@ xfail, not-run), detail. Tests run in child processes that record each
 outcome as it happens, so a child that crashes (libibverbs can segfault on
 exit after some skips) loses nothing already run; modules a crash left
 unfinished are run again one per process, and a process that hangs is killed
-after --child-timeout seconds. test_flow and test_parent_domain always run
+after --module-timeout seconds per module it runs; a test recorded twice
+keeps its worse outcome. Stopped by SIGTERM, it writes the table of what it
+has, the rest as not-run. test_flow and test_parent_domain always run
 alone.
 Exits 0 when every listed test has a recorded outcome.
 """
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import unittest
@@ -86,13 +89,21 @@ def list_tests(dev_args, modules):
     return [t.id() for t in iter_cases(suite)]
 
 
+# Outcomes from worst to best: a test recorded twice (its module was run
+# again after a crash) keeps the worse of its outcomes.
+WORSE_FIRST = ["not-run", "error", "fail", "xfail", "skip", "pass"]
+
+
 def read_rows(path):
     rows = {}
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
                 parts = line.rstrip("\n").split("\t")
-                if len(parts) == 3:
+                if len(parts) != 3:
+                    continue
+                old = rows.get(parts[0])
+                if old is None or WORSE_FIRST.index(parts[1]) < WORSE_FIRST.index(old[0]):
                     rows[parts[0]] = (parts[1], parts[2])
     return rows
 
@@ -132,8 +143,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--child-rows")
     ap.add_argument("--list", action="store_true")
-    ap.add_argument("--child-timeout", type=int, default=600,
-                    help="seconds a test process may take")
+    ap.add_argument("--module-timeout", type=int, default=300,
+                    help="seconds a test process may take per module it runs")
     ap.add_argument("modules", nargs="*")
     a = ap.parse_args()
     dev_args = ["--dev", a.dev] + (["--gid", str(a.gid)] if a.gid is not None else [])
@@ -155,14 +166,34 @@ def main():
     if os.path.exists(rows_path):
         os.unlink(rows_path)
 
+    def write_table():
+        outcome = resolve(listed, read_rows(rows_path))
+        with open(a.out + ".new", "w") as f:
+            f.write(f"# pyverbs suite on {a.dev}, rdma-core {rdma_core_version()}\n")
+            f.write("test\tresult\tdetail\n")
+            for t in listed:
+                f.write(f"{t}\t{outcome[t][0]}\t{outcome[t][1]}\n")
+        os.replace(a.out + ".new", a.out)
+        return outcome
+
+    # Stopped from outside (the scenario's limit): the table still holds
+    # every outcome recorded so far, the rest as not-run.
+    def stopped(signum, _frame):
+        write_table()
+        print(f"pyverbs: stopped by signal {signum}; table written", file=sys.stderr)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stopped)
+
     def run(mods):
         # A test that hangs costs its process, not the table: what the
         # process recorded stays, and its module is run again on its own.
+        limit = a.module_timeout * len(mods)
         try:
             rc = subprocess.run(base + ["--child-rows", rows_path] + mods,
-                                timeout=a.child_timeout).returncode
+                                timeout=limit).returncode
         except subprocess.TimeoutExpired:
-            rc = f"killed after {a.child_timeout}s"
+            rc = f"killed after {limit}s"
         print(f"pyverbs: {' '.join(mods)}: exit {rc}", file=sys.stderr)
 
     # These crash libibverbs when they skip mid-setup: each gets its own process.
@@ -179,12 +210,7 @@ def main():
     for m in alone:
         run([m])
 
-    outcome = resolve(listed, read_rows(rows_path))
-    with open(a.out, "w") as f:
-        f.write(f"# pyverbs suite on {a.dev}, rdma-core {rdma_core_version()}\n")
-        f.write("test\tresult\tdetail\n")
-        for t in listed:
-            f.write(f"{t}\t{outcome[t][0]}\t{outcome[t][1]}\n")
+    outcome = write_table()
     counts = {}
     for res, _ in outcome.values():
         counts[res] = counts.get(res, 0) + 1
