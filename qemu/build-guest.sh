@@ -10,14 +10,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 out="$RRXE_CACHE/guest"
 root="$out/rootfs"
-# One build at a time writes the guest cache; a second waits here.
+key=$(hash_paths "$here/build-guest.sh" "$here/guest/rootinit")
+current() { [ -x "$root/init" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; }
+# Guests hold the cache shared while they run; a build takes it alone, so a
+# second build, or a build during a run, waits here.
 mkdir -p "$out"
 exec 9>"$out/lock"
+flock -s 9
+current && exit 0
 flock 9
-key=$(hash_paths "$here/build-guest.sh" "$here/guest/rootinit")
-if [ -x "$root/init" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
-	exit 0
-fi
+current && exit 0
 # The image is built beside the current one, which stays usable until the
 # new one is complete.
 new="$out/rootfs.new"

@@ -24,17 +24,19 @@ build=$(kernel_build "$flavor")
 modroot=$(kernel_modroot "$flavor")
 fragments=("$here/config/base.config" "$here/config/$flavor.config")
 
-# One build at a time writes the kernel cache; a second waits here.
-mkdir -p "$RRXE_CACHE"
-exec 9>"$RRXE_CACHE/kernel.lock"
-flock 9
-
 key=$( (tool_versions && hash_paths "$root/rust" "${fragments[@]}" "$here/build-kernel.sh" \
 	"$here/apply-overlay.sh") | sha256sum | cut -c1-16)
 key="$pkgver-$key"
-if [ -f "$build/arch/x86/boot/bzImage" ] && [ "$(cat "$build/.rrxe-key" 2>/dev/null)" = "$key" ]; then
-	exit 0
-fi
+current() { [ -f "$build/arch/x86/boot/bzImage" ] && [ "$(cat "$build/.rrxe-key" 2>/dev/null)" = "$key" ]; }
+
+# Guests hold the cache shared while they run; a build takes it alone, so a
+# second build, or a build during a run, waits here.
+mkdir -p "$RRXE_CACHE"
+exec 9>"$RRXE_CACHE/kernel.lock"
+flock -s 9
+current && exit 0
+flock 9
+current && exit 0
 
 make_kernel() { make -s LLVM=-19 -j"$(nproc)" "$@"; }
 

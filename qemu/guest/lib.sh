@@ -181,7 +181,8 @@ nvme_host_io() {
 		cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
 }
 
-# nvme_down: the host disconnects and the target goes, modules unloaded.
+# nvme_down: the host disconnects and the target goes, every module they
+# loaded unloaded.
 nvme_down() {
 	local c
 	for c in /sys/class/nvme/nvme*; do [ -e "$c" ] && echo 1 >"$c/delete_controller"; done
@@ -190,7 +191,7 @@ nvme_down() {
 		echo 0 >$nvmet/subsystems/rrxe-test/namespaces/1/enable &&
 		rmdir $nvmet/subsystems/rrxe-test/namespaces/1 &&
 		rmdir $nvmet/subsystems/rrxe-test &&
-		modprobe -r nvmet-rdma nvmet && umount /tmp/nvme && rmdir /tmp/nvme &&
+		modprobe -r nvmet-rdma nvmet && modprobe -r nvme-core && umount /tmp/nvme && rmdir /tmp/nvme &&
 		umount /sys/kernel/config
 }
 

@@ -6,9 +6,9 @@
 TABLE gets a comment line naming the device and rdma-core version, a header,
 then one tab-separated row per test: name, result (pass, fail, error, skip,
 xfail, not-run), detail. Tests run in child processes that record each
-outcome as it happens, so a child that crashes (libibverbs can segfault on
-exit after some skips) loses nothing already run; modules a crash left
-unfinished are run again one per process, and a process that hangs is killed
+outcome as it happens, so a child that crashes (libibverbs can segfault
+after some skips) loses nothing already run; the test it died in then runs
+on its own and the rest together again, and a process that hangs is killed
 after --module-timeout seconds per module it runs; a test recorded twice
 keeps its worse outcome. Stopped by SIGTERM, it writes the table of what it
 has, the rest as not-run. test_flow and test_parent_domain always run
@@ -185,28 +185,40 @@ def main():
 
     signal.signal(signal.SIGTERM, stopped)
 
-    def run(mods):
+    def run(names):
         # A test that hangs costs its process, not the table: what the
-        # process recorded stays, and its module is run again on its own.
-        limit = a.module_timeout * len(mods)
+        # process recorded stays.
+        spanned = {n.removeprefix("tests.").split(".")[0] for n in names}
+        limit = a.module_timeout * len(spanned)
         try:
-            rc = subprocess.run(base + ["--child-rows", rows_path] + mods,
+            rc = subprocess.run(base + ["--child-rows", rows_path] + names,
                                 timeout=limit).returncode
         except subprocess.TimeoutExpired:
             rc = f"killed after {limit}s"
-        print(f"pyverbs: {' '.join(mods)}: exit {rc}", file=sys.stderr)
+        shown = " ".join(names) if len(names) < 4 else f"{names[0]} and {len(names) - 1} more"
+        print(f"pyverbs: {shown}: exit {rc}", file=sys.stderr)
 
     # These crash libibverbs when they skip mid-setup: each gets its own process.
     alone = [m for m in modules if m in ("test_flow", "test_parent_domain")]
     together = [m for m in modules if m not in alone]
     if together:
         run(together)
-    # Modules a crashed child left unfinished: again, one per process.
-    done = resolve(listed, read_rows(rows_path))
-    for m in together:
-        prefix = f"tests.{m}."
-        if any(t.startswith(prefix) and r[0] == "not-run" for t, r in done.items()):
-            run([m])
+    # A process that died left its tests without outcome: the first of them
+    # (the one it died in) runs on its own, the rest together again, until
+    # every test has an outcome or has been tried on its own.
+    tried_alone = set()
+    while True:
+        done = resolve(listed, read_rows(rows_path))
+        pending = [t for t in listed if done[t][0] == "not-run" and t not in tried_alone
+                   and t.split(".")[1] not in alone]
+        if not pending:
+            break
+        tried_alone.add(pending[0])
+        # Test ids name the package; the loader takes names within it.
+        names = [t.removeprefix("tests.") for t in pending]
+        run(names[:1])
+        if names[1:]:
+            run(names[1:])
     for m in alone:
         run([m])
 

@@ -8,4 +8,4 @@ gid=$(roce_v2_gid_index $dev "$GUEST_IP") || exit 1
 check rxe-pyverbs-suite-ran python3 /repo/qemu/guest/pyverbs_suite.py --dev $dev --gid "$gid" \
 	--out /host/pyverbs-$dev.tsv
 check rxe-pyverbs-link-del rdma link del $dev
-check rxe-pyverbs-rmmod rmmod rdma_rxe
+check rxe-pyverbs-rmmod modprobe -r rdma_rxe

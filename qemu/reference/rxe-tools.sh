@@ -28,4 +28,4 @@ if check rxe-nvmet-rdma-target-up nvme_target_up; then
 	check rxe-nvme-rdma-teardown nvme_down
 fi
 check rxe-link-del rdma link del $dev
-check rxe-rmmod rmmod rdma_rxe
+check rxe-rmmod modprobe -r rdma_rxe

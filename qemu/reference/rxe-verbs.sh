@@ -9,4 +9,4 @@ python3 /repo/qemu/guest/verbs_check.py --dev $dev --gid "$gid" --prefix rxe-ver
 	>>"$RESULTS" 2>>/host/logs/verbs-check.log ||
 	fail rxe-verbs-exit "verbs_check.py on rxe0 exited with status $?"
 check rxe-verbs-link-del rdma link del $dev
-check rxe-verbs-rmmod rmmod rdma_rxe
+check rxe-verbs-rmmod modprobe -r rdma_rxe

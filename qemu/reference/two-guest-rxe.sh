@@ -39,4 +39,4 @@ server_then_client ib_send_bw \
 rdma statistic show link $dev/1 >/host/logs/rxe-statistic.log 2>&1
 barrier teardown
 check rxe-link-del rdma link del $dev
-check rxe-rmmod rmmod rdma_rxe
+check rxe-rmmod modprobe -r rdma_rxe

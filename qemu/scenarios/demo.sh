@@ -40,5 +40,5 @@ echo "\$ ib_write_bw server and client on rxe0 (64 KiB x 200)"
 rxe_bw=$(write_bw rxe0) && [ -n "$rxe_bw" ] || { echo "failed: ib_write_bw on rxe0"; exit 1; }
 echo "rxe0: $rxe_bw MB/s"
 run rdma link delete rxe0
-run rmmod rdma_rxe
+run modprobe -r rdma_rxe
 echo "demo: rrxe0 carried a validated RC pingpong (200 x 4 KiB) and RDMA writes at $rrxe_bw MB/s; rdma_rxe in the same boot: $rxe_bw MB/s (debug kernel under TCG: compare, do not quote)"

@@ -136,4 +136,4 @@ check rrxe-netdev-removed-under-open-device netdev_removal
 kill $watch 2>/dev/null
 cat /tmp/asyncwatch.txt >/host/logs/asyncwatch.log
 
-check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe && rmmod rdma_rxe"
+check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe && modprobe -r rdma_rxe"
