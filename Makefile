@@ -23,7 +23,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
 .PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
-	rustfmt rustfmtcheck demo check stress reference clean
+	rustfmt rustfmtcheck demo check rejudge stress reference clean
 
 all: modules
 
@@ -74,6 +74,11 @@ demo: modules_install guest
 # expectations, the runner's self-test.
 check: setup
 	@qemu/check.sh
+
+# The last run's results judged again against the expectations as they are
+# now, without running a test.
+rejudge:
+	@qemu/check.sh --rejudge
 
 # The long loops over lifetimes: link cycles, rmmods with live devices,
 # teardown under traffic.

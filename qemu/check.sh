@@ -6,14 +6,27 @@
 # The whole run has a deadline (RRXE_CHECK_MINUTES, default 80, from the
 # start): every step is bounded by what remains of it, and the summary is
 # printed even when it is reached.
+#
+# `check.sh --rejudge` (make rejudge) runs no test: it judges the results
+# of the last run in out/ again, against the expectations as they are now
+# (for a commit that updates them), and prints the summary.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(repo_root)
 cd "$root"
-# Nothing of an earlier run may be read as this run's.
-rm -rf out
-mkdir -p out
+rejudge=0
+[ "${1:-}" != --rejudge ] || rejudge=1
+if [ "$rejudge" = 1 ]; then
+	[ -f out/check-results.txt ] || die "no out/check-results.txt: run make check first"
+	# The last run's own results, without what its judges said.
+	grep -Ev '^[A-Z]+ (pyverbs:|pyverbs-results|pyverbs-expectations|pyverbs-judge|results-manifest|check-deadline)' \
+		out/check-results.txt >out/run-results.txt
+else
+	# Nothing of an earlier run may be read as this run's.
+	rm -rf out
+	mkdir -p out
+fi
 
 start=$(date +%s)
 deadline=$((start + ${RRXE_CHECK_MINUTES:-80} * 60))
@@ -69,25 +82,6 @@ readme_parity_current() {
 	grep -qxF "$figure" README.md || { echo "README.md does not quote it" >&2; return 1; }
 }
 
-step "test kernel, guest image"
-host_check build-test-kernel "$here/build-kernel.sh" debug | tally
-host_check build-guest-image "$here/build-guest.sh" | tally
-cp "$RRXE_CACHE/guest/rootfs/.rrxe-packages" out/guest-packages.txt 2>/dev/null
-
-step "driver build and lints"
-{
-	# The kernel crate (with the RDMA abstractions) was compiled under
-	# clippy by the kernel build; rrxe.ko is built under clippy here, once,
-	# and that build is the one the guests load.
-	host_check kernel-crate-clippy-warning-free "$here/rust-warnings.sh" \
-		"$(kernel_build debug)/.rrxe-build.log"
-	host_check build-rrxe.ko-clippy-warning-free make -s clippy-module
-	host_check install-rrxe.ko-in-guest-modules make -s install-built-module
-	host_check rustfmt make -s rustfmtcheck
-	host_check no-unsafe-in-src sh -c '! grep -rnw unsafe src/'
-	host_check readme-parity-figure-current readme_parity_current
-} | tally
-
 # judge_step NAME CMD...: a judging script whose lines are results; if it
 # fails to run to its end, that is a failure of its own.
 judge_step() {
@@ -98,31 +92,59 @@ judge_step() {
 	[ "$rc" = 0 ] || echo "FAIL $name: exited $rc (out/$name.log)" | tally
 }
 
-# The guest runs side by side: the rrxe scenarios in one guest, the whole
-# pyverbs suite in another, and the runner's self-test (three short boots).
-step "guests: rrxe scenarios | pyverbs suite | runner self-test"
-bounded "$here/run.sh" -n rrxe -d "$deadline" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
-	qemu/scenarios/rrxe-data.sh qemu/scenarios/rrxe-kernel.sh >out/run-rrxe.txt 2>&1 &
-rrxe_run=$!
-bounded "$here/run.sh" -n pyverbs -d "$deadline" qemu/scenarios/pyverbs-rrxe.sh \
-	>out/run-pyverbs.txt 2>&1 &
-pyverbs_run=$!
-# The self-test's boots start once the two long runs' guests have booted,
-# so that five boots do not contend at once.
-for _ in $(seq 300); do
-	[ -f out/rrxe/g1/booted ] && [ -f out/pyverbs/g1/booted ] && break
-	sleep 1
-done
-bounded "$here/runner-selftest.sh" >out/run-selftest.txt 2>&1 &
-selftest_run=$!
-for run in rrxe:$rrxe_run pyverbs:$pyverbs_run selftest:$selftest_run; do
-	rc=0
-	wait "${run#*:}" || rc=$?
-	name=${run%%:*}
-	step "guest run $name: exit $rc"
-	grep -Ev '^[0-9]+ passed, [0-9]+ failed' "out/run-$name.txt" | tally
-	account_run "run-$name" "$rc" "out/run-$name.txt" | tally
-done
+# Everything but the judging: builds, host checks, guest runs.
+run_tests() {
+	step "test kernel, guest image"
+	host_check build-test-kernel "$here/build-kernel.sh" debug | tally
+	host_check build-guest-image "$here/build-guest.sh" | tally
+	cp "$RRXE_CACHE/guest/rootfs/.rrxe-packages" out/guest-packages.txt 2>/dev/null
+
+	step "driver build and lints"
+	{
+		# The kernel crate (with the RDMA abstractions) was compiled under
+		# clippy by the kernel build; rrxe.ko is built under clippy here, once,
+		# and that build is the one the guests load.
+		host_check kernel-crate-clippy-warning-free "$here/rust-warnings.sh" \
+			"$(kernel_build debug)/.rrxe-build.log"
+		host_check build-rrxe.ko-clippy-warning-free make -s clippy-module
+		host_check install-rrxe.ko-in-guest-modules make -s install-built-module
+		host_check rustfmt make -s rustfmtcheck
+		host_check no-unsafe-in-src sh -c '! grep -rnw unsafe src/'
+		host_check readme-parity-figure-current readme_parity_current
+	} | tally
+
+	# The guest runs side by side: the rrxe scenarios in one guest, the whole
+	# pyverbs suite in another, and the runner's self-test (three short boots).
+	step "guests: rrxe scenarios | pyverbs suite | runner self-test"
+	bounded "$here/run.sh" -n rrxe -d "$deadline" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
+		qemu/scenarios/rrxe-data.sh qemu/scenarios/rrxe-kernel.sh >out/run-rrxe.txt 2>&1 &
+	rrxe_run=$!
+	bounded "$here/run.sh" -n pyverbs -d "$deadline" qemu/scenarios/pyverbs-rrxe.sh \
+		>out/run-pyverbs.txt 2>&1 &
+	pyverbs_run=$!
+	# The self-test's boots start once the two long runs' guests have booted,
+	# so that five boots do not contend at once.
+	for _ in $(seq 300); do
+		[ -f out/rrxe/g1/booted ] && [ -f out/pyverbs/g1/booted ] && break
+		sleep 1
+	done
+	bounded "$here/runner-selftest.sh" >out/run-selftest.txt 2>&1 &
+	selftest_run=$!
+	for run in rrxe:$rrxe_run pyverbs:$pyverbs_run selftest:$selftest_run; do
+		rc=0
+		wait "${run#*:}" || rc=$?
+		name=${run%%:*}
+		step "guest run $name: exit $rc"
+		grep -Ev '^[0-9]+ passed, [0-9]+ failed' "out/run-$name.txt" | tally
+		account_run "run-$name" "$rc" "out/run-$name.txt" | tally
+	done
+}
+
+if [ "$rejudge" = 1 ]; then
+	tally <out/run-results.txt >/dev/null
+else
+	run_tests
+fi
 
 step "pyverbs against its expectations"
 judge_step pyverbs-judge python3 qemu/pyverbs_tables.py judge tests/pyverbs/rrxe0-expected.tsv \

@@ -13,10 +13,10 @@ check stress-20-rmmod-with-live-device rmmod_cycles rrxe eth0 20
 traffic_then() {
 	local dev=$1 gid=$2 srv cli i
 	shift 2
-	timeout 120 ib_write_bw -d "$dev" -x "$gid" -F -s 65536 -D 60 -p 18600 >/tmp/srv.log 2>&1 &
+	timeout 120 ib_write_bw -d "$dev" -x "$gid" -F -s 65536 -D 20 -p 18600 >/tmp/srv.log 2>&1 &
 	srv=$!
 	wait_tcp_listen 18600 30 || return 1
-	timeout 120 ib_write_bw -d "$dev" -x "$gid" -F -s 65536 -D 60 -p 18600 "$GUEST_IP" \
+	timeout 120 ib_write_bw -d "$dev" -x "$gid" -F -s 65536 -D 20 -p 18600 "$GUEST_IP" \
 		>/tmp/cli.log 2>&1 &
 	cli=$!
 	for ((i = 0; i < 300; i++)); do
