@@ -39,36 +39,9 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 say "network up, running scenarios"
 
-# What a scenario may change and must put back: RDMA links, modules,
-# network links with their MTUs and addresses, and mounts.
-guest_state() {
-	rdma link show 2>/dev/null | awk '{print "rdma-link", $2}'
-	lsmod | awk 'NR > 1 {print "module", $1}'
-	ip -o link show | awk '{sub(/@.*/, "", $2); up = $3 ~ /[<,]UP[,>]/ ? "up" : "down"; print "netdev", $2, $4, $5, up}'
-	ip -o addr show | awk '{print "address", $2, $4}'
-	awk '{print "mount", $2, $3}' /proc/mounts
-}
-# added_state: what the guest has now and did not have at boot.
-added_state() {
-	guest_state | LC_ALL=C sort >/tmp/guest-state.now
-	LC_ALL=C comm -13 "$baseline" /tmp/guest-state.now
-}
-# restore_guest: undo what a scenario left behind.
-restore_guest() {
-	local l
-	rdma link show 2>/dev/null | awk '{print $2}' | sed 's|/.*||' | while read -r l; do
-		rdma link del "$l"
-	done
-	added_state | awk '$1 == "mount" {print $2}' | sort -r | while read -r l; do umount "$l"; done
-	for _ in 1 2 3; do
-		added_state | awk '$1 == "module" {print $2}' | while read -r l; do rmmod "$l" 2>/dev/null; done
-	done
-	added_state | awk '$1 == "netdev" && $2 != "eth0:" {print $2}' | sed 's/:$//' |
-		while read -r l; do ip link del "$l" 2>/dev/null; done
-	ip link set eth0 mtu 1500 up
-}
+# The guest's state at boot, which each scenario must leave as it found it.
 baseline=/tmp/guest-state.baseline
-guest_state | LC_ALL=C sort >"$baseline"
+timeout 60 bash /repo/qemu/guest/state.sh snapshot "$baseline" || say "cannot read the guest's state"
 
 for scenario in $SCENARIOS; do
 	name=$(basename "$scenario" .sh)
@@ -89,15 +62,16 @@ for scenario in $SCENARIOS; do
 		fail "$name" "scenario recorded no test (logs/$name.log)"
 	fi
 	# Each scenario starts from the guest as it booted.
-	left=$(added_state | paste -sd';')
-	gone=$(LC_ALL=C comm -23 "$baseline" /tmp/guest-state.now | paste -sd';')
-	if [ ! -s /tmp/guest-state.now ]; then
-		fail "$name-restores-guest" "cannot read the guest's state"
-	elif [ -z "$left$gone" ]; then
+	if ! changes=$(timeout 60 bash /repo/qemu/guest/state.sh changes "$baseline"); then
+		fail "$name-restores-guest" "cannot read the guest's state within 60s"
+	elif [ -z "$changes" ]; then
 		pass "$name-restores-guest"
 	else
+		left=$(sed -n 's/^+ //p' <<<"$changes" | paste -sd';')
+		gone=$(sed -n 's/^- //p' <<<"$changes" | paste -sd';')
 		fail "$name-restores-guest" "left ${left:-nothing}; removed ${gone:-nothing}"
-		restore_guest "$baseline"
+		timeout 120 bash /repo/qemu/guest/state.sh restore "$baseline" ||
+			say "the guest could not be restored after $name"
 	fi
 done
 
