@@ -5,7 +5,7 @@
 # DMA regions, fast-registration regions and remote invalidation, and then
 # with the target's receive requests on a kernel SRQ. rping validates the
 # data of every exchange (-V) on both sides.
-# timeout: 600
+# timeout: 900
 . /repo/qemu/guest/lib.sh
 dev=rrxe0
 
