@@ -858,6 +858,64 @@ def ring_garbage_send():
         mr.close()
 
 
+UVERBS_CMD_POST_SEND = 28
+UVERBS_WR_SEND = 2
+UVERBS_SEND_SIGNALED, UVERBS_SEND_INLINE = 2, 8
+# The first page of the kernel's direct map on x86-64 (no KASLR in the test guest's
+# layout matters here: any kernel address must be refused).
+KERNEL_ADDRESS = 0xFFFF888000000000
+
+
+def legacy_post_send(cmd_fd, qp_handle, wrs=()):
+    """Writes uverbs' legacy POST_SEND command; returns (errno or 0, the response's
+    bad_wr). Each of `wrs` is (wr_id, opcode, flags, [(addr, length, lkey)...])."""
+    wr_size = 56
+    body, sges = b"", b""
+    for wr_id, opcode, flags, sgl in wrs:
+        body += struct.pack("<QIII4x32x", wr_id, len(sgl), opcode, flags)
+        sges += b"".join(struct.pack("<QII", *sge) for sge in sgl)
+    resp = ctypes.c_uint32(0xFFFFFFFF)
+    cmd = struct.pack("<QIIII", ctypes.addressof(resp), qp_handle, len(wrs),
+                      len(sges) // 16, wr_size) + body + sges
+    hdr = struct.pack("<IHH", UVERBS_CMD_POST_SEND, (8 + len(cmd)) // 4, 1)
+    try:
+        os.write(cmd_fd, hdr + cmd)
+    except OSError as ex:
+        return ex.errno, resp.value
+    return 0, resp.value
+
+
+def legacy_post_send_kernel_address():
+    """A user's inline send through the legacy POST_SEND command, naming a kernel address,
+    is refused with EINVAL by the driver's post_send (uverbs reports the first request as
+    the bad one, which it does only for the driver's error), and nothing of that memory
+    reaches the peer: the receive posted beforehand gets the next real send's bytes."""
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq:
+        mr = MR(pd, 8192, LW)
+        qp = connected_to_self(pd, cq)
+        # The QP's handle: the one of this fresh context's objects whose doorbell (the
+        # command with no requests) rings; every other handle names no QP.
+        rings = [h for h in range(16) if legacy_post_send(own.cmd_fd, h)[0] == 0]
+        assert len(rings) == 1, f"handles whose doorbell rings: {rings}"
+        mr.write(b"\0" * 64, 64, 4096)
+        qp.post_recv(RecvWR(wr_id=1, num_sge=1, sg=[SGE(mr.buf + 4096, 64, mr.lkey)]))
+        error, bad_wr = legacy_post_send(own.cmd_fd, rings[0], [
+            (2, UVERBS_WR_SEND, UVERBS_SEND_SIGNALED | UVERBS_SEND_INLINE,
+             [(KERNEL_ADDRESS, 64, 0)])])
+        if args.reference and error == 0:
+            raise Skip("rdma_rxe ignores the requests of a user QP's POST_SEND command")
+        assert (error, bad_wr) == (errno.EINVAL, 1), f"errno {error}, bad_wr {bad_wr}"
+        mr.write(b"user-data" * 7 + b"x", 64, 0)
+        qp.post_send(SendWR(wr_id=3, opcode=e.IBV_WR_SEND, num_sge=1,
+                            sg=[SGE(mr.buf, 64, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED))
+        wcs = poll_n(cq, 2)
+        assert sorted((w.wr_id, w.status) for w in wcs) == [(1, 0), (3, 0)], \
+            f"completions {[(w.wr_id, w.status) for w in wcs]}"
+        assert mr.read(64, 4096) == b"user-data" * 7 + b"x", "received other bytes"
+        qp.close()
+        mr.close()
+
+
 check("cq-sizes", cq_sizes)
 check("cq-bad-sizes-einval", cq_bad_sizes)
 check("cq-resize", cq_resize)
@@ -887,4 +945,5 @@ check("qp-sqd-drained-event", qp_sqd_drained_event)
 check("srq-limit-event-fires-and-disarms", srq_limit_event)
 check("ring-garbage-recv-masked-flush", ring_garbage_recv)
 check("ring-garbage-send-masked-flush", ring_garbage_send)
+check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 ctx.close()

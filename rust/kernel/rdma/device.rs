@@ -20,7 +20,7 @@
 
 use super::{
     attr::{
-        AddressVector, CqInitAttr, CqNotify, DeviceAttributes, GidAttr, LinkLayer, PortAttributes,
+        AddressVector, CqInitAttr, CqNotify, DeviceAttributes, LinkLayer, PortAttributes,
         PortImmutable,
     },
     mmap,
@@ -351,27 +351,12 @@ impl<T: Driver> Device<T> {
         &self.data
     }
 
-    /// Returns the device's name.
-    pub fn name(&self) -> &CStr {
-        // SAFETY: `name` is a NUL-terminated array, written only before registration and on
-        // rename under the core's locks, as C readers assume.
-        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
-    }
-
     /// Returns the network device of `port`, if one is associated.
     pub fn netdev(&self, port: u32) -> Option<ARef<NetDevice>> {
         // SAFETY: The device is valid; the core returns a held reference or null.
         let ndev = unsafe { bindings::ib_device_get_netdev(self.as_raw(), port) };
         // SAFETY: `ndev` is a valid net_device whose reference is transferred to the `ARef`.
         NonNull::new(ndev).map(|p| unsafe { ARef::from_raw(p.cast()) })
-    }
-
-    /// Takes a reference to the entry at `index` of `port`'s GID table (`rdma_get_gid_attr`).
-    /// Does not sleep.
-    pub fn gid_attr(&self, port: u32, index: u32) -> Result<GidAttr> {
-        // SAFETY: A `&Device` is registered or registering (see the module documentation); the
-        // GID cache exists from registration on and the core checks `port` and `index`.
-        unsafe { GidAttr::get(self.as_raw(), port, index) }
     }
 
     /// Returns the Ethernet speed and width of `port` (`ib_get_eth_speed`): the
@@ -557,17 +542,6 @@ impl<T: Driver> UnregisteredDevice<T> {
         Ok(Self(dev))
     }
 
-    /// Associates `port` with `netdev` in the core (`ib_device_set_netdev`).
-    ///
-    /// The core holds `netdev` until the device is unregistered, lists the device in its netdev
-    /// lookup and dispatches port events as the netdev's link changes. The driver must
-    /// unregister the device when `netdev` unregisters. May sleep.
-    pub fn set_netdev(&mut self, netdev: &NetDevice, port: u32) -> Result {
-        // SAFETY: The device is valid and unregistered; `netdev` is a valid netdev, which the
-        // caller's reference keeps registered-or-unregistering, as the core requires.
-        to_result(unsafe { bindings::ib_device_set_netdev(self.as_raw(), netdev.as_raw(), port) })
-    }
-
     /// Records that the name was chosen by the user (as with `rdma link add`).
     pub fn mark_name_assigned_by_user(&mut self) {
         // SAFETY: The device is valid and not yet registered.
@@ -663,11 +637,6 @@ impl<T: Driver> DeviceHandle<T> {
         } else {
             None
         }
-    }
-
-    /// Returns whether this is the device behind `dev`.
-    pub fn is(&self, dev: &Device<T>) -> bool {
-        core::ptr::eq(self.ptr.as_ptr(), dev)
     }
 
     /// Unregisters the device and waits for the core to drop its data. Does nothing if it is
@@ -1098,9 +1067,11 @@ mod callbacks {
         pd: *mut bindings::ib_pd,
         access: c_int,
     ) -> *mut bindings::ib_mr {
+        // SAFETY: The core passes a valid PD of its device.
+        let memory = unsafe { kernel_dma(pd) };
         // SAFETY: The core passes a PD of its device.
         let pd = unsafe { Pd::<T>::from_raw(pd) };
-        let res = kernel_dma()
+        let res = memory
             .and_then(|memory| T::get_dma_mr(pd, Access::from_bits(access as u32), memory))
             .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
         mr_or_err_ptr(res)
@@ -1120,24 +1091,37 @@ mod callbacks {
         if mr_type != bindings::ib_mr_type_IB_MR_TYPE_MEM_REG {
             return EINVAL.to_ptr();
         }
+        // SAFETY: The core passes a valid PD of its device.
+        let memory = unsafe { kernel_dma(pd) };
         // SAFETY: The core passes a PD of its device.
         let pd = unsafe { Pd::<T>::from_raw(pd) };
-        let res = kernel_dma()
+        let res = memory
             .and_then(|memory| T::alloc_mr(pd, max_num_sg, memory))
             .and_then(|(keys, init)| Mr::<T>::into_raw(keys, init));
         mr_or_err_ptr(res)
     }
 
     /// Returns the capability to reach the memory of the region an in-kernel consumer is
-    /// creating (`get_dma_mr`, `alloc_mr`).
-    fn kernel_dma() -> Result<KernelDma> {
+    /// creating in `pd` (`get_dma_mr`, `alloc_mr`); `EINVAL` for a user's PD.
+    ///
+    /// # Safety
+    ///
+    /// `pd` must be a valid PD of a device of this abstraction, and the call be for its
+    /// `get_dma_mr` or `alloc_mr`.
+    unsafe fn kernel_dma(pd: *const bindings::ib_pd) -> Result<KernelDma> {
         // Devices of this abstraction have no `dma_device`: with virtual DMA configured, the
         // core's mapping calls give their consumers kernel virtual addresses.
         if !cfg!(CONFIG_INFINIBAND_VIRT_DMA) {
             return Err(EOPNOTSUPP);
         }
-        // SAFETY: Called for `get_dma_mr` and `alloc_mr` only, of a device that uses virtual
-        // DMA (above).
+        // uverbs offers neither operation today; should it ever, a user's PD (one with a
+        // user object) still never reaches kernel memory.
+        // SAFETY: `pd` is valid (the caller's guarantee).
+        if !unsafe { (*pd).uobject }.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: For `get_dma_mr` or `alloc_mr` (the caller's guarantee) of an in-kernel
+        // consumer's PD (above), on a device that uses virtual DMA (above).
         Ok(unsafe { KernelDma::new() })
     }
 
@@ -1401,14 +1385,22 @@ mod callbacks {
     ) -> c_int {
         // SAFETY: A QP of `T`, not destroyed while the core posts to it.
         let this = unsafe { Qp::<T>::from_raw(qp) };
-        let res = if wr.is_null() {
-            if T::HAS_SEND_DOORBELL {
+        // SAFETY: `qp` is valid; the core sets `uobject` before the QP is created.
+        let user = !unsafe { (*qp).uobject }.is_null();
+        let res = if user {
+            // A user's requests live in the queue it shares with the driver; its legacy
+            // POST_SEND command only rings the doorbell (no requests). Requests built from
+            // user input never reach the driver: their addresses are the user's to choose.
+            if wr.is_null() && T::HAS_SEND_DOORBELL {
                 T::send_doorbell(this)
             } else {
-                Ok(())
+                Err(EINVAL)
             }
+        } else if wr.is_null() {
+            Ok(())
         } else if T::HAS_POST_SEND {
-            // SAFETY: `wr` heads the consumer's list, valid for the call; `qp` is valid.
+            // SAFETY: `wr` heads an in-kernel consumer's list (`qp` has no user object),
+            // valid for the call; `qp` is valid.
             let requests = unsafe { SendRequests::from_raw(wr, (*qp).qp_type) };
             // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
             return unsafe { post_result(wr, bad_wr, T::post_send(this, requests)) };

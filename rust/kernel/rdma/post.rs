@@ -10,7 +10,7 @@
 
 use super::{
     device::Driver,
-    mr::{Access, KernelDma, Mr},
+    mr::{Access, KernelDma, Mr, MrMapping},
     object::Ah,
 };
 use crate::{bindings, prelude::*};
@@ -208,13 +208,16 @@ pub struct Registration<'a, T: Driver> {
     pub key: u32,
     /// The rights the region grants.
     pub access: Access,
+    /// What the region's pages map, as the consumer's last `ib_map_mr_sg` left it.
+    pub mapping: MrMapping,
 }
 
-/// A send work request.
+/// A send work request of an in-kernel consumer.
 ///
 /// # Invariants
 ///
-/// `raw` is the `wr` member of a `struct ib_ud_wr` if `datagram` is set.
+/// An in-kernel consumer posted `raw`. `raw` is the `wr` member of a `struct ib_ud_wr` if
+/// `datagram` is set.
 pub struct SendRequest<'a, T: Driver> {
     raw: &'a bindings::ib_send_wr,
     datagram: bool,
@@ -278,8 +281,8 @@ impl<'a, T: Driver> SendRequest<'a, T> {
             }
             // Within the capacity: nothing is allocated.
             dst.resize(end, 0, GFP_ATOMIC)?;
-            // SAFETY: Inline requests are posted by in-kernel consumers, whose elements name
-            // memory by kernel address, as virtual DMA addresses do.
+            // SAFETY: An in-kernel consumer posted this request (`SendRequests`' invariant):
+            // its inline elements name memory by kernel address, as virtual DMA addresses do.
             let memory = unsafe { KernelDma::new() };
             memory.read(sge.addr, &mut dst[start..end])?;
         }
@@ -346,10 +349,14 @@ impl<'a, T: Driver> SendRequest<'a, T> {
         // SAFETY: A consumer registers a region it allocated on the device of the queue pair,
         // so of `T`, and keeps it while the request is outstanding.
         let mr = unsafe { Mr::<T>::from_raw(reg.mr) };
+        // SAFETY: The consumer maps the region (`ib_map_mr_sg`) before it posts its
+        // registration, and not while it posts it.
+        let mapping = unsafe { mr.mapping() };
         Some(Registration {
             mr,
             key: reg.key,
             access: Access::from_bits(reg.access as u32),
+            mapping,
         })
     }
 
@@ -378,11 +385,13 @@ impl<'a, T: Driver> SendRequest<'a, T> {
     }
 }
 
-/// The send requests of one `post_send` call.
+/// The send requests of one in-kernel consumer's `post_send` call.
 ///
 /// # Invariants
 ///
-/// Every request of the list is the `wr` member of a `struct ib_ud_wr` if `datagram` is set.
+/// An in-kernel consumer posted every request of the list: addresses in them are kernel
+/// addresses that consumer mapped for the device. Every request of the list is the `wr`
+/// member of a `struct ib_ud_wr` if `datagram` is set.
 pub struct SendRequests<'a, T: Driver> {
     next: *const bindings::ib_send_wr,
     datagram: bool,
@@ -393,12 +402,14 @@ impl<T: Driver> SendRequests<'_, T> {
     /// # Safety
     ///
     /// `first` must be null or the head of a list of valid requests that live for `'a`, posted
-    /// to a queue pair of `T` of type `qp_type`.
+    /// by an in-kernel consumer (not built from a user's command) to a queue pair of `T` of
+    /// type `qp_type`.
     pub(crate) unsafe fn from_raw(
         first: *const bindings::ib_send_wr,
         qp_type: bindings::ib_qp_type,
     ) -> Self {
-        // INVARIANT: The core's consumers post `struct ib_ud_wr`s to UD and GSI queue pairs.
+        // INVARIANT: An in-kernel consumer's list (the caller's guarantee); the core's
+        // consumers post `struct ib_ud_wr`s to UD and GSI queue pairs.
         Self {
             next: first,
             datagram: matches!(
