@@ -62,12 +62,6 @@ impl NetDevice {
         self.0.get()
     }
 
-    /// Returns the interface index.
-    pub fn ifindex(&self) -> i32 {
-        // SAFETY: `ifindex` is set at registration and constant afterwards.
-        unsafe { (*self.as_raw()).ifindex }
-    }
-
     /// Returns the MTU, which may change concurrently (as `READ_ONCE(dev->mtu)` in C).
     pub fn mtu(&self) -> u32 {
         // SAFETY: Valid by the type invariant; a racy read of an aligned integer, as in C.
@@ -208,11 +202,6 @@ impl<T: NetdevNotifier> NetdevNotifierRegistration<T> {
         let dev = unsafe { NetDevice::from_raw(bindings::netdev_notifier_info_to_dev(ptr.cast())) };
         this.handler.event(NetdevEvent::from_raw(event as u64), dev);
         bindings::NOTIFY_DONE as c_int
-    }
-
-    /// Returns the handler.
-    pub fn handler(&self) -> &T {
-        &self.handler
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h)
 
-use crate::{bindings, net::netdevice::NetDevice, prelude::*};
+use crate::{bindings, net::netdevice::NetDevice};
 
 /// An IB MTU (`enum ib_mtu`): a path MTU of 256 to 4096 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -310,67 +310,6 @@ impl GidType {
             bindings::ib_gid_type_IB_GID_TYPE_ROCE_UDP_ENCAP => Some(Self::RoceV2),
             _ => None,
         }
-    }
-}
-
-/// A held entry of a port's GID table (`rdma_get_gid_attr`), released on drop.
-///
-/// # Invariants
-///
-/// `attr` is a GID attribute on which this value holds a reference.
-pub struct GidAttr {
-    attr: core::ptr::NonNull<bindings::ib_gid_attr>,
-}
-
-// SAFETY: The reference may be dropped from any thread; the entry is immutable while held.
-unsafe impl Send for GidAttr {}
-// SAFETY: The entry is immutable while held.
-unsafe impl Sync for GidAttr {}
-
-impl GidAttr {
-    /// Takes a reference to the entry at `index` of `port`'s GID table of device `ib`.
-    ///
-    /// # Safety
-    ///
-    /// `ib` must be a valid, registered device.
-    pub(crate) unsafe fn get(ib: *mut bindings::ib_device, port: u32, index: u32) -> Result<Self> {
-        let index = i32::try_from(index).map_err(|_| EINVAL)?;
-        // SAFETY: Valid device per the caller; the core checks the port and index.
-        let attr = unsafe { bindings::rdma_get_gid_attr(ib, port, index) };
-        let attr = crate::error::from_err_ptr(attr.cast_mut())?;
-        // INVARIANT: A successful call returns a held entry.
-        Ok(Self {
-            // SAFETY: `from_err_ptr` passed, so `attr` is a valid pointer.
-            attr: unsafe { core::ptr::NonNull::new_unchecked(attr) },
-        })
-    }
-
-    fn raw(&self) -> &bindings::ib_gid_attr {
-        // SAFETY: Held, and the core does not change a held entry (type invariant).
-        unsafe { self.attr.as_ref() }
-    }
-
-    /// Returns the GID.
-    pub fn gid(&self) -> Gid {
-        // SAFETY: Every bit pattern of the union is a valid `raw` array.
-        Gid(unsafe { self.raw().gid.raw })
-    }
-
-    /// Returns the entry's type.
-    pub fn gid_type(&self) -> Option<GidType> {
-        GidType::from_raw(self.raw().gid_type)
-    }
-
-    /// Returns the entry's index in the table.
-    pub fn index(&self) -> u16 {
-        self.raw().index
-    }
-}
-
-impl Drop for GidAttr {
-    fn drop(&mut self) {
-        // SAFETY: This value holds a reference (type invariant).
-        unsafe { bindings::rdma_put_gid_attr(self.attr.as_ptr()) };
     }
 }
 
