@@ -771,7 +771,7 @@ fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSe
             region: mr::state_of(registration.mr),
             key: registration.key,
             access: registration.access,
-            mapping: registration.mr.mapping(),
+            mapping: registration.mapping,
         });
     }
     if let Some(datagram) = request.datagram() {

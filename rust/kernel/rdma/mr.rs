@@ -166,14 +166,6 @@ impl Umem {
         self.raw().writable() != 0
     }
 
-    /// Returns the number of pages the region touches (`ib_umem_num_pages`).
-    pub fn page_count(&self) -> usize {
-        let page = crate::page::PAGE_SIZE as u64;
-        let start = self.address() & !(page - 1);
-        let end = (self.address() + self.len() as u64).next_multiple_of(page);
-        ((end - start) / page) as usize
-    }
-
     /// Copies `dst.len()` bytes of the pinned memory, starting `offset` bytes after its first
     /// byte ([`Umem::address`]), into `dst`.
     ///
@@ -363,39 +355,24 @@ impl<T: Driver> Mr<T> {
         &self.data
     }
 
-    /// Returns the raw `struct ib_mr`.
-    pub fn as_raw(&self) -> *mut bindings::ib_mr {
-        self.ib.get()
-    }
-
     /// Returns the I/O virtual address, length and page size of a fast-registration region's
     /// last mapping (`ib_map_mr_sg`).
-    pub fn mapping(&self) -> MrMapping {
-        // SAFETY: The core writes these fields in `ib_map_mr_sg`, which the region's consumer
-        // does not call while it posts the region's registration, the one user of this.
-        let ib = unsafe { &*self.ib.get() };
-        MrMapping {
-            iova: ib.iova,
-            length: ib.length,
-            page_size: ib.page_size,
+    ///
+    /// # Safety
+    ///
+    /// The region's consumer must not be mapping it (`ib_map_mr_sg`) during the call.
+    pub(crate) unsafe fn mapping(&self) -> MrMapping {
+        let ib = self.ib.get();
+        // SAFETY: `ib` is valid; the core writes these fields only in `ib_map_mr_sg`, not
+        // running (the caller's guarantee). Fields are read through the raw pointer: the core
+        // changes others (its pool links, the restrack entry) concurrently.
+        unsafe {
+            MrMapping {
+                iova: core::ptr::addr_of!((*ib).iova).read(),
+                length: core::ptr::addr_of!((*ib).length).read(),
+                page_size: core::ptr::addr_of!((*ib).page_size).read(),
+            }
         }
-    }
-
-    /// Returns the region's keys.
-    pub fn keys(&self) -> MrKeys {
-        // SAFETY: The keys are written before the core sees the region and only by the driver.
-        let ib = unsafe { &*self.ib.get() };
-        MrKeys {
-            lkey: ib.lkey,
-            rkey: ib.rkey,
-        }
-    }
-
-    /// Returns the device the region belongs to.
-    pub fn device(&self) -> &Device<T> {
-        // SAFETY: The core sets `device` before it calls any operation on the region, and
-        // regions of `T` are only created by `T`'s operations.
-        unsafe { Device::from_raw((*self.ib.get()).device) }
     }
 }
 
