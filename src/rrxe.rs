@@ -59,10 +59,7 @@ static LINK_SLOT: link::LinkSlot<RrxeLink> = link::LinkSlot::new();
 
 impl link::Link for RrxeLink {
     const TYPE: &'static CStr = c"rrxe";
-
-    fn slot() -> &'static link::LinkSlot<Self> {
-        &LINK_SLOT
-    }
+    const SLOT: &'static link::LinkSlot<Self> = &LINK_SLOT;
 
     fn newlink(&self, name: &CStr, netdev: &NetDevice) -> Result {
         device::create(self.module, &self.devices, name, netdev)

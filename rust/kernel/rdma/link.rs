@@ -5,7 +5,8 @@
 //! C header: [`include/rdma/rdma_netlink.h`](srctree/include/rdma/rdma_netlink.h)
 //!
 //! The core calls a link type's `newlink` without any context, so each [`Link`] names a static
-//! [`LinkSlot`] through which the callback finds the registration. A module that registers a
+//! [`LinkSlot`] through which the callback finds the registration. A constant reference to a
+//! static always names that one static, so every use of [`Link::SLOT`] finds the same slot. A module that registers a
 //! link type also needs the alias `rdma-link-TYPE`, so that `rdma link add` loads it.
 
 use crate::{bindings, net::netdevice::NetDevice, prelude::*, types::Opaque};
@@ -16,8 +17,8 @@ pub trait Link: Send + Sync + Sized + 'static {
     /// The type name given to `rdma link add ... type TYPE`.
     const TYPE: &'static CStr;
 
-    /// The slot that holds this link type's registration.
-    fn slot() -> &'static LinkSlot<Self>;
+    /// The slot that holds this link type's registration: a reference to a `static`.
+    const SLOT: &'static LinkSlot<Self>;
 
     /// Creates a device named `name` on `netdev`.
     ///
@@ -47,8 +48,8 @@ impl<T: Link> Default for LinkSlot<T> {
 ///
 /// # Invariants
 ///
-/// From the end of initialisation until drop, `ops` is registered with the core and
-/// `T::slot()` points to this registration.
+/// From the end of initialisation until drop, `ops` is on the core's list of link types and
+/// `T::SLOT` points to this registration.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Link> {
     #[pin]
@@ -64,7 +65,7 @@ unsafe impl<T: Link> Sync for Registration<T> {}
 
 impl<T: Link> Registration<T> {
     /// Registers link type `T` with state `link`. Fails with `EBUSY` if `T` is registered
-    /// already.
+    /// already, or another link type has the name `T::TYPE` (the core then warns once).
     pub fn new(link: impl PinInit<T, Error>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             link <- link,
@@ -72,7 +73,7 @@ impl<T: Link> Registration<T> {
                 // SAFETY: `ops` is the `ops` field of a pinned `Self` whose `link` is
                 // initialised (fields initialise in order).
                 let this = unsafe { crate::container_of!(Opaque::cast_from(ops), Self, ops) };
-                T::slot()
+                T::SLOT
                     .0
                     .compare_exchange(
                         core::ptr::null_mut(),
@@ -81,24 +82,31 @@ impl<T: Link> Registration<T> {
                         Ordering::Acquire,
                     )
                     .map_err(|_| EBUSY)?;
-                // SAFETY: `ops` is valid for writes and pinned; the core keeps it on its list
-                // until `rdma_link_unregister` in drop.
-                unsafe {
+                // The core leaves a link type whose name it knows off its list (and returns
+                // nothing): the node, linked to itself here, stays so then.
+                // SAFETY: `ops` is valid for writes and pinned; once on the core's list it
+                // stays there until `rdma_link_unregister` in drop.
+                let listed = unsafe {
                     ops.write(bindings::rdma_link_ops {
                         type_: T::TYPE.as_char_ptr(),
                         newlink: Some(Self::newlink),
                         ..core::mem::zeroed()
                     });
+                    let node = core::ptr::addr_of_mut!((*ops).list);
+                    (*node).next = node;
+                    (*node).prev = node;
                     bindings::rdma_link_register(ops);
+                    // Others may relink the node concurrently (under the core's lock) only if
+                    // it is listed; a volatile read sees either way whether it left itself.
+                    core::ptr::addr_of!((*node).next).read_volatile() != node
+                };
+                if !listed {
+                    T::SLOT.0.store(core::ptr::null_mut(), Ordering::Release);
+                    return Err(EBUSY);
                 }
                 Ok::<(), Error>(())
             }),
         })
-    }
-
-    /// Returns the link type's state.
-    pub fn link(&self) -> &T {
-        &self.link
     }
 
     /// # Safety
@@ -106,7 +114,7 @@ impl<T: Link> Registration<T> {
     /// Only called by the RDMA core as `rdma_link_ops.newlink`, with a NUL-terminated name and
     /// a held network device.
     unsafe extern "C" fn newlink(name: *const c_char, ndev: *mut bindings::net_device) -> c_int {
-        let this = T::slot().0.load(Ordering::Acquire);
+        let this = T::SLOT.0.load(Ordering::Acquire);
         if this.is_null() {
             return ENODEV.to_errno();
         }
@@ -129,6 +137,6 @@ impl<T: Link> PinnedDrop for Registration<T> {
         // SAFETY: Registered in `new` (type invariant). Unregistering waits for `newlink` calls
         // in progress, after which the slot is no longer read.
         unsafe { bindings::rdma_link_unregister(self.ops.get()) };
-        T::slot().0.store(core::ptr::null_mut(), Ordering::Release);
+        T::SLOT.0.store(core::ptr::null_mut(), Ordering::Release);
     }
 }
