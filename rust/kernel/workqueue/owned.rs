@@ -9,16 +9,22 @@
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
 
-use super::Queue;
+use super::{
+    Queue,
+    RawWorkItem, //
+};
 use crate::{
+    alloc::{
+        AllocError,
+        Flags, //
+    },
     bindings,
     prelude::*, //
 };
 use core::{
     ops::{
         BitOr,
-        BitOrAssign,
-        Deref, //
+        BitOrAssign, //
     },
     ptr::NonNull,
 };
@@ -119,8 +125,9 @@ impl BitOrAssign for QueueFlags {
 
 /// A workqueue owned by this value and destroyed when it is dropped.
 ///
-/// It dereferences to [`Queue`], so work items are queued on it with [`Queue::enqueue`],
-/// [`Queue::enqueue_delayed`] and [`Queue::try_spawn`].
+/// Work items are queued on it with [`OwnedQueue::enqueue`] and [`OwnedQueue::try_spawn`].
+/// Delayed work is not offered: `destroy_workqueue` does not wait for pending timers, so a
+/// timer expiring after the drop would queue its work item on the freed workqueue.
 ///
 /// # Dropping
 ///
@@ -129,19 +136,8 @@ impl BitOrAssign for QueueFlags {
 /// queue further work items on it (chained work), and those run before the drop returns too;
 /// anything else that tries to queue work on it at that point is refused by the kernel with a
 /// warning, and that work item never runs. Dropping may sleep, so it must happen in process
-/// context.
-///
-/// The caller must make sure of the following; none of it is checked by the type system.
-///
-/// - The queue must not be dropped from one of its own work items, directly or by dropping the
-///   last reference to something that owns it (for example the last `Arc<OwnedQueue>`): the
-///   drain would wait for the very work item that is dropping it, which deadlocks.
-/// - No delayed work item may still have its timer pending when the queue is dropped. The
-///   drain only waits for work items that have been queued; a timer that expires afterwards
-///   queues its work item on the freed workqueue, which is a use-after-free. Queueing a
-///   delayed work item with [`Queue::enqueue_delayed`] on a queue that is later dropped
-///   before the timer has fired is therefore a bug in the caller. Delayed work that must not
-///   outlive the driver has to be waited for before the queue is dropped.
+/// context. Dropping it from one of its own work items (for example by dropping the last
+/// `Arc<OwnedQueue>` there) deadlocks: the drain waits for that work item.
 ///
 /// # Invariants
 ///
@@ -168,8 +164,7 @@ pub struct OwnedQueue {
 // `OwnedQueue` may be moved to, and dropped on, another thread.
 unsafe impl Send for OwnedQueue {}
 
-// SAFETY: The only thing a shared reference to an `OwnedQueue` gives access to is the `Queue`
-// it dereferences to, and `Queue` is `Sync`: queueing work on a workqueue is thread-safe.
+// SAFETY: A shared reference to an `OwnedQueue` only queues work on it, which is thread-safe.
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
@@ -196,24 +191,39 @@ impl OwnedQueue {
     }
 }
 
-impl Deref for OwnedQueue {
-    type Target = Queue;
-
+impl OwnedQueue {
+    /// Returns the queue as the kernel's [`Queue`], for queueing work only.
     #[inline]
-    fn deref(&self) -> &Queue {
+    fn queue(&self) -> &Queue {
         // SAFETY: By the type invariants, `self.ptr` points at a valid workqueue that stays valid
         // until `self` is dropped, which cannot happen while the returned reference is alive.
         unsafe { Queue::from_raw(self.ptr.as_ptr()) }
+    }
+
+    /// Queues work item `w` ([`Queue::enqueue`]).
+    #[inline]
+    pub fn enqueue<W, const ID: u64>(&self, w: W) -> W::EnqueueOutput
+    where
+        W: RawWorkItem<ID> + Send + 'static,
+    {
+        self.queue().enqueue(w)
+    }
+
+    /// Allocates a work item that runs `func` and queues it ([`Queue::try_spawn`]).
+    #[inline]
+    pub fn try_spawn<T: 'static + Send + FnOnce()>(
+        &self,
+        flags: Flags,
+        func: T,
+    ) -> Result<(), AllocError> {
+        self.queue().try_spawn(flags, func)
     }
 }
 
 impl Drop for OwnedQueue {
     fn drop(&mut self) {
         // The drain inside `destroy_workqueue` makes sure that no work item queued on the queue
-        // still runs afterwards. A delayed work item whose timer is still pending is not covered
-        // by the drain and is not excluded by the type system either: `Queue::enqueue_delayed`
-        // is safe and takes any `&Queue`. Avoiding it is a requirement on callers, documented
-        // on `OwnedQueue`.
+        // still runs afterwards; no delayed work can be pending (none is offered).
         //
         // SAFETY: By the type invariants, `self.ptr` points at a valid workqueue that only `self`
         // destroys, and it is not used after this: `self` is going away, and every `&Queue`
