@@ -401,12 +401,28 @@ impl<T: Driver> Qp<T> {
         let (users, unused) = unsafe { (&(*this).users, &(*this).unused) };
         // INVARIANT: The core's count is dropped; by the caller's guarantee the queue pair is
         // reachable only through the `QpRef`s that remain, which hold the count above zero.
-        if !users.dec_and_test() {
-            // The last `QpRef` to drop completes `unused`.
-            unused.wait_for_completion();
+        if users.dec_and_test() {
+            return;
+        }
+        // The last `QpRef` to drop completes `unused`. The queue pair cannot be freed before:
+        // a reference the driver never drops hangs this destroy, which is reported every
+        // `QP_RELEASE_REPORT_SECONDS` for as long as it waits, with a backtrace once a minute
+        // has passed.
+        let mut waited = 0;
+        while !unused.wait_for_completion_timeout(crate::time::msecs_to_jiffies(
+            QP_RELEASE_REPORT_SECONDS * 1000,
+        )) {
+            waited += QP_RELEASE_REPORT_SECONDS;
+            // SAFETY: The queue pair is allocated while it waits (see above).
+            let qpn = unsafe { (*raw).qp_num };
+            pr_warn!("destroying QP {qpn:#x}: references still held after {waited} s\n");
+            crate::warn_on!(waited == 6 * QP_RELEASE_REPORT_SECONDS);
         }
     }
 }
+
+/// How often destroying a queue pair reports that [`QpRef`]s still hold it.
+const QP_RELEASE_REPORT_SECONDS: u32 = 10;
 
 /// A counted reference to a queue pair of driver `T`, which keeps the queue pair and its data
 /// alive.
