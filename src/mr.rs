@@ -33,8 +33,6 @@ pub(crate) const SUPPORTED_MR_ACCESS: Access = Access::from_bits(
         | Access::REMOTE_READ.bits()
         | Access::REMOTE_ATOMIC.bits()
         | Access::MW_BIND.bits()
-        | Access::FLUSH_GLOBAL.bits()
-        | Access::FLUSH_PERSISTENT.bits()
         | Access::OPTIONAL.bits(),
 );
 
@@ -56,7 +54,8 @@ pub(crate) fn is_window_key(key: u32) -> bool {
 /// Checks the rights a user region is registered with.
 pub(crate) fn check_mr_access(access: Access) -> Result {
     if !SUPPORTED_MR_ACCESS.contains(access) {
-        // Zero-based regions, on-demand paging and huge-page hints are not offered.
+        // Zero-based regions, on-demand paging, huge-page hints and flush targets are not
+        // offered.
         return Err(EOPNOTSUPP);
     }
     // Remote writes and atomics modify memory, which needs local write (IBTA o10-37).

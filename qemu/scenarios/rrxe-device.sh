@@ -30,6 +30,31 @@ devinfo() {
 }
 check rrxe-ibv_devinfo devinfo
 
+# The capabilities shown are exactly those implemented, each used by a test:
+# PORT_ACTIVE_EVENT (rrxe-link-up-raises-port-active below), SYS_IMAGE_GUID
+# (here: the netdev's EUI-64, as the node GUID), RC_RNR_NAK_GEN (verbs check rnr-nak-*), SRQ_RESIZE
+# (verbs check srq-resize-*), MEM_WINDOW and MEM_WINDOW_TYPE_2B (pyverbs' MW
+# tests), MEM_MGT_EXTENSIONS (fast registration: NVMe over RDMA), HCA atomics
+# (pyverbs' atomic tests). No multicast groups are offered.
+capabilities() {
+	local shown want="MEM_MGT_EXTENSIONS MEM_WINDOW MEM_WINDOW_TYPE_2B PORT_ACTIVE_EVENT RC_RNR_NAK_GEN SRQ_RESIZE SYS_IMAGE_GUID"
+	shown=$(awk '/^\tdevice_cap_flags:/ { f = 1; next }
+		f && /^\t\t\t\t\t[A-Z]/ { print $1; next }
+		f { exit }' /tmp/devinfo.txt | sort | xargs)
+	echo "device_cap_flags: $shown"
+	[ "$shown" = "$want" ] || { echo "expected: $want"; return 1; }
+	grep -E 'device_cap_flags_ex|atomic_cap|max_mcast' /tmp/devinfo.txt
+	local node image
+	node=$(awk '$1 == "node_guid:" { print $2 }' /tmp/devinfo.txt)
+	image=$(awk '$1 == "sys_image_guid:" { print $2 }' /tmp/devinfo.txt)
+	echo "node_guid $node, sys_image_guid $image"
+	[ -n "$node" ] && [ "$node" = "$image" ] && [ "$node" != 0000:0000:0000:0000 ] || return 1
+	grep -Eq 'atomic_cap:[[:space:]]+ATOMIC_HCA' /tmp/devinfo.txt &&
+		grep -Eq 'max_mcast_grp:[[:space:]]+0$' /tmp/devinfo.txt &&
+		grep -Eq 'max_mcast_qp_attach:[[:space:]]+0$' /tmp/devinfo.txt
+}
+check rrxe-capabilities-shown-are-implemented capabilities
+
 # The kernel's verbs consumers take the device: the MAD layer creates QP1, a
 # kernel GSI QP on a kernel CQ, moves it to RTS and posts its receive
 # requests (the port is not opened, and QP1 not listed, if any step fails).
