@@ -9,6 +9,7 @@ mod tests {
         icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
         Syndrome, Transport, BTH_LEN, ICRC_LEN,
     };
+    use kernel::prelude::*;
 
     /// 10.0.2.15 to itself from UDP port 0xc123, hop limit 64.
     fn route() -> Route {
@@ -80,22 +81,23 @@ mod tests {
     }
 
     #[test]
-    fn headers_encode_as_the_vector_and_decode_back() {
-        let mut headers = Headers::new(0x04, 0x11, 0x123456).unwrap();
+    fn headers_encode_as_the_vector_and_decode_back() -> Result {
+        let mut headers = Headers::new(0x04, 0x11, 0x123456).ok_or(EINVAL)?;
         headers.bth.ack_request = true;
         let mut out = [0u8; 28];
         headers.write(&mut out, 12);
         assert_eq!(out[..BTH_LEN], SEND_ONLY[..BTH_LEN]);
-        let (parsed, payload) = Headers::parse(&SEND_ONLY).unwrap();
+        let (parsed, payload) = Headers::parse(&SEND_ONLY)?;
         assert_eq!(parsed, headers);
         assert_eq!(&SEND_ONLY[payload], b"hello rrxe!!");
+        Ok(())
     }
 
     #[test]
-    fn every_extension_round_trips() {
+    fn every_extension_round_trips() -> Result {
         // RDMA WRITE ONLY with immediate: RETH then ImmDt; a 5-byte payload pads by 3.
         let raw = Opcode::encode(Transport::Rc, Operation::Write, Position::Only, true, false);
-        let mut headers = Headers::new(raw.unwrap(), 0xabcdef, 7).unwrap();
+        let mut headers = Headers::new(raw.ok_or(EINVAL)?, 0xabcdef, 7).ok_or(EINVAL)?;
         headers.reth.va = 0x1122_3344_5566_7788;
         headers.reth.rkey = 0x1234_5678;
         headers.reth.length = 5;
@@ -104,7 +106,7 @@ mod tests {
         assert_eq!(len, BTH_LEN + 16 + 4 + 5 + 3 + ICRC_LEN);
         let mut out = [0u8; 44];
         headers.write(&mut out, 5);
-        let (parsed, payload) = Headers::parse(&out).unwrap();
+        let (parsed, payload) = Headers::parse(&out)?;
         // The pad count is derived from the payload length when the headers are written.
         assert_eq!(parsed.bth.pad, 3);
         headers.bth.pad = 3;
@@ -118,7 +120,7 @@ mod tests {
             false,
             false,
         );
-        let mut ack = Headers::new(raw.unwrap(), 3, 9).unwrap();
+        let mut ack = Headers::new(raw.ok_or(EINVAL)?, 3, 9).ok_or(EINVAL)?;
         ack.aeth = Some(Aeth {
             syndrome: Syndrome::Nak(NakCode::RemoteAccessError),
             msn: 0x42,
@@ -126,15 +128,16 @@ mod tests {
         let mut out = [0u8; 20];
         ack.write(&mut out, 0);
         assert_eq!(out[BTH_LEN], 0x62);
-        assert_eq!(Headers::parse(&out).unwrap().0, ack);
+        assert_eq!(Headers::parse(&out)?.0, ack);
         // A datagram carries its DETH.
         let raw = Opcode::encode(Transport::Ud, Operation::Send, Position::Only, false, false);
-        let mut datagram = Headers::new(raw.unwrap(), 1, 0).unwrap();
+        let mut datagram = Headers::new(raw.ok_or(EINVAL)?, 1, 0).ok_or(EINVAL)?;
         datagram.deth.qkey = 0x8001_0000;
         datagram.deth.src_qpn = 0x10;
         let mut out = [0u8; 24];
         datagram.write(&mut out, 0);
-        assert_eq!(Headers::parse(&out).unwrap().0, datagram);
+        assert_eq!(Headers::parse(&out)?.0, datagram);
+        Ok(())
     }
 
     #[test]
@@ -157,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn opcodes_follow_the_service() {
+    fn opcodes_follow_the_service() -> Result {
         // UC has no reads or atomics, UD only sends of one packet, and only RC invalidates.
         assert!(Opcode::encode(
             Transport::Uc,
@@ -186,7 +189,7 @@ mod tests {
             Opcode::encode(Transport::Rc, Operation::Send, Position::Only, false, true),
             Some(0x17)
         );
-        let op = Opcode::decode(0x0d).unwrap();
+        let op = Opcode::decode(0x0d).ok_or(EINVAL)?;
         assert_eq!(
             (op.operation, op.position),
             (Operation::ReadResponse, Position::First)
@@ -198,5 +201,6 @@ mod tests {
             (pad_len(0), pad_len(1), pad_len(4), pad_len(7)),
             (0, 3, 0, 1)
         );
+        Ok(())
     }
 }

@@ -30,11 +30,11 @@ mod tests {
     }
 
     #[test]
-    fn a_packet_spans_elements_from_its_offset() {
+    fn a_packet_spans_elements_from_its_offset() -> Result {
         let sges = [sge(0x1000, 100, 1), sge(0x2000, 50, 2), sge(0x3000, 200, 3)];
         // Bytes 90..190 of the list: the last 10 of the first element, all of the second,
         // the first 40 of the third.
-        let seen = pieces(&sges, 90, 100).unwrap();
+        let seen = pieces(&sges, 90, 100).map_err(|_| EINVAL)?;
         assert_eq!(
             &seen[..],
             &[
@@ -43,14 +43,16 @@ mod tests {
                 (3, 0x3000, 60, 100)
             ]
         );
+        Ok(())
     }
 
     #[test]
-    fn empty_elements_and_an_exact_end_are_fine() {
+    fn empty_elements_and_an_exact_end_are_fine() -> Result {
         let sges = [sge(0x1000, 0, 1), sge(0x2000, 64, 2)];
-        let seen = pieces(&sges, 0, 64).unwrap();
+        let seen = pieces(&sges, 0, 64).map_err(|_| EINVAL)?;
         assert_eq!(&seen[..], &[(2, 0x2000, 0, 64)]);
-        assert!(pieces(&sges, 64, 0).unwrap().is_empty());
+        assert!(pieces(&sges, 64, 0).map_err(|_| EINVAL)?.is_empty());
+        Ok(())
     }
 
     #[test]
@@ -78,6 +80,6 @@ mod tests {
         for qpn in [0u32, 1, 17, 0x1234, 0xff_ffff] {
             assert!(source_port(qpn) >= 0xc000);
         }
-        assert_ne!(source_port(17), source_port(18));
+        assert!(source_port(17) != source_port(18));
     }
 }
