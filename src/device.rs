@@ -48,10 +48,12 @@ pub(crate) enum Counter {
     RxNoQp,
     /// Packets for hosts the device cannot reach yet.
     TxUnroutable,
+    /// Received packets dropped because their queue pair's inbox was full or could not grow.
+    RxInboxFull,
 }
 
 /// The number of counters.
-const COUNTERS: usize = 3;
+const COUNTERS: usize = 4;
 
 /// Per-device state.
 #[pin_data]

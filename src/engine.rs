@@ -36,6 +36,10 @@ use kernel::{
 const ROUNDS_PER_RUN: u32 = 16;
 /// How many engine runs a send doorbell makes in the caller's context.
 const INLINE_RUNS: u32 = 8;
+/// How many delivered packets wait for a queue pair at most: a peer that sends faster than
+/// the queue pair's engine runs loses packets, as on a congested wire, instead of growing
+/// the inbox without bound.
+pub(crate) const INBOX_PACKETS: usize = 256;
 
 /// A send request the requester has started or finished sending and that waits for its
 /// acknowledgement (reliable service) or its last packet (the others).
@@ -139,6 +143,9 @@ pub(crate) struct Engine {
     timer_fired: AtomicBool,
 }
 
+/// A packet was dropped: its queue pair's inbox was full.
+pub(crate) struct InboxFull;
+
 struct Inner {
     /// The queue pair, from its first modification until it is destroyed.
     qp: Option<QpRef<Rrxe>>,
@@ -212,12 +219,19 @@ impl Engine {
         let _ = device.data().queue.enqueue(self.clone());
     }
 
-    /// Delivers a packet to the queue pair; returns whether it was taken, and the engine is
-    /// to run. Does not sleep.
-    pub(crate) fn deliver(&self, packet: Received) -> bool {
+    /// Delivers a packet to the queue pair and returns whether the engine is to run; `Err`
+    /// with the packet dropped if the inbox is full (or cannot grow). Does not sleep.
+    pub(crate) fn deliver(&self, packet: Received) -> Result<bool, InboxFull> {
         let mut inner = self.inner.lock();
+        if inner.qp.is_none() {
+            // Being destroyed: nothing is delivered any more.
+            return Ok(false);
+        }
         // A packet not taken is lost like one on the wire; the reliable service recovers.
-        inner.qp.is_some() && inner.inbox.push(packet, GFP_ATOMIC).is_ok()
+        if inner.inbox.len() >= INBOX_PACKETS || inner.inbox.push(packet, GFP_ATOMIC).is_err() {
+            return Err(InboxFull);
+        }
+        Ok(true)
     }
 
     /// Runs the queue pair after `delay`: the receiver-not-ready timer.

@@ -154,7 +154,9 @@ pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeu
         data.count(Counter::RxMalformed);
         return;
     }
-    if info.engine.deliver(received) {
-        wakeups.add(device, &info.engine);
+    match info.engine.deliver(received) {
+        Ok(true) => wakeups.add(device, &info.engine),
+        Ok(false) => {}
+        Err(_) => data.count(Counter::RxInboxFull),
     }
 }
