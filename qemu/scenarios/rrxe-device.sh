@@ -43,7 +43,12 @@ capabilities() {
 		f { exit }' /tmp/devinfo.txt | sort | xargs)
 	echo "device_cap_flags: $shown"
 	[ "$shown" = "$want" ] || { echo "expected: $want"; return 1; }
-	grep -E 'device_cap_flags_ex|atomic_cap|max_mcast' /tmp/devinfo.txt
+	grep -E 'device_cap_flags|atomic_cap|max_mcast' /tmp/devinfo.txt
+	# None of the extended flags (flush, atomic write, ...) beyond these.
+	local flags ex
+	flags=$(awk '$1 == "device_cap_flags:" { print $2 }' /tmp/devinfo.txt)
+	ex=$(awk '$1 == "device_cap_flags_ex:" { print $2 }' /tmp/devinfo.txt)
+	[ -n "$flags" ] && [ -n "$ex" ] && [ $((flags)) = $((ex)) ] || return 1
 	local node image
 	node=$(awk '$1 == "node_guid:" { print $2 }' /tmp/devinfo.txt)
 	image=$(awk '$1 == "sys_image_guid:" { print $2 }' /tmp/devinfo.txt)
