@@ -39,7 +39,7 @@ const INLINE_RUNS: u32 = 8;
 /// How many delivered packets wait for a queue pair at most: a peer that sends faster than
 /// the queue pair's engine runs loses packets, as on a congested wire, instead of growing
 /// the inbox without bound.
-pub(crate) const INBOX_PACKETS: usize = 256;
+pub(crate) const INBOX_PACKETS: usize = 1024;
 
 /// A send request the requester has started or finished sending and that waits for its
 /// acknowledgement (reliable service) or its last packet (the others).
@@ -112,6 +112,14 @@ pub(crate) struct Transport {
     pub(crate) nak_sent: bool,
     /// Responder: the message being received.
     pub(crate) incoming: Option<Incoming>,
+    /// Responder: the read being answered, a burst of packets per round.
+    pub(crate) reply: Option<crate::responder::ReadReply>,
+    /// Responder: the reads and atomics answered last, at most `max_dest_rd_atomic`, oldest
+    /// first, to answer their duplicates (IBTA 9.7.5.1.3).
+    pub(crate) responded: KVec<crate::responder::Responded>,
+    /// Responder: request packets that arrived while a read is answered, oldest first; they
+    /// are carried out after it.
+    pub(crate) deferred: KVec<Received>,
     /// Room for one send or receive queue slot, to copy an entry out of the shared queue.
     pub(crate) slot: KVec<u8>,
 }
@@ -314,6 +322,7 @@ impl Engine {
                         responder::receive(&qp, &mut transport, packet, &mut out);
                     }
                 }
+                responder::run(&qp, &mut transport, &mut out);
                 requester::run(&qp, &mut transport, &mut out);
             }
             let sent = !out.is_empty();

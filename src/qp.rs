@@ -874,6 +874,8 @@ pub(crate) struct SendView {
     pub(crate) rnr_retry: u8,
     /// New requests may start (RTS); in SQD only those in flight complete.
     pub(crate) may_start: bool,
+    /// Reads and atomics it may have outstanding at the responder.
+    pub(crate) max_rd_atomic: u8,
 }
 
 /// What the responder needs of a queue pair's attributes.
@@ -887,6 +889,8 @@ pub(crate) struct RecvView {
     pub(crate) qkey: u32,
     pub(crate) min_rnr_timer: u8,
     pub(crate) dest_qpn: u32,
+    /// Reads and atomics of the requester it keeps answers for; none are taken if zero.
+    pub(crate) max_dest_rd_atomic: u8,
 }
 
 fn transport_of(service: Service) -> packet::Transport {
@@ -938,6 +942,7 @@ pub(crate) fn send_view(qp: &Qp<Rrxe>) -> Option<SendView> {
         pd: this.pd,
         rnr_retry: v.rnr_retry,
         may_start: held.state == QpState::ReadyToSend,
+        max_rd_atomic: v.max_rd_atomic,
     })
 }
 
@@ -965,6 +970,7 @@ pub(crate) fn recv_view(qp: &Qp<Rrxe>) -> Option<RecvView> {
         qkey: v.qkey,
         min_rnr_timer: v.min_rnr_timer,
         dest_qpn: v.dest_qp_num,
+        max_dest_rd_atomic: v.max_dest_rd_atomic,
     })
 }
 

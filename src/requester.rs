@@ -35,6 +35,22 @@ const PACKETS_PER_ROUND: u32 = 32;
 /// The Q_Key of QP1.
 const GSI_QKEY: u32 = 0x8001_0000;
 
+/// Returns whether a request is answered by a response (reads and atomics).
+pub(crate) fn needs_response(opcode: SendOpcode) -> bool {
+    matches!(
+        opcode,
+        SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
+    )
+}
+
+/// Returns the reads and atomics in flight.
+fn outstanding_reads(t: &Transport) -> usize {
+    t.in_flight
+        .iter()
+        .filter(|o| needs_response(o.wqe.opcode))
+        .count()
+}
+
 /// Sends what the send queue holds, as far as the window allows.
 pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
     let Some(view) = qp::send_view(qp) else {
@@ -93,6 +109,16 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
                 return;
             }
             continue;
+        }
+        if current.sent == 0
+            && view.service == Service::Rc
+            && needs_response(current.wqe.opcode)
+            && outstanding_reads(t) >= usize::from(view.max_rd_atomic)
+        {
+            // No more reads and atomics outstanding than the responder takes: this one
+            // starts once a response completes an earlier one.
+            t.current = Some(current);
+            return;
         }
         match send_packet(qp, &view, t.next_psn, &mut current) {
             Ok(packet) => {

@@ -11,7 +11,7 @@
 
 use crate::{
     cq,
-    device::Rrxe,
+    device::{Counter, Rrxe},
     engine::{Incoming, Transport},
     mr::MrState,
     net::{Packet, Received},
@@ -49,13 +49,126 @@ enum Verdict {
     SequenceError,
 }
 
-/// Handles a request packet for the queue pair.
+/// Response packets of a read sent per round: a read of any size holds no more than these
+/// at a time, and the packets of other queue pairs go in between.
+const READ_REPLY_BURST: u32 = 16;
+
+/// A read being answered: its response packets are generated as they are sent.
+pub(crate) struct ReadReply {
+    /// The region read; `None` for a read of no bytes.
+    region: Option<Arc<MrState>>,
+    /// Where the responses go.
+    route: Route,
+    dest_qpn: u32,
+    /// The address of the first byte and the length of this reply.
+    va: u64,
+    length: u32,
+    mtu: u32,
+    /// The PSN of its first packet.
+    first_psn: u32,
+    /// Its packets, and those sent so far.
+    packets: u32,
+    sent: u32,
+    /// The MSN its acknowledgement fields carry.
+    msn: u32,
+}
+
+impl ReadReply {
+    /// A reply of `length` bytes read at `va` of `region` in packets of `mtu` bytes, from
+    /// PSN `first_psn` on.
+    #[expect(clippy::too_many_arguments, reason = "the fields of a read response")]
+    pub(crate) fn new(
+        region: Option<Arc<MrState>>,
+        route: Route,
+        dest_qpn: u32,
+        va: u64,
+        length: u32,
+        mtu: u32,
+        first_psn: u32,
+        msn: u32,
+    ) -> Self {
+        Self {
+            region,
+            route,
+            dest_qpn,
+            va,
+            length,
+            mtu,
+            first_psn,
+            packets: length.div_ceil(mtu).max(1),
+            sent: 0,
+            msn,
+        }
+    }
+}
+
+/// A read or atomic the responder answered, kept to answer its duplicates.
+pub(crate) enum Responded {
+    /// A read, by the PSNs its response packets take.
+    Read { first_psn: u32, packets: u32 },
+    /// An atomic, with the value it found: a duplicate is answered with it, never carried
+    /// out again.
+    Atomic { psn: u32, original: u64, msn: u32 },
+}
+
+/// Handles a request packet for the queue pair: carried out now, or after the read being
+/// answered (request packets are carried out in order).
 pub(crate) fn receive(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
     received: Received,
     out: &mut KVec<Packet>,
 ) {
+    if t.reply.is_some() || !t.deferred.is_empty() {
+        if t.deferred.len() >= crate::engine::INBOX_PACKETS
+            || t.deferred.push(received, GFP_KERNEL).is_err()
+        {
+            // Lost like a packet on the wire; the requester sends it again.
+            qp.device().data().count(Counter::RxInboxFull);
+        }
+        return;
+    }
+    receive_now(qp, t, received, out);
+}
+
+/// Goes on with the read being answered, then with the request packets that waited for it.
+pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
+    if qp::recv_view(qp).is_none() {
+        // No longer taking requests (an error state): nothing more is answered.
+        t.reply = None;
+        t.deferred.clear();
+        return;
+    }
+    if let Some(reply) = t.reply.as_mut() {
+        let done = send_reply(reply, out);
+        if !done {
+            return;
+        }
+        t.reply = None;
+    }
+    if t.deferred.is_empty() {
+        return;
+    }
+    let mut waiting = core::mem::take(&mut t.deferred).into_iter();
+    while t.reply.is_none() {
+        let Some(received) = waiting.next() else {
+            return;
+        };
+        receive_now(qp, t, received, out);
+    }
+    // A read started: the rest wait for it again, in order.
+    let mut rest = KVec::new();
+    for received in waiting {
+        if rest.push(received, GFP_KERNEL).is_err() {
+            // Lost like packets on the wire; the requester sends them again.
+            qp.device().data().count(Counter::RxInboxFull);
+        }
+    }
+    t.deferred = rest;
+}
+
+/// Carries out or answers a request packet.
+fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut KVec<Packet>) {
     let Some(view) = qp::recv_view(qp) else {
         return;
     };
@@ -85,15 +198,16 @@ pub(crate) fn receive(
             let syndrome = Syndrome::Nak(NakCode::PsnSequenceError);
             acknowledge(t, &view, &route, t.expected_psn, syndrome, out);
         }
-        Verdict::Duplicate => {
-            if headers.opcode.operation == Operation::ReadRequest {
-                // Reads are answered again from memory.
-                let _ = read(qp, t, &view, &route, headers, out, false);
-            } else if reliable {
+        Verdict::Duplicate => match headers.opcode.operation {
+            Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers),
+            Operation::CompareSwap | Operation::FetchAdd => {
+                duplicate_atomic(t, &view, &route, headers, out)
+            }
+            _ => {
                 let last = Psn::new(t.expected_psn).add(crate::psn::PSN_MASK).get();
                 acknowledge(t, &view, &route, last, Syndrome::ACK, out);
             }
-        }
+        },
         Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
     }
 }
@@ -163,7 +277,7 @@ fn execute(
     let reliable = view.service == Service::Rc;
     let result = match headers.opcode.operation {
         Operation::Send | Operation::Write => receive_data(qp, t, view, headers, payload),
-        Operation::ReadRequest => read(qp, t, view, route, headers, out, true),
+        Operation::ReadRequest => read(qp, t, view, route, headers),
         Operation::CompareSwap | Operation::FetchAdd => atomic(qp, t, view, route, headers, out),
         _ => Err(Syndrome::Nak(NakCode::InvalidRequest)),
     };
@@ -410,58 +524,179 @@ fn remote_region(
         .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))
 }
 
-/// Answers a read request: checks the key and range and sends the response packets.
-/// `first` is false for a duplicate, answered again without moving the expected PSN.
+/// Takes a new read request: checks the key and range, and starts answering it.
 fn read(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
     view: &RecvView,
     route: &Route,
     headers: &Headers,
-    out: &mut KVec<Packet>,
-    first: bool,
 ) -> Result<(), Syndrome> {
-    let reth = headers.reth;
-    let len = reth.length;
-    let packets = len.div_ceil(view.mtu).max(1);
-    let region = remote_region(qp, view, reth.rkey, reth.va, len, Access::REMOTE_READ)?;
-    if first {
-        t.msn = (t.msn + 1) & 0x00ff_ffff;
+    if view.max_dest_rd_atomic == 0 {
+        // The queue pair takes no reads.
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
     }
-    for index in 0..packets {
-        let position = Position::of(index, packets);
-        let offset = index * view.mtu;
-        let chunk = (len - offset.min(len)).min(view.mtu);
-        let Some(raw) =
-            Opcode::encode(Service::Rc, Operation::ReadResponse, position, false, false)
-        else {
-            break;
-        };
-        let psn = Psn::new(headers.bth.psn).add(index).get();
-        let Some(mut response) = Headers::new(raw, view.dest_qpn, psn) else {
-            break;
+    let reth = headers.reth;
+    let region = remote_region(
+        qp,
+        view,
+        reth.rkey,
+        reth.va,
+        reth.length,
+        Access::REMOTE_READ,
+    )?;
+    t.msn = (t.msn + 1) & 0x00ff_ffff;
+    let psn = headers.bth.psn;
+    let reply = ReadReply::new(
+        region,
+        *route,
+        view.dest_qpn,
+        reth.va,
+        reth.length,
+        view.mtu,
+        psn,
+        t.msn,
+    );
+    let packets = reply.packets;
+    remember(
+        &mut t.responded,
+        view.max_dest_rd_atomic,
+        Responded::Read {
+            first_psn: psn,
+            packets,
+        },
+    );
+    t.expected_psn = Psn::new(psn).add(packets).get();
+    t.nak_sent = false;
+    t.reply = Some(reply);
+    Ok(())
+}
+
+/// Answers a read request again, from its PSN on, if it is one of the reads answered last;
+/// others are dropped (their requester has had their responses).
+fn duplicate_read(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+) {
+    if !read_answered(&t.responded, headers.bth.psn) {
+        return;
+    }
+    // Its own RETH names what is left to answer.
+    let reth = headers.reth;
+    let Ok(region) = remote_region(
+        qp,
+        view,
+        reth.rkey,
+        reth.va,
+        reth.length,
+        Access::REMOTE_READ,
+    ) else {
+        return;
+    };
+    t.reply = Some(ReadReply::new(
+        region,
+        *route,
+        view.dest_qpn,
+        reth.va,
+        reth.length,
+        view.mtu,
+        headers.bth.psn,
+        t.msn,
+    ));
+}
+
+/// Returns whether PSN `psn` is one of a read answered last.
+pub(crate) fn read_answered(responded: &[Responded], psn: u32) -> bool {
+    responded.iter().any(|r| match *r {
+        Responded::Read { first_psn, packets } => {
+            let offset = Psn::new(first_psn).distance_to(Psn::new(psn));
+            offset >= 0 && (offset as u32) < packets
+        }
+        Responded::Atomic { .. } => false,
+    })
+}
+
+/// Returns the value found and the MSN of the atomic at PSN `psn`, if it is one answered
+/// last.
+pub(crate) fn atomic_answered(responded: &[Responded], psn: u32) -> Option<(u64, u32)> {
+    responded.iter().find_map(|r| match *r {
+        Responded::Atomic {
+            psn: at,
+            original,
+            msn,
+        } if at == psn => Some((original, msn)),
+        _ => None,
+    })
+}
+
+/// Answers an atomic request again with the value it found, if it is one of those answered
+/// last; others are dropped.
+fn duplicate_atomic(
+    t: &Transport,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+    out: &mut KVec<Packet>,
+) {
+    if let Some((original, msn)) = atomic_answered(&t.responded, headers.bth.psn) {
+        atomic_acknowledge(view, route, headers.bth.psn, original, msn, out);
+    }
+}
+
+/// Keeps a read or atomic answered, in place of the oldest beyond `limit`
+/// (`max_dest_rd_atomic`).
+pub(crate) fn remember(responded: &mut KVec<Responded>, limit: u8, answered: Responded) {
+    while !responded.is_empty() && responded.len() >= usize::from(limit) {
+        let _ = responded.remove(0);
+    }
+    // Without room its duplicates go unanswered, and the requester's retries fail it.
+    let _ = responded.push(answered, GFP_KERNEL);
+}
+
+/// Sends the next burst of a read's response packets; returns whether all are sent.
+pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> bool {
+    let end = reply
+        .sent
+        .saturating_add(READ_REPLY_BURST)
+        .min(reply.packets);
+    while reply.sent < end {
+        let index = reply.sent;
+        let position = Position::of(index, reply.packets);
+        let offset = index.saturating_mul(reply.mtu);
+        let chunk = (reply.length - offset.min(reply.length)).min(reply.mtu);
+        let psn = Psn::new(reply.first_psn).add(index).get();
+        let raw = Opcode::encode(Service::Rc, Operation::ReadResponse, position, false, false);
+        let Some(mut response) = raw.and_then(|raw| Headers::new(raw, reply.dest_qpn, psn)) else {
+            return true;
         };
         response.aeth = Some(Aeth {
             syndrome: Syndrome::ACK,
-            msn: t.msn,
+            msn: reply.msn,
         });
-        let built = Packet::build(route, &response, chunk as usize, |buf| match &region {
-            Some(region) => region.read(reth.va.wrapping_add(u64::from(offset)), buf),
-            None => Ok(()),
-        });
+        let va = reply.va.wrapping_add(u64::from(offset));
+        let built = Packet::build(
+            &reply.route,
+            &response,
+            chunk as usize,
+            |buf| match &reply.region {
+                Some(region) => region.read(va, buf),
+                None => Ok(()),
+            },
+        );
         let Ok(packet) = built else {
-            // Not answered: the requester asks again.
-            break;
+            // The region went away or memory ran out: the rest is not answered, and the
+            // requester asks again from its first missing packet.
+            return true;
         };
         if out.push(packet, GFP_KERNEL).is_err() {
-            break;
+            return true;
         }
+        reply.sent += 1;
     }
-    if first {
-        t.expected_psn = Psn::new(headers.bth.psn).add(packets).get();
-        t.nak_sent = false;
-    }
-    Ok(())
+    reply.sent == reply.packets
 }
 
 /// Carries out an atomic operation on eight aligned bytes and answers with the value found.
@@ -474,6 +709,10 @@ fn atomic(
     out: &mut KVec<Packet>,
 ) -> Result<(), Syndrome> {
     let eth = headers.atomic;
+    if view.max_dest_rd_atomic == 0 {
+        // The queue pair takes no atomics.
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
     if !view.access.contains(Access::REMOTE_ATOMIC) {
         return Err(Syndrome::Nak(NakCode::RemoteAccessError));
     }
@@ -506,6 +745,28 @@ fn atomic(
     t.msn = (t.msn + 1) & 0x00ff_ffff;
     t.expected_psn = Psn::new(headers.bth.psn).next().get();
     t.nak_sent = false;
+    remember(
+        &mut t.responded,
+        view.max_dest_rd_atomic,
+        Responded::Atomic {
+            psn: headers.bth.psn,
+            original,
+            msn: t.msn,
+        },
+    );
+    atomic_acknowledge(view, route, headers.bth.psn, original, t.msn, out);
+    Ok(())
+}
+
+/// Sends the atomic acknowledgement of the atomic at `psn`, which found `original`.
+fn atomic_acknowledge(
+    view: &RecvView,
+    route: &Route,
+    psn: u32,
+    original: u64,
+    msn: u32,
+    out: &mut KVec<Packet>,
+) {
     let raw = Opcode::encode(
         Service::Rc,
         Operation::AtomicAcknowledge,
@@ -513,17 +774,16 @@ fn atomic(
         false,
         false,
     );
-    if let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, headers.bth.psn)) {
+    if let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, psn)) {
         ack.aeth = Some(Aeth {
             syndrome: Syndrome::ACK,
-            msn: t.msn,
+            msn,
         });
         ack.atomic_ack = original;
         if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
             let _ = out.push(packet, GFP_KERNEL);
         }
     }
-    Ok(())
 }
 
 /// Sends an acknowledgement for `psn`.

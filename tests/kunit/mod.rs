@@ -13,5 +13,6 @@ mod qp_state;
 mod queue;
 mod quota;
 mod requester;
+mod responder;
 mod srq;
 mod wqe;

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The responder's decisions as pure logic: a read answered a burst at a time within its
+//! window, and the reads and atomics kept to answer duplicates.
+
+#[kernel::prelude::kunit_tests(rrxe_responder)]
+mod tests {
+    use crate::{
+        net::Packet,
+        packet::{Operation, Position, Route},
+        responder::{atomic_answered, read_answered, remember, send_reply, ReadReply, Responded},
+    };
+    use kernel::prelude::*;
+
+    /// 10.0.2.15 to itself.
+    fn route() -> Route {
+        let mut addr = [0u8; 16];
+        addr[10] = 0xff;
+        addr[11] = 0xff;
+        addr[12..].copy_from_slice(&[10, 0, 2, 15]);
+        Route {
+            source: addr,
+            destination: addr,
+            ipv4: true,
+            traffic_class: 0,
+            hop_limit: 64,
+            flow_label: 0,
+            source_port: 0xc123,
+        }
+    }
+
+    /// Decodes each packet: (PSN, position, payload length).
+    fn decode(out: KVec<Packet>) -> Result<KVec<(u32, Position, usize)>> {
+        let mut seen = KVec::new();
+        for packet in out {
+            let received = packet.check()?;
+            let op = received.headers.opcode;
+            assert_eq!(op.operation, Operation::ReadResponse);
+            seen.push(
+                (
+                    received.headers.bth.psn,
+                    op.position,
+                    received.payload().len(),
+                ),
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(seen)
+    }
+
+    #[test]
+    fn a_read_is_answered_a_burst_at_a_time() -> Result {
+        // 40 packets of 256 bytes and one of 100, from PSN 0xfffff0 (wrapping).
+        let mut reply = ReadReply::new(None, route(), 0x11, 0, 40 * 256 + 100, 256, 0xff_fff0, 7);
+        let mut all = KVec::new();
+        let mut bursts = 0;
+        loop {
+            let mut out = KVec::new();
+            let done = send_reply(&mut reply, &mut out);
+            bursts += 1;
+            // Never more than a burst at a time, whatever the read's size.
+            assert!(out.len() <= 16);
+            for seen in decode(out)? {
+                all.push(seen, GFP_KERNEL)?;
+            }
+            if done {
+                break;
+            }
+            assert!(bursts < 10);
+        }
+        assert_eq!(bursts, 3);
+        assert_eq!(all.len(), 41);
+        for (i, &(psn, position, len)) in all.iter().enumerate() {
+            assert_eq!(psn, (0xff_fff0 + i as u32) & 0xff_ffff);
+            let want = match i {
+                0 => Position::First,
+                40 => Position::Last,
+                _ => Position::Middle,
+            };
+            assert_eq!(position, want);
+            assert_eq!(len, if i == 40 { 100 } else { 256 });
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_of_no_bytes_is_one_packet() -> Result {
+        let mut reply = ReadReply::new(None, route(), 0x11, 0, 0, 1024, 5, 1);
+        let mut out = KVec::new();
+        assert!(send_reply(&mut reply, &mut out));
+        let seen = decode(out)?;
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0] == (5, Position::Only, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn duplicates_are_found_among_those_kept() -> Result {
+        let mut responded = KVec::new();
+        remember(
+            &mut responded,
+            2,
+            Responded::Read {
+                first_psn: 0xff_fffe,
+                packets: 4,
+            },
+        );
+        remember(
+            &mut responded,
+            2,
+            Responded::Atomic {
+                psn: 2,
+                original: 0xdead,
+                msn: 9,
+            },
+        );
+        // Every PSN of the read, across the wrap, and none beyond.
+        for psn in [0xff_fffe, 0xff_ffff, 0, 1] {
+            assert!(read_answered(&responded, psn));
+        }
+        assert!(!read_answered(&responded, 2));
+        assert!(!read_answered(&responded, 0xff_fffd));
+        assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
+        assert_eq!(atomic_answered(&responded, 1), None);
+        // A third one takes the place of the oldest (max_dest_rd_atomic is 2).
+        remember(
+            &mut responded,
+            2,
+            Responded::Atomic {
+                psn: 3,
+                original: 1,
+                msn: 10,
+            },
+        );
+        assert_eq!(responded.len(), 2);
+        assert!(!read_answered(&responded, 0));
+        assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
+        assert_eq!(atomic_answered(&responded, 3), Some((1, 10)));
+        Ok(())
+    }
+}
