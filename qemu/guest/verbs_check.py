@@ -14,6 +14,7 @@ import errno
 import os
 import select
 import struct
+import sys
 import time
 import traceback
 
@@ -858,6 +859,114 @@ def ring_garbage_send():
         mr.close()
 
 
+def connected_pair(pd, cq, max_rd_atomic=4, max_dest_rd_atomic=4):
+    """Two RC QPs connected to each other with the given read/atomic limits."""
+    qp, peer = new_rc_qp(pd, cq, cq), new_rc_qp(pd, cq, cq)
+    for one, other in ((qp, peer), (peer, qp)):
+        qa = rc_attr()
+        qa.dest_qp_num = other.qp_num
+        qa.rq_psn = qa.sq_psn
+        qa.max_rd_atomic = max_rd_atomic
+        qa.max_dest_rd_atomic = max_dest_rd_atomic
+        to_state(one, qa, e.IBV_QPS_INIT, RC_TO_INIT)
+        to_state(one, qa, e.IBV_QPS_RTR, RC_TO_RTR)
+        to_state(one, qa, e.IBV_QPS_RTS, RC_TO_RTS)
+    return qp, peer
+
+
+def post_read(qp, wr_id, local, lkey, remote, rkey, length):
+    wr = SendWR(wr_id=wr_id, opcode=e.IBV_WR_RDMA_READ, num_sge=1,
+                sg=[SGE(local, length, lkey)], send_flags=e.IBV_SEND_SIGNALED)
+    wr.set_wr_rdma(rkey, remote)
+    qp.post_send(wr)
+
+
+def driver_memory_kb():
+    """The kernel's slab and vmalloc memory, where the driver's packets and queues live."""
+    with open("/proc/meminfo") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return sum(int(fields[k].split()[0]) for k in ("Slab", "VmallocUsed"))
+
+
+# Response packets are generated a burst at a time and inboxes hold at most 1024 packets:
+# 18 queue pairs reading hold well under this, whatever the read sizes (a read answered in
+# one go would hold its whole length).
+READ_MEMORY_BOUND_KB = 48 * 1024
+
+
+def reads_in_flight_bounded_memory():
+    """While a 1 GiB RDMA read and 16 concurrent 64 MiB reads are in flight, the kernel's
+    slab and vmalloc memory stays within READ_MEMORY_BOUND_KB of where it was; a 4 KiB read
+    on another pair completes meanwhile with its data; destroying the queue pairs
+    mid-transfer gives the memory back."""
+    gib, part, small_len = 1 << 30, 64 << 20, 4096
+    with PD(ctx) as pd, CQ(ctx, 64) as cq:
+        mr = MR(pd, gib, LW | e.IBV_ACCESS_REMOTE_READ)
+        small = MR(pd, 2 * small_len, LW | e.IBV_ACCESS_REMOTE_READ)
+        pattern = os.urandom(small_len)
+        small.write(pattern, small_len, 0)
+        pairs = [connected_pair(pd, cq) for _ in range(18)]
+        base = driver_memory_kb()
+        # Each read copies memory onto itself: 1 GiB of pinned memory serves them all.
+        post_read(pairs[0][0], 1, mr.buf, mr.lkey, mr.buf, mr.rkey, gib)
+        for i in range(16):
+            at = mr.buf + i * part
+            post_read(pairs[1 + i][0], 10 + i, at, mr.lkey, at, mr.rkey, part)
+        post_read(pairs[17][0], 100, small.buf + small_len, small.lkey, small.buf, small.rkey,
+                  small_len)
+        peak, wcs = base, []
+        start = time.monotonic()
+        while time.monotonic() - start < 15 or not any(w.wr_id == 100 for w in wcs):
+            assert time.monotonic() - start < 120, "the 4 KiB read did not complete in 120 s"
+            peak = max(peak, driver_memory_kb())
+            got, batch = cq.poll(8)
+            wcs += batch[:got]
+            time.sleep(0.2)
+        assert all(w.status == 0 for w in wcs), f"completions {[(w.wr_id, w.status) for w in wcs]}"
+        assert small.read(small_len, small_len) == pattern, "the 4 KiB read brought other bytes"
+        big_done = sum(1 for w in wcs if w.wr_id != 100)
+        print(f"driver memory: {base} kB before, peak {peak} kB with the reads in flight "
+              f"({big_done} of 17 large reads done)", file=sys.stderr)
+        assert peak - base <= READ_MEMORY_BOUND_KB, f"grew by {peak - base} kB"
+        for qp, peer in pairs:
+            qp.close()
+            peer.close()
+        after = driver_memory_kb()
+        print(f"driver memory: {after} kB after the queue pairs were destroyed", file=sys.stderr)
+        assert after - base <= 8 * 1024, f"{after - base} kB more than before the reads"
+        small.close()
+        mr.close()
+
+
+def reads_within_rd_atomic_limits():
+    """Eight 256 KiB reads posted at once through max_rd_atomic 2 and max_dest_rd_atomic 2
+    complete in order with their data; a responder whose max_dest_rd_atomic is 0 answers a
+    read with an invalid request NAK (IBV_WC_REM_INV_REQ_ERR)."""
+    size, count = 256 << 10, 8
+    with PD(ctx) as pd, CQ(ctx, 64) as cq:
+        mr = MR(pd, 2 * count * size, LW | e.IBV_ACCESS_REMOTE_READ)
+        pattern = os.urandom(count * size)
+        mr.write(pattern, count * size, 0)
+        qp, peer = connected_pair(pd, cq, max_rd_atomic=2, max_dest_rd_atomic=2)
+        for i in range(count):
+            post_read(qp, 200 + i, mr.buf + (count + i) * size, mr.lkey, mr.buf + i * size,
+                      mr.rkey, size)
+        wcs = poll_n(cq, count, timeout=120)
+        got = [(w.wr_id, w.status) for w in wcs]
+        assert got == [(200 + i, 0) for i in range(count)], f"completions {got}"
+        assert mr.read(count * size, count * size) == pattern, "read bytes differ"
+        qp.close()
+        peer.close()
+        qp, peer = connected_pair(pd, cq, max_rd_atomic=2, max_dest_rd_atomic=0)
+        post_read(qp, 300, mr.buf + size, mr.lkey, mr.buf, mr.rkey, 4096)
+        wcs = poll_n(cq, 1)
+        assert status_of(wcs, 300) == [e.IBV_WC_REM_INV_REQ_ERR], \
+            f"read to max_dest_rd_atomic 0: {[(w.wr_id, w.status) for w in wcs]}"
+        qp.close()
+        peer.close()
+        mr.close()
+
+
 UVERBS_CMD_POST_SEND = 28
 UVERBS_WR_SEND = 2
 UVERBS_SEND_SIGNALED, UVERBS_SEND_INLINE = 2, 8
@@ -946,4 +1055,6 @@ check("srq-limit-event-fires-and-disarms", srq_limit_event)
 check("ring-garbage-recv-masked-flush", ring_garbage_recv)
 check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
+check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
+check("reads-in-flight-bounded-memory", reads_in_flight_bounded_memory)
 ctx.close()
