@@ -13,7 +13,7 @@ use crate::{
     params,
     table::{Entry, Table},
 };
-use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock, new_spinlock_irq,
     prelude::*,
@@ -202,7 +202,20 @@ pub(crate) struct MrState {
     access: AtomicU32,
     /// Memory windows bound to the region, which keep it from being deregistered.
     bound_windows: AtomicU32,
+    /// Deregistered: the memory is no longer reached, though references remain.
+    revoked: AtomicBool,
+    /// Copies to or from the memory in progress, which deregistration waits for.
+    accesses: AtomicU32,
     memory: Memory,
+}
+
+/// A copy to or from a region's memory in progress.
+struct RegionAccess<'a>(&'a MrState);
+
+impl Drop for RegionAccess<'_> {
+    fn drop(&mut self) {
+        self.0.accesses.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl MrState {
@@ -247,8 +260,30 @@ impl MrState {
         }
     }
 
+    /// Starts a copy to or from the memory; `EFAULT` once the region is deregistered.
+    fn begin_access(&self) -> Result<RegionAccess<'_>> {
+        // Paired with `revoke`: either this sees the region revoked, or `revoke` sees the
+        // access and waits for it.
+        self.accesses.fetch_add(1, Ordering::SeqCst);
+        let access = RegionAccess(self);
+        if self.revoked.load(Ordering::SeqCst) {
+            return Err(EFAULT);
+        }
+        Ok(access)
+    }
+
+    /// Stops all access to the memory: later copies fail, and those in progress are waited
+    /// for (each is one packet's bytes). May sleep.
+    fn revoke(&self) {
+        self.revoked.store(true, Ordering::SeqCst);
+        while self.accesses.load(Ordering::SeqCst) != 0 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_micros(10));
+        }
+    }
+
     /// Copies the bytes at `addr` into `dst`. Does not sleep.
     pub(crate) fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
+        let _access = self.begin_access()?;
         match self.locate(addr, dst.len()).ok_or(EFAULT)? {
             Place::User(umem, offset) => umem.read(offset, dst),
             Place::Kernel(memory, addr) => memory.read(addr, dst),
@@ -262,6 +297,7 @@ impl MrState {
 
     /// Copies `src` to `addr`. Does not sleep.
     pub(crate) fn write(&self, addr: u64, src: &[u8]) -> Result {
+        let _access = self.begin_access()?;
         match self.locate(addr, src.len()).ok_or(EFAULT)? {
             Place::User(umem, offset) => umem.write(offset, src),
             Place::Kernel(memory, addr) => memory.write(addr, src),
@@ -547,6 +583,8 @@ fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, Rr
             pd: AtomicUsize::new(pd.as_raw() as usize),
             access: AtomicU32::new(access.bits()),
             bound_windows: AtomicU32::new(0),
+            revoked: AtomicBool::new(false),
+            accesses: AtomicU32::new(0),
             memory,
         },
         GFP_KERNEL,
@@ -648,12 +686,15 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
     Ok(())
 }
 
-/// Checks that a region may go (`dereg_mr`): not while windows are bound to it (IBTA
-/// 10.6.7.2.6).
+/// Lets a region go (`dereg_mr`): not while windows are bound to it (IBTA 10.6.7.2.6).
+/// Once this returns its memory is no longer read or written, though queue pairs may still
+/// hold the region: the consumer may reuse the memory at once. May sleep.
 pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
-    if region.data().state.bound_windows.load(Ordering::Acquire) > 0 {
+    let state = &region.data().state;
+    if state.bound_windows.load(Ordering::Acquire) > 0 {
         return Err(EINVAL);
     }
+    state.revoke();
     Ok(())
 }
 
