@@ -11,6 +11,7 @@ validate some QP attribute values: the checks of those skip for it.
 import argparse
 import ctypes
 import errno
+import mmap
 import os
 import select
 import struct
@@ -938,6 +939,41 @@ def reads_in_flight_bounded_memory():
         mr.close()
 
 
+def dereg_stops_writes_in_progress():
+    """A region deregistered while a 64 MiB RDMA write into it is landing is written no more
+    once dereg returns (the memory is the process's own, mapped apart from the region), and
+    the write completes with a remote access error."""
+    size = 64 << 20
+    buf = mmap.mmap(-1, size)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    with PD(ctx) as pd, CQ(ctx, 16) as cq:
+        src = MR(pd, size, LW)
+        src.write(b"\xa5" * size, size, 0)
+        target = MR(pd, size, LW | e.IBV_ACCESS_REMOTE_WRITE, address=addr)
+        qp, peer = connected_pair(pd, cq)
+        wr = SendWR(wr_id=1, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(src.buf, size, src.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(target.rkey, addr)
+        qp.post_send(wr)
+        start = time.monotonic()
+        while buf[0] != 0xA5:
+            assert time.monotonic() - start < 60, "the write did not start in 60 s"
+            time.sleep(0.01)
+        target.close()
+        landed = bytes(buf)
+        written = landed.count(0xA5)
+        print(f"dereg after {written} of {size} bytes written", file=sys.stderr)
+        assert written < size, "the write ended before the region was deregistered"
+        wcs = poll_n(cq, 1, timeout=60)
+        assert status_of(wcs, 1) == [e.IBV_WC_REM_ACCESS_ERR], \
+            f"write completions {[(w.wr_id, w.status) for w in wcs]}"
+        assert bytes(buf) == landed, "bytes written after the region was deregistered"
+        qp.close()
+        peer.close()
+        src.close()
+    buf.close()
+
+
 def reads_within_rd_atomic_limits():
     """Eight 256 KiB reads posted at once through max_rd_atomic 2 and max_dest_rd_atomic 2
     complete in order with their data; a responder whose max_dest_rd_atomic is 0 answers a
@@ -1057,4 +1093,5 @@ check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 check("reads-in-flight-bounded-memory", reads_in_flight_bounded_memory)
+check("dereg-stops-writes-in-progress", dereg_stops_writes_in_progress)
 ctx.close()
