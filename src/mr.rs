@@ -13,7 +13,7 @@ use crate::{
     params,
     table::{Entry, Table},
 };
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock, new_spinlock_irq,
     prelude::*,
@@ -23,6 +23,7 @@ use kernel::{
         udata::UData,
         MwKind,
     },
+    revocable::Revocable,
     sync::{Arc, SpinLock, SpinLockIrq},
 };
 
@@ -202,20 +203,10 @@ pub(crate) struct MrState {
     access: AtomicU32,
     /// Memory windows bound to the region, which keep it from being deregistered.
     bound_windows: AtomicU32,
-    /// Deregistered: the memory is no longer reached, though references remain.
-    revoked: AtomicBool,
-    /// Copies to or from the memory in progress, which deregistration waits for.
-    accesses: AtomicU32,
-    memory: Memory,
-}
-
-/// A copy to or from a region's memory in progress.
-struct RegionAccess<'a>(&'a MrState);
-
-impl Drop for RegionAccess<'_> {
-    fn drop(&mut self) {
-        self.0.accesses.fetch_sub(1, Ordering::SeqCst);
-    }
+    /// The memory, until the region is deregistered: queue pairs may hold the region longer,
+    /// but no longer reach the memory, and the pins of a user region are released by the
+    /// deregistration itself (it may sleep; the last reference may be dropped anywhere).
+    memory: Pin<KBox<Revocable<Memory>>>,
 }
 
 impl MrState {
@@ -229,11 +220,17 @@ impl MrState {
         self.pd.load(Ordering::Relaxed)
     }
 
+    /// Runs `f` on the memory, which stays while it runs; `revoked` once the region is
+    /// deregistered. `f` must not sleep (it runs in an RCU read-side section).
+    fn with_memory<R>(&self, revoked: Error, f: impl FnOnce(&Memory) -> Result<R>) -> Result<R> {
+        self.memory.try_access_with(f).unwrap_or(Err(revoked))
+    }
+
     /// Returns where the `len` bytes at `addr` are, if the region holds them all. A DMA
     /// region holds any address; whether it is memory is checked on access. A
     /// fast-registration region holds nothing until a registration makes it valid.
-    fn locate(&self, addr: u64, len: usize) -> Option<Place<'_>> {
-        match &self.memory {
+    fn locate(memory: &Memory, addr: u64, len: usize) -> Option<Place<'_>> {
+        match memory {
             Memory::User { umem, iova, length } => {
                 let start = addr.checked_sub(*iova)?;
                 let end = start.checked_add(len as u64)?;
@@ -252,61 +249,44 @@ impl MrState {
 
     /// Returns whether the region holds the `len` bytes at `addr`.
     pub(crate) fn holds(&self, addr: u64, len: usize) -> bool {
-        match self.locate(addr, len) {
-            Some(Place::Pages(pages, _, addr)) => {
-                pages.lock().translate(addr, len, |_, _| Ok(())).is_ok()
-            }
-            place => place.is_some(),
-        }
+        self.with_memory(EFAULT, |memory| match Self::locate(memory, addr, len) {
+            Some(Place::Pages(pages, _, addr)) => pages.lock().translate(addr, len, |_, _| Ok(())),
+            Some(_) => Ok(()),
+            None => Err(EFAULT),
+        })
+        .is_ok()
     }
 
-    /// Starts a copy to or from the memory; `EFAULT` once the region is deregistered.
-    fn begin_access(&self) -> Result<RegionAccess<'_>> {
-        // Paired with `revoke`: either this sees the region revoked, or `revoke` sees the
-        // access and waits for it.
-        self.accesses.fetch_add(1, Ordering::SeqCst);
-        let access = RegionAccess(self);
-        if self.revoked.load(Ordering::SeqCst) {
-            return Err(EFAULT);
-        }
-        Ok(access)
-    }
-
-    /// Stops all access to the memory: later copies fail, and those in progress are waited
-    /// for (each is one packet's bytes). May sleep.
-    fn revoke(&self) {
-        self.revoked.store(true, Ordering::SeqCst);
-        while self.accesses.load(Ordering::SeqCst) != 0 {
-            kernel::time::delay::fsleep(kernel::time::Delta::from_micros(10));
-        }
-    }
-
-    /// Copies the bytes at `addr` into `dst`. Does not sleep.
+    /// Copies the bytes at `addr` into `dst`; `EFAULT` outside the region or once it is
+    /// deregistered. Does not sleep.
     pub(crate) fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
-        let _access = self.begin_access()?;
-        match self.locate(addr, dst.len()).ok_or(EFAULT)? {
-            Place::User(umem, offset) => umem.read(offset, dst),
-            Place::Kernel(memory, addr) => memory.read(addr, dst),
-            Place::Pages(pages, memory, addr) => {
-                pages.lock().translate(addr, dst.len(), |at, range| {
-                    memory.read(at, &mut dst[range])
-                })
+        self.with_memory(EFAULT, |memory| {
+            match Self::locate(memory, addr, dst.len()).ok_or(EFAULT)? {
+                Place::User(umem, offset) => umem.read(offset, dst),
+                Place::Kernel(memory, addr) => memory.read(addr, dst),
+                Place::Pages(pages, memory, addr) => {
+                    pages.lock().translate(addr, dst.len(), |at, range| {
+                        memory.read(at, &mut dst[range])
+                    })
+                }
             }
-        }
+        })
     }
 
-    /// Copies `src` to `addr`. Does not sleep.
+    /// Copies `src` to `addr`; `EFAULT` outside the region or once it is deregistered. Does
+    /// not sleep.
     pub(crate) fn write(&self, addr: u64, src: &[u8]) -> Result {
-        let _access = self.begin_access()?;
-        match self.locate(addr, src.len()).ok_or(EFAULT)? {
-            Place::User(umem, offset) => umem.write(offset, src),
-            Place::Kernel(memory, addr) => memory.write(addr, src),
-            Place::Pages(pages, memory, addr) => {
-                pages
-                    .lock()
-                    .translate(addr, src.len(), |at, range| memory.write(at, &src[range]))
+        self.with_memory(EFAULT, |memory| {
+            match Self::locate(memory, addr, src.len()).ok_or(EFAULT)? {
+                Place::User(umem, offset) => umem.write(offset, src),
+                Place::Kernel(memory, addr) => memory.write(addr, src),
+                Place::Pages(pages, memory, addr) => {
+                    pages
+                        .lock()
+                        .translate(addr, src.len(), |at, range| memory.write(at, &src[range]))
+                }
             }
-        }
+        })
     }
 }
 
@@ -458,9 +438,6 @@ impl MemoryTables {
     /// its pages (IBTA 10.6.3.7).
     pub(crate) fn register_fast(&self, request: &FastRegistration, pd: usize) -> Result {
         let region = &request.region;
-        let Memory::FastReg { pages, .. } = &region.memory else {
-            return Err(EINVAL);
-        };
         let in_table = self.regions.get(key_index(request.key)).ok_or(EINVAL)?;
         if !Arc::ptr_eq(&in_table, region)
             || region.pd() != pd
@@ -468,7 +445,10 @@ impl MemoryTables {
         {
             return Err(EINVAL);
         }
-        pages.lock().set_mapping(request.mapping)?;
+        region.with_memory(EINVAL, |memory| match memory {
+            Memory::FastReg { pages, .. } => pages.lock().set_mapping(request.mapping),
+            _ => Err(EINVAL),
+        })?;
         region.key.store(request.key as u8, Ordering::Relaxed);
         region
             .access
@@ -481,13 +461,13 @@ impl MemoryTables {
     pub(crate) fn invalidate(&self, rkey: u32, pd: usize) -> Result {
         if !is_window_key(rkey) {
             let region = self.region(rkey).ok_or(EINVAL)?;
-            let Memory::FastReg { pages, .. } = &region.memory else {
-                return Err(EINVAL);
-            };
             if region.pd() != pd || region.bound_windows.load(Ordering::Acquire) > 0 {
                 return Err(EINVAL);
             }
-            return pages.lock().take_mapping();
+            return region.with_memory(EINVAL, |memory| match memory {
+                Memory::FastReg { pages, .. } => pages.lock().take_mapping(),
+                _ => Err(EINVAL),
+            });
         }
         let window = self.windows.get(key_index(rkey)).ok_or(EINVAL)?;
         if window.pd != pd || window.kind != MwKind::Type2 {
@@ -583,9 +563,7 @@ fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, Rr
             pd: AtomicUsize::new(pd.as_raw() as usize),
             access: AtomicU32::new(access.bits()),
             bound_windows: AtomicU32::new(0),
-            revoked: AtomicBool::new(false),
-            accesses: AtomicU32::new(0),
-            memory,
+            memory: KBox::pin_init(Revocable::new(Ok::<_, Error>(memory)), GFP_KERNEL)?,
         },
         GFP_KERNEL,
     )?;
@@ -624,23 +602,28 @@ pub(crate) fn state_of(region: &Mr<Rrxe>) -> Arc<MrState> {
     region.data().state.clone()
 }
 
-/// Returns the page list of a fast-registration region; `EINVAL` for other regions.
-fn page_list(region: &Mr<Rrxe>) -> Result<&SpinLockIrq<PageList>> {
-    match &region.data().state.memory {
-        Memory::FastReg { pages, .. } => Ok(pages),
-        _ => Err(EINVAL),
-    }
+/// Runs `f` on the page list of a fast-registration region; `EINVAL` for other regions.
+fn with_page_list(region: &Mr<Rrxe>, f: impl FnOnce(&mut PageList) -> Result) -> Result {
+    region
+        .data()
+        .state
+        .with_memory(EINVAL, |memory| match memory {
+            Memory::FastReg { pages, .. } => f(&mut pages.lock()),
+            _ => Err(EINVAL),
+        })
 }
 
 /// Starts a new mapping of a fast-registration region's pages (`map_mr_sg`).
 pub(crate) fn map_start(region: &Mr<Rrxe>) -> Result {
-    page_list(region)?.lock().clear();
-    Ok(())
+    with_page_list(region, |pages| {
+        pages.clear();
+        Ok(())
+    })
 }
 
 /// Appends a page to a fast-registration region's mapping (`map_mr_sg`).
 pub(crate) fn map_page(region: &Mr<Rrxe>, addr: u64) -> Result {
-    page_list(region)?.lock().push(addr)
+    with_page_list(region, |pages| pages.push(addr))
 }
 
 /// Registers user memory (`reg_user_mr`): pins it and gives it keys.
@@ -671,10 +654,10 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
     let state = &region.data().state;
     if let Some(access) = change.access {
         check_mr_access(access)?;
-        match &state.memory {
-            Memory::User { umem, .. } => umem.check_access_change(access)?,
-            Memory::Dma(_) | Memory::FastReg { .. } => return Err(EINVAL),
-        }
+        state.with_memory(EINVAL, |memory| match memory {
+            Memory::User { umem, .. } => umem.check_access_change(access),
+            Memory::Dma(_) | Memory::FastReg { .. } => Err(EINVAL),
+        })?;
     }
     // Validated before anything changes, so a refused change leaves the region as it was.
     if let Some(access) = change.access {
@@ -688,13 +671,14 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
 
 /// Lets a region go (`dereg_mr`): not while windows are bound to it (IBTA 10.6.7.2.6).
 /// Once this returns its memory is no longer read or written, though queue pairs may still
-/// hold the region: the consumer may reuse the memory at once. May sleep.
+/// hold the region, and a user region's pages are unpinned: the consumer may reuse the memory
+/// at once. Waits for copies in progress (an RCU grace period). May sleep.
 pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
     let state = &region.data().state;
     if state.bound_windows.load(Ordering::Acquire) > 0 {
         return Err(EINVAL);
     }
-    state.revoke();
+    state.memory.revoke();
     Ok(())
 }
 
