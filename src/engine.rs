@@ -309,7 +309,10 @@ impl Engine {
                 if transport.slot.len() < MAX_ELEM_SIZE
                     && transport.slot.resize(MAX_ELEM_SIZE, 0, GFP_KERNEL).is_err()
                 {
-                    // Tried again on the next run.
+                    // Tried again on the next run (the packets taken are lost, as on a
+                    // wire).
+                    drop(transport);
+                    wakeups.add(qp.device(), self);
                     return;
                 }
                 if self.timer_fired.swap(false, Ordering::AcqRel) {

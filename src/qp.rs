@@ -1133,6 +1133,10 @@ fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     t.in_flight.clear();
     t.done_locally.clear();
     t.rnr_waiting = false;
+    // Nothing more is answered: the read being answered and the requests waiting for it go
+    // (freeing them does not sleep; a region's memory is released by its deregistration).
+    t.reply = None;
+    t.deferred.clear();
 }
 
 /// Moves the queue pair to the error state from the data path: what is posted is flushed.

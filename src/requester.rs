@@ -110,15 +110,21 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
             }
             continue;
         }
-        if current.sent == 0
-            && view.service == Service::Rc
-            && needs_response(current.wqe.opcode)
-            && outstanding_reads(t) >= usize::from(view.max_rd_atomic)
-        {
-            // No more reads and atomics outstanding than the responder takes: this one
-            // starts once a response completes an earlier one.
-            t.current = Some(current);
-            return;
+        if current.sent == 0 && view.service == Service::Rc && needs_response(current.wqe.opcode) {
+            if view.max_rd_atomic == 0 {
+                // The queue pair may have no read or atomic outstanding: this one could
+                // never start.
+                t.current = Some(current);
+                fail_current(qp, t, WcStatus::LocalQpOperationError);
+                return;
+            }
+            if outstanding_reads(t) >= usize::from(view.max_rd_atomic) || !view.may_start {
+                // No more reads and atomics outstanding than the responder takes: this one
+                // starts once a response completes an earlier one (and not while the send
+                // queue drains).
+                t.current = Some(current);
+                return;
+            }
         }
         match send_packet(qp, &view, t.next_psn, &mut current) {
             Ok(packet) => {

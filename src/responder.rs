@@ -19,6 +19,7 @@ use crate::{
         Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, Transport as Service,
         GRH_LEN,
     },
+    params,
     psn::Psn,
     qp::{self, RecvView},
     requester::scatter,
@@ -74,6 +75,12 @@ pub(crate) struct ReadReply {
 }
 
 impl ReadReply {
+    /// Returns whether PSN `psn` is one of this reply's packets.
+    fn covers(&self, psn: u32) -> bool {
+        let offset = Psn::new(self.first_psn).distance_to(Psn::new(psn));
+        offset >= 0 && (offset as u32) < self.packets
+    }
+
     /// A reply of `length` bytes read at `va` of `region` in packets of `mtu` bytes, from
     /// PSN `first_psn` on.
     #[expect(clippy::too_many_arguments, reason = "the fields of a read response")]
@@ -104,8 +111,12 @@ impl ReadReply {
 
 /// A read or atomic the responder answered, kept to answer its duplicates.
 pub(crate) enum Responded {
-    /// A read, by the PSNs its response packets take.
-    Read { first_psn: u32, packets: u32 },
+    /// A read, by the PSNs its response packets take, with its MSN.
+    Read {
+        first_psn: u32,
+        packets: u32,
+        msn: u32,
+    },
     /// An atomic, with the value it found: a duplicate is answered with it, never carried
     /// out again.
     Atomic { psn: u32, original: u64, msn: u32 },
@@ -120,6 +131,23 @@ pub(crate) fn receive(
     out: &mut KVec<Packet>,
 ) {
     if t.reply.is_some() || !t.deferred.is_empty() {
+        let headers = &received.headers;
+        if headers.opcode.operation == Operation::ReadRequest {
+            let psn = headers.bth.psn;
+            if t.reply.as_ref().is_some_and(|reply| reply.covers(psn)) {
+                // The requester asks again for the read being answered: the reply starts
+                // over from the PSN it names (IBTA 9.7.5.1.3).
+                receive_now(qp, t, received, out);
+                return;
+            }
+            let waiting = t.deferred.iter().any(|p| {
+                p.headers.opcode.operation == Operation::ReadRequest && p.headers.bth.psn == psn
+            });
+            if waiting {
+                // Asked again before it was answered: once is enough.
+                return;
+            }
+        }
         if t.deferred.len() >= crate::engine::INBOX_PACKETS
             || t.deferred.push(received, GFP_KERNEL).is_err()
         {
@@ -140,11 +168,18 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         return;
     }
     if let Some(reply) = t.reply.as_mut() {
-        let done = send_reply(reply, out);
-        if !done {
-            return;
+        match send_reply(reply, out) {
+            ReplyProgress::More => return,
+            ReplyProgress::Done => t.reply = None,
+            ReplyProgress::Failed(psn) => {
+                let (route, dest_qpn) = (reply.route, reply.dest_qpn);
+                t.reply = None;
+                t.deferred.clear();
+                nak_at(t, &route, dest_qpn, psn, NakCode::RemoteAccessError, out);
+                qp::enter_error(qp, t);
+                return;
+            }
         }
-        t.reply = None;
     }
     if t.deferred.is_empty() {
         return;
@@ -199,7 +234,7 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut K
             acknowledge(t, &view, &route, t.expected_psn, syndrome, out);
         }
         Verdict::Duplicate => match headers.opcode.operation {
-            Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers),
+            Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers, out),
             Operation::CompareSwap | Operation::FetchAdd => {
                 duplicate_atomic(t, &view, &route, headers, out)
             }
@@ -537,6 +572,7 @@ fn read(
         return Err(Syndrome::Nak(NakCode::InvalidRequest));
     }
     let reth = headers.reth;
+    checked_read_length(reth.length, view.mtu)?;
     let region = remote_region(
         qp,
         view,
@@ -564,6 +600,7 @@ fn read(
         Responded::Read {
             first_psn: psn,
             packets,
+            msn: t.msn,
         },
     );
     t.expected_psn = Psn::new(psn).add(packets).get();
@@ -573,28 +610,42 @@ fn read(
 }
 
 /// Answers a read request again, from its PSN on, if it is one of the reads answered last;
-/// others are dropped (their requester has had their responses).
+/// Answers a read request again, from its PSN on, if it is one of the reads answered last;
+/// others are dropped (their requester has had their responses). A read that can no longer
+/// be answered (its region went away) gets the NAK it would get now.
 fn duplicate_read(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
     view: &RecvView,
     route: &Route,
     headers: &Headers,
+    out: &mut KVec<Packet>,
 ) {
-    if !read_answered(&t.responded, headers.bth.psn) {
+    let Some(msn) = read_answered(&t.responded, headers.bth.psn) else {
         return;
-    }
+    };
     // Its own RETH names what is left to answer.
     let reth = headers.reth;
-    let Ok(region) = remote_region(
-        qp,
-        view,
-        reth.rkey,
-        reth.va,
-        reth.length,
-        Access::REMOTE_READ,
-    ) else {
-        return;
+    let region = checked_read_length(reth.length, view.mtu).and_then(|()| {
+        remote_region(
+            qp,
+            view,
+            reth.rkey,
+            reth.va,
+            reth.length,
+            Access::REMOTE_READ,
+        )
+    });
+    let region = match region {
+        Ok(region) => region,
+        Err(syndrome) => {
+            t.reply = None;
+            if let Syndrome::Nak(code) = syndrome {
+                nak_at(t, route, view.dest_qpn, headers.bth.psn, code, out);
+            }
+            qp::enter_error(qp, t);
+            return;
+        }
     };
     t.reply = Some(ReadReply::new(
         region,
@@ -604,18 +655,31 @@ fn duplicate_read(
         reth.length,
         view.mtu,
         headers.bth.psn,
-        t.msn,
+        msn,
     ));
 }
 
-/// Returns whether PSN `psn` is one of a read answered last.
-pub(crate) fn read_answered(responded: &[Responded], psn: u32) -> bool {
-    responded.iter().any(|r| match *r {
-        Responded::Read { first_psn, packets } => {
+/// Checks a read's length: at most 2 GiB, in fewer packets than half the PSN space (PSNs
+/// are compared within it).
+fn checked_read_length(length: u32, mtu: u32) -> Result<(), Syndrome> {
+    if length > params::MAX_MSG_SIZE || length.div_ceil(mtu) >= 1 << 23 {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    Ok(())
+}
+
+/// Returns the MSN of the read answered last that PSN `psn` is one of, if any.
+pub(crate) fn read_answered(responded: &[Responded], psn: u32) -> Option<u32> {
+    responded.iter().find_map(|r| match *r {
+        Responded::Read {
+            first_psn,
+            packets,
+            msn,
+        } => {
             let offset = Psn::new(first_psn).distance_to(Psn::new(psn));
-            offset >= 0 && (offset as u32) < packets
+            (offset >= 0 && (offset as u32) < packets).then_some(msn)
         }
-        Responded::Atomic { .. } => false,
+        Responded::Atomic { .. } => None,
     })
 }
 
@@ -656,8 +720,20 @@ pub(crate) fn remember(responded: &mut KVec<Responded>, limit: u8, answered: Res
     let _ = responded.push(answered, GFP_KERNEL);
 }
 
-/// Sends the next burst of a read's response packets; returns whether all are sent.
-pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> bool {
+/// How far a read's reply got in a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReplyProgress {
+    /// Packets are left for later rounds (memory ran out for one: it is tried again).
+    More,
+    /// Every packet is sent.
+    Done,
+    /// The region can no longer be read: the packet at this PSN gets a remote access error
+    /// NAK instead.
+    Failed(u32),
+}
+
+/// Sends the next burst of a read's response packets.
+pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> ReplyProgress {
     let end = reply
         .sent
         .saturating_add(READ_REPLY_BURST)
@@ -670,7 +746,7 @@ pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> bool 
         let psn = Psn::new(reply.first_psn).add(index).get();
         let raw = Opcode::encode(Service::Rc, Operation::ReadResponse, position, false, false);
         let Some(mut response) = raw.and_then(|raw| Headers::new(raw, reply.dest_qpn, psn)) else {
-            return true;
+            return ReplyProgress::Failed(psn);
         };
         response.aeth = Some(Aeth {
             syndrome: Syndrome::ACK,
@@ -686,17 +762,23 @@ pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> bool 
                 None => Ok(()),
             },
         );
-        let Ok(packet) = built else {
-            // The region went away or memory ran out: the rest is not answered, and the
-            // requester asks again from its first missing packet.
-            return true;
+        let packet = match built {
+            Ok(packet) => packet,
+            // Tried again in the next round.
+            Err(e) if e == ENOMEM => return ReplyProgress::More,
+            // Deregistered or invalidated while it was being read.
+            Err(_) => return ReplyProgress::Failed(psn),
         };
         if out.push(packet, GFP_KERNEL).is_err() {
-            return true;
+            return ReplyProgress::More;
         }
         reply.sent += 1;
     }
-    reply.sent == reply.packets
+    if reply.sent == reply.packets {
+        ReplyProgress::Done
+    } else {
+        ReplyProgress::More
+    }
 }
 
 /// Carries out an atomic operation on eight aligned bytes and answers with the value found.
@@ -783,6 +865,34 @@ fn atomic_acknowledge(
         if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
             let _ = out.push(packet, GFP_KERNEL);
         }
+    }
+}
+
+/// Sends a NAK with `code` for `psn` to `dest_qpn` on `route` (a read that fails midway).
+fn nak_at(
+    t: &Transport,
+    route: &Route,
+    dest_qpn: u32,
+    psn: u32,
+    code: NakCode,
+    out: &mut KVec<Packet>,
+) {
+    let raw = Opcode::encode(
+        Service::Rc,
+        Operation::Acknowledge,
+        Position::Only,
+        false,
+        false,
+    );
+    let Some(mut nak) = raw.and_then(|raw| Headers::new(raw, dest_qpn, psn)) else {
+        return;
+    };
+    nak.aeth = Some(Aeth {
+        syndrome: Syndrome::Nak(code),
+        msn: t.msn,
+    });
+    if let Ok(packet) = Packet::build(route, &nak, 0, |_| Ok(())) {
+        let _ = out.push(packet, GFP_KERNEL);
     }
 }
 

@@ -974,6 +974,29 @@ def dereg_stops_writes_in_progress():
     buf.close()
 
 
+def dereg_fails_read_in_progress():
+    """A region deregistered while a 64 MiB read from it is being answered is read no more:
+    the read completes with a remote access error instead of hanging."""
+    size = 64 << 20
+    with PD(ctx) as pd, CQ(ctx, 16) as cq:
+        source = MR(pd, size, LW | e.IBV_ACCESS_REMOTE_READ)
+        source.write(b"\x5a" * 4096, 4096, 0)
+        sink = MR(pd, size, LW)
+        qp, peer = connected_pair(pd, cq)
+        post_read(qp, 1, sink.buf, sink.lkey, source.buf, source.rkey, size)
+        start = time.monotonic()
+        while sink.read(1, 0) != b"\x5a":
+            assert time.monotonic() - start < 60, "the read did not start in 60 s"
+            time.sleep(0.01)
+        source.close()
+        wcs = poll_n(cq, 1, timeout=60)
+        assert status_of(wcs, 1) == [e.IBV_WC_REM_ACCESS_ERR], \
+            f"read completions {[(w.wr_id, w.status) for w in wcs]}"
+        qp.close()
+        peer.close()
+        sink.close()
+
+
 def reads_within_rd_atomic_limits():
     """Eight 256 KiB reads posted at once through max_rd_atomic 2 and max_dest_rd_atomic 2
     complete in order with their data; a responder whose max_dest_rd_atomic is 0 answers a
@@ -1094,4 +1117,5 @@ check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 check("reads-in-flight-bounded-memory", reads_in_flight_bounded_memory)
 check("dereg-stops-writes-in-progress", dereg_stops_writes_in_progress)
+check("dereg-fails-read-in-progress", dereg_fails_read_in_progress)
 ctx.close()

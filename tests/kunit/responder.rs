@@ -8,7 +8,10 @@ mod tests {
     use crate::{
         net::Packet,
         packet::{Operation, Position, Route},
-        responder::{atomic_answered, read_answered, remember, send_reply, ReadReply, Responded},
+        responder::{
+            atomic_answered, read_answered, remember, send_reply, ReadReply, ReplyProgress,
+            Responded,
+        },
     };
     use kernel::prelude::*;
 
@@ -56,14 +59,15 @@ mod tests {
         let mut bursts = 0;
         loop {
             let mut out = KVec::new();
-            let done = send_reply(&mut reply, &mut out);
+            let progress = send_reply(&mut reply, &mut out);
+            assert!(progress != ReplyProgress::Failed(0));
             bursts += 1;
             // Never more than a burst at a time, whatever the read's size.
             assert!(out.len() <= 16);
             for seen in decode(out)? {
                 all.push(seen, GFP_KERNEL)?;
             }
-            if done {
+            if progress == ReplyProgress::Done {
                 break;
             }
             assert!(bursts < 10);
@@ -87,7 +91,7 @@ mod tests {
     fn a_read_of_no_bytes_is_one_packet() -> Result {
         let mut reply = ReadReply::new(None, route(), 0x11, 0, 0, 1024, 5, 1);
         let mut out = KVec::new();
-        assert!(send_reply(&mut reply, &mut out));
+        assert_eq!(send_reply(&mut reply, &mut out), ReplyProgress::Done);
         let seen = decode(out)?;
         assert_eq!(seen.len(), 1);
         assert!(seen[0] == (5, Position::Only, 0));
@@ -103,6 +107,7 @@ mod tests {
             Responded::Read {
                 first_psn: 0xff_fffe,
                 packets: 4,
+                msn: 8,
             },
         );
         remember(
@@ -116,10 +121,10 @@ mod tests {
         );
         // Every PSN of the read, across the wrap, and none beyond.
         for psn in [0xff_fffe, 0xff_ffff, 0, 1] {
-            assert!(read_answered(&responded, psn));
+            assert_eq!(read_answered(&responded, psn), Some(8));
         }
-        assert!(!read_answered(&responded, 2));
-        assert!(!read_answered(&responded, 0xff_fffd));
+        assert_eq!(read_answered(&responded, 2), None);
+        assert_eq!(read_answered(&responded, 0xff_fffd), None);
         assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
         assert_eq!(atomic_answered(&responded, 1), None);
         // A third one takes the place of the oldest (max_dest_rd_atomic is 2).
@@ -133,7 +138,7 @@ mod tests {
             },
         );
         assert_eq!(responded.len(), 2);
-        assert!(!read_answered(&responded, 0));
+        assert_eq!(read_answered(&responded, 0), None);
         assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
         assert_eq!(atomic_answered(&responded, 3), Some((1, 10)));
         Ok(())
