@@ -300,6 +300,8 @@ impl Engine {
             return;
         };
         for _ in 0..ROUNDS_PER_RUN {
+            // A queue pair in an error state flushes its user queues a batch per round.
+            let flushing = crate::qp::flush_more(&qp);
             let inbox = core::mem::take(&mut self.inner.lock().inbox);
             let mut out = KVec::new();
             let received = !inbox.is_empty();
@@ -330,7 +332,7 @@ impl Engine {
             }
             let sent = !out.is_empty();
             net::transmit(qp.device(), out, wakeups);
-            if !received && !sent {
+            if !received && !sent && !flushing {
                 return;
             }
         }

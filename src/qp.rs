@@ -546,9 +546,12 @@ pub(crate) fn modify(
         QpState::Error => match &mut *this.queues.lock() {
             WorkQueues::User { send, recv } => {
                 flush_transport(qp, &mut transport);
-                flush_send(qp, send);
+                let mut more = flush_send(qp, send);
                 if let Some(recv) = recv {
-                    flush_recv(qp, recv);
+                    more |= flush_recv(qp, recv);
+                }
+                if more {
+                    kick(qp);
                 }
             }
             WorkQueues::Kernel { send, oldest, recv } => {
@@ -582,8 +585,13 @@ pub(crate) fn modify(
     Ok(())
 }
 
+/// Entries of a user queue one flush completes; the engine flushes the rest, a batch per
+/// round, so that a large queue does not keep interrupts off for long.
+const FLUSH_BATCH: u32 = 1024;
+
 /// Completes the entries posted to `queue` now with flush errors, oldest first, on `cq`, and
-/// consumes them. Once the CQ refuses a completion (it overran) the rest are consumed without.
+/// consumes them, [`FLUSH_BATCH`] at most; returns whether more are left. Once the CQ refuses
+/// a completion (it overran) the rest are consumed without.
 ///
 /// Entries user space posts meanwhile wait for the next flush: the count taken first bounds
 /// the work whatever user space does to the queue.
@@ -592,10 +600,11 @@ fn flush(
     cq: Option<&Cq<Rrxe>>,
     qp: &Qp<Rrxe>,
     opcode_of: impl Fn(&[u8; wqe::ID_AND_OPCODE_LEN]) -> WcOpcode,
-) {
+) -> bool {
     let mut cq = cq;
     let mut head = [0; wqe::ID_AND_OPCODE_LEN];
-    for _ in 0..queue.count() {
+    let count = queue.count();
+    for _ in 0..count.min(FLUSH_BATCH) {
         if let Some(target) = cq {
             let completed = matches!(queue.read_head(&mut head), Some(Ok(())))
                 && cq::post(
@@ -609,24 +618,47 @@ fn flush(
             }
         }
         if queue.advance().is_err() {
-            break;
+            return false;
         }
     }
+    count > FLUSH_BATCH
 }
 
-/// Flushes the send queue to the send CQ.
-fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) {
+/// Flushes the send queue to the send CQ; returns whether entries are left for the engine.
+fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) -> bool {
     // The operation of a flushed request is not defined for the consumer; one user space
     // wrote garbage into is reported as a send.
     flush(send, qp.send_cq(), qp, |head| {
         SendOpcode::from_raw(wqe::send_opcode(head))
             .map_or(WcOpcode::Send, |op| op.completion_opcode())
-    });
+    })
 }
 
-/// Flushes the queue pair's own receive queue to the receive CQ.
-fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) {
-    flush(recv, qp.recv_cq(), qp, |_| WcOpcode::Recv);
+/// Flushes the queue pair's own receive queue to the receive CQ; returns whether entries are
+/// left for the engine.
+fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) -> bool {
+    flush(recv, qp.recv_cq(), qp, |_| WcOpcode::Recv)
+}
+
+/// Flushes the user queues of a queue pair in an error state a batch further (the engine,
+/// each round); returns whether entries are left.
+pub(crate) fn flush_more(qp: &Qp<Rrxe>) -> bool {
+    let this = qp.data();
+    let held = this.attrs.lock();
+    let recv_too = match held.state {
+        QpState::Error => true,
+        QpState::SendQueueError => false,
+        _ => return false,
+    };
+    let mut queues = this.queues.lock();
+    let WorkQueues::User { send, recv } = &mut *queues else {
+        return false;
+    };
+    let mut more = send.count() > 0 && flush_send(qp, send);
+    if let Some(recv) = recv.as_mut().filter(|recv| recv_too && recv.count() > 0) {
+        more |= flush_recv(qp, recv);
+    }
+    more
 }
 
 /// Flushes an in-kernel consumer's receive queue to the receive CQ, oldest first. Once the CQ
@@ -673,7 +705,9 @@ pub(crate) fn send_doorbell(qp: &Qp<Rrxe>) -> Result {
     match held.state {
         QpState::Reset | QpState::Init | QpState::ReadyToReceive => Err(EINVAL),
         QpState::Error | QpState::SendQueueError => {
-            flush_send(qp, send);
+            if flush_send(qp, send) {
+                kick(qp);
+            }
             Ok(())
         }
         QpState::SendQueueDrained => Ok(()),
@@ -1150,9 +1184,12 @@ pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
     flush_transport(qp, t);
     match &mut *this.queues.lock() {
         WorkQueues::User { send, recv } => {
-            flush_send(qp, send);
+            let mut more = flush_send(qp, send);
             if let Some(recv) = recv {
-                flush_recv(qp, recv);
+                more |= flush_recv(qp, recv);
+            }
+            if more {
+                kick(qp);
             }
         }
         WorkQueues::Kernel { send, oldest, recv } => {

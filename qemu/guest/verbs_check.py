@@ -516,6 +516,22 @@ def qp_err_flushes():
         mr.close()
 
 
+def qp_err_flushes_beyond_a_batch():
+    """3000 posted receives, more than one flush takes at a time (1024): entering ERR
+    flushes them all, in order, the rest a batch per engine round."""
+    count = 3000
+    with PD(ctx) as pd, CQ(ctx, 4096) as cq:
+        mr = MR(pd, 4096, LW)
+        qp = new_rc_qp(pd, cq, cq, max_recv_wr=4096)
+        to_state(qp, rc_attr(), e.IBV_QPS_INIT, RC_TO_INIT)
+        post_recvs(qp, mr, range(10000, 10000 + count))
+        to_state(qp, rc_attr(), e.IBV_QPS_ERR, e.IBV_QP_STATE)
+        wcs = poll_n(cq, count, timeout=60)
+        expect_flushed(wcs, range(10000, 10000 + count), qp.qp_num, "3000 receives")
+        qp.close()
+        mr.close()
+
+
 def qp_reset_drops_posted():
     with PD(ctx) as pd, CQ(ctx, 64) as cq:
         mr = MR(pd, 4096, LW)
@@ -1103,6 +1119,7 @@ check("qp-66-create-destroy", qp_many)
 check("srq-bad-attrs", srq_bad_attrs)
 check("srq-resize-keeps-posted-limit-qp", srq_resize_keeps_posted)
 check("qp-err-flushes-recv-and-send", qp_err_flushes)
+check("qp-err-flushes-beyond-a-batch", qp_err_flushes_beyond_a_batch)
 check("qp-reset-drops-posted", qp_reset_drops_posted)
 check("data-loopback-and-bad-keys-complete-in-error", data_loopback_and_bad_keys)
 check("rnr-nak-then-delivered-after-recv-posted", rnr_retry_delivers)
