@@ -364,8 +364,14 @@ pub(crate) fn destroy(qp: &Qp<Rrxe>) {
 /// The attribute mask bits the device knows.
 const KNOWN_ATTRS: u32 = (AttrMask::DEST_QPN.0 << 1) - 1;
 
-/// The rights a queue pair may grant incoming requests: a region's, hints aside.
-const QP_ACCESS: Access = mr::SUPPORTED_MR_ACCESS.without(Access::OPTIONAL);
+/// The rights a queue pair may grant incoming requests: a region's, hints aside, and the
+/// flush rights, which consumers set whatever the device offers (flush requests are invalid
+/// requests here, the right or not).
+const QP_ACCESS: Access = Access::from_bits(
+    mr::SUPPORTED_MR_ACCESS.without(Access::OPTIONAL).bits()
+        | Access::FLUSH_GLOBAL.bits()
+        | Access::FLUSH_PERSISTENT.bits(),
+);
 
 /// Checks the values of a modify call's attributes; the mask was checked against the state
 /// machine already.

@@ -181,12 +181,18 @@ nvme_host_io() {
 		cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
 }
 
-# nvme_down: the host disconnects and the target goes, every module they
-# loaded unloaded.
+# nvme_down DEV TYPE NETDEV: the host disconnects and the target goes, every
+# module they loaded unloaded; the RDMA device DEV (of TYPE on NETDEV) is
+# removed and added again in between. Its removal takes the target's listener
+# and queues with it (the RDMA CM's device removal), so the port's teardown
+# below destroys no CM ID while holding nvmet_config_sem: nvmet takes that
+# semaphore under a CM ID's handler mutex when a queue's connect command
+# arrives before its connection is established, and lockdep reports the
+# reverse order (an nvmet lock order, whatever the device).
 nvme_down() {
-	local c
+	local c dev=$1 type=$2 netdev=$3
 	for c in /sys/class/nvme/nvme*; do [ -e "$c" ] && echo 1 >"$c/delete_controller"; done
-	modprobe -r nvme-rdma &&
+	modprobe -r nvme-rdma && rdma link del "$dev" && rdma_link_add "$dev" "$type" "$netdev" &&
 		rm $nvmet/ports/1/subsystems/rrxe-test && rmdir $nvmet/ports/1 &&
 		echo 0 >$nvmet/subsystems/rrxe-test/namespaces/1/enable &&
 		rmdir $nvmet/subsystems/rrxe-test/namespaces/1 &&

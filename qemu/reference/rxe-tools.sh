@@ -25,7 +25,7 @@ check rxe-rping cm_pair rping -s -a "$GUEST_IP" -C 10 -S 64 -V -- \
 # The reference for rrxe-kernel.sh's NVMe over RDMA.
 if check rxe-nvmet-rdma-target-up nvme_target_up; then
 	check rxe-nvme-rdma-host-io-verified nvme_host_io
-	check rxe-nvme-rdma-teardown nvme_down
+	check rxe-nvme-rdma-teardown nvme_down $dev rxe eth0
 fi
 check rxe-link-del rdma link del $dev
 check rxe-rmmod modprobe -r rdma_rxe

@@ -16,14 +16,14 @@ check rrxe-cm-ucmatose cm_pair ucmatose -c 2 -C 10 -- ucmatose -s "$GUEST_IP" -c
 check rrxe-cm-udaddy cm_pair udaddy -c 2 -C 10 -- udaddy -s "$GUEST_IP" -c 2 -C 10
 if check rrxe-nvmet-rdma-target-up nvme_target_up; then
 	check rrxe-nvme-rdma-host-io-verified nvme_host_io
-	check rrxe-nvme-rdma-teardown nvme_down
+	check rrxe-nvme-rdma-teardown nvme_down $dev rrxe eth0
 fi
 # Again with the target's receives posted to a kernel SRQ (post_srq_recv).
 if check rrxe-nvmet-rdma-srq-target-up nvme_target_up use_srq=1; then
 	check rrxe-nvme-rdma-srq-host-io-verified nvme_host_io
 	check rrxe-nvmet-rdma-srq-listed sh -c \
 		"rdma res show srq dev $dev | grep 'comm \\[nvmet_rdma\\]'"
-	check rrxe-nvme-rdma-srq-teardown nvme_down
+	check rrxe-nvme-rdma-srq-teardown nvme_down $dev rrxe eth0
 fi
 check rrxe-kernel-link-del rdma link del $dev
 check rrxe-kernel-rmmod rmmod rrxe
