@@ -121,20 +121,23 @@ ENV
 	pids+=($!)
 done
 
-# The run's limits: boot, then every scenario's limit plus a margin for the
-# final kmemleak scan, and never past the caller's deadline.
+# The run's limits: each guest boots within boot_limit, then has every
+# scenario's limit plus a margin for the kmemleak scans from the moment it
+# booted (boots slow down when guests run side by side), and never past the
+# caller's deadline.
 start=$(date +%s)
 boot_by=$((start + boot_limit))
-finish_by=$((start + boot_limit + budget + 180))
+margin=240
 # A minute before the deadline, so that what the guests recorded is still
 # reported before the caller's own limit.
-[ -z "$deadline" ] || [ $((deadline - 60)) -ge "$finish_by" ] || finish_by=$((deadline - 60))
-log "$name: ${nguests} guest(s), $flavor kernel, ${accel[1]}, limit $((finish_by - start))s; logs in ${rundir#"$root"/}"
+last=$((boot_by + budget + margin))
+[ -z "$deadline" ] || [ $((deadline - 60)) -ge "$last" ] || last=$((deadline - 60))
+log "$name: ${nguests} guest(s), $flavor kernel, ${accel[1]}, limit ${boot_limit}s to boot, then $((budget + margin))s (at most $((last - start))s in all); logs in ${rundir#"$root"/}"
 
 # Watch the guests: one that has not reached its init by boot_by, or is still
 # running at finish_by, is stopped and reported.
 # QEMU gets SIGTERM, and SIGKILL 15 seconds later if it is still there.
-declare -A why stopped
+declare -A why stopped finish_by
 while :; do
 	alive=0
 	now=$(date +%s)
@@ -147,9 +150,13 @@ while :; do
 			[ "$now" -lt $((stopped[$i] + 15)) ] || kill -KILL "$pid" 2>/dev/null || true
 			continue
 		fi
+		if [ -z "${finish_by[$i]:-}" ] && [ -f "$g/booted" ]; then
+			finish_by[$i]=$((now + budget + margin))
+			[ "${finish_by[$i]}" -le "$last" ] || finish_by[$i]=$last
+		fi
 		if [ ! -f "$g/booted" ] && [ "$now" -ge "$boot_by" ]; then
 			why[$i]="did not boot within ${boot_limit}s"
-		elif [ "$now" -ge "$finish_by" ]; then
+		elif [ "$now" -ge "${finish_by[$i]:-$last}" ]; then
 			why[$i]="timed out after $((now - start))s"
 		else
 			continue
