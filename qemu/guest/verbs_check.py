@@ -2,7 +2,7 @@
 """Verbs checks beyond pyverbs' own suites: sizes, limits and malformed calls,
 each expected to succeed or fail with a given errno, on one device.
 
-    verbs_check.py --dev DEV --gid N [--prefix NAME] [--reference]
+    verbs_check.py --dev DEV --gid N [--prefix NAME] [--reference] [--only NAMES]
 
 Prints `PASS NAME-check`, `FAIL NAME-check: detail` or `SKIP NAME-check:
 reason` per check. --reference marks the C rdma_rxe, which does not
@@ -35,6 +35,7 @@ parser.add_argument("--dev", required=True)
 parser.add_argument("--gid", type=int, required=True, help="a RoCE v2 GID index")
 parser.add_argument("--prefix", default="verbs")
 parser.add_argument("--reference", action="store_true")
+parser.add_argument("--only", help="run only these checks (comma-separated names), to debug them")
 args = parser.parse_args()
 
 
@@ -61,6 +62,9 @@ class Skip(Exception):
 
 
 def check(name, fn):
+    if args.only and name not in args.only.split(","):
+        return
+    start = time.monotonic()
     try:
         fn()
         print(f"PASS {args.prefix}-{name}", flush=True)
@@ -69,6 +73,7 @@ def check(name, fn):
     except Exception as ex:  # noqa: BLE001 - every failure is reported
         detail = " ".join(traceback.format_exception_only(ex)[-1].split())
         print(f"FAIL {args.prefix}-{name}: {detail}", flush=True)
+    print(f"{name}: {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
 
 
 def expect_errno(want, fn, *a, what="", **kw):
