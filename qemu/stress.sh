@@ -6,4 +6,4 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$(repo_root)"
-exec "$here/run.sh" -n stress qemu/stress/lifetimes.sh
+exec "$here/run.sh" -n stress qemu/stress/data-path.sh qemu/stress/lifetimes.sh
