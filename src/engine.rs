@@ -36,9 +36,10 @@ use kernel::{
 const ROUNDS_PER_RUN: u32 = 16;
 /// How many engine runs a send doorbell makes in the caller's context.
 const INLINE_RUNS: u32 = 8;
-/// How many delivered packets wait for a queue pair at most: a peer that sends faster than
-/// the queue pair's engine runs loses packets, as on a congested wire, instead of growing
-/// the inbox without bound.
+/// How many delivered datagrams and unreliable-connected packets wait for a queue pair at
+/// most: a peer that sends faster than the queue pair's engine runs loses them, as on a
+/// congested wire. Reliable packets are not dropped here: without a retransmission timer
+/// yet, a lost one can stall its connection.
 pub(crate) const INBOX_PACKETS: usize = 1024;
 
 /// A send request the requester has started or finished sending and that waits for its
@@ -235,8 +236,11 @@ impl Engine {
             // Being destroyed: nothing is delivered any more.
             return Ok(false);
         }
-        // A packet not taken is lost like one on the wire; the reliable service recovers.
-        if inner.inbox.len() >= INBOX_PACKETS || inner.inbox.push(packet, GFP_ATOMIC).is_err() {
+        let reliable = packet.headers.opcode.transport == crate::packet::Transport::Rc;
+        if !reliable && inner.inbox.len() >= INBOX_PACKETS {
+            return Err(InboxFull);
+        }
+        if inner.inbox.push(packet, GFP_ATOMIC).is_err() {
             return Err(InboxFull);
         }
         Ok(true)

@@ -123,7 +123,8 @@ pub(crate) enum Responded {
 }
 
 /// Handles a request packet for the queue pair: carried out now, or after the read being
-/// answered (request packets are carried out in order).
+/// answered (request packets are carried out in order). The requests waiting are those the
+/// requester sent within its window.
 pub(crate) fn receive(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
@@ -148,9 +149,7 @@ pub(crate) fn receive(
                 return;
             }
         }
-        if t.deferred.len() >= crate::engine::INBOX_PACKETS
-            || t.deferred.push(received, GFP_KERNEL).is_err()
-        {
+        if t.deferred.push(received, GFP_KERNEL).is_err() {
             // Lost like a packet on the wire; the requester sends it again.
             qp.device().data().count(Counter::RxInboxFull);
         }
