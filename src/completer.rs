@@ -58,7 +58,7 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
                         return;
                     }
                     if t.rnr_retries_left == 0 {
-                        fail_oldest(qp, t, WcStatus::RnrRetryExceeded);
+                        fail_oldest(qp, t, WcStatus::RnrRetryExceeded, psn);
                         return;
                     }
                     if t.rnr_retries_left != UNLIMITED_RETRIES {
@@ -76,13 +76,13 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
                         NakCode::PsnSequenceError if t.rnr_waiting => {}
                         NakCode::PsnSequenceError => rewind(t),
                         NakCode::InvalidRequest | NakCode::InvalidRdRequest => {
-                            fail_oldest(qp, t, WcStatus::RemoteInvalidRequest)
+                            fail_oldest(qp, t, WcStatus::RemoteInvalidRequest, psn)
                         }
                         NakCode::RemoteAccessError => {
-                            fail_oldest(qp, t, WcStatus::RemoteAccessError)
+                            fail_oldest(qp, t, WcStatus::RemoteAccessError, psn)
                         }
                         NakCode::RemoteOperationalError => {
-                            fail_oldest(qp, t, WcStatus::RemoteOperationError)
+                            fail_oldest(qp, t, WcStatus::RemoteOperationError, psn)
                         }
                     }
                 }
@@ -165,7 +165,7 @@ fn read_response(
         .checked_add(payload.len() as u32)
         .is_some_and(|end| end <= oldest.wqe.length);
     if !fits {
-        fail_oldest(qp, t, WcStatus::LocalLengthError);
+        fail_oldest(qp, t, WcStatus::LocalLengthError, psn);
         return;
     }
     let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
@@ -214,9 +214,23 @@ fn finish_oldest(qp: &Qp<Rrxe>, t: &mut Transport, result: Result<(), WcStatus>,
     }
 }
 
-/// Fails the oldest request in flight with `status`: the connection ends.
-fn fail_oldest(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
-    finish_oldest(qp, t, Err(status), 0);
+/// Fails the oldest request in flight with `status` (NAKed at `psn`): the connection ends.
+/// With nothing in flight, the request being sent is the one NAKed if `psn` is one of the
+/// packets it sent (a long write whose target went away midway).
+fn fail_oldest(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus, psn: u32) {
+    if !t.in_flight.is_empty() {
+        finish_oldest(qp, t, Err(status), 0);
+        return;
+    }
+    let sent_it = t.current.as_ref().is_some_and(|current| {
+        let offset = Psn::new(current.first_psn).distance_to(Psn::new(psn));
+        offset >= 0 && (offset as u32) < current.sent
+    });
+    if let Some(current) = t.current.take_if(|_| sent_it) {
+        complete(qp, &current.wqe, status, 0);
+        qp::consume_send(qp);
+        qp::enter_error(qp, t);
+    }
 }
 
 /// Sends again from the oldest request in flight.
