@@ -6,8 +6,9 @@
 //!
 //! The core calls a link type's `newlink` without any context, so each [`Link`] names a static
 //! [`LinkSlot`] through which the callback finds the registration. A constant reference to a
-//! static always names that one static, so every use of [`Link::SLOT`] finds the same slot. A module that registers a
-//! link type also needs the alias `rdma-link-TYPE`, so that `rdma link add` loads it.
+//! static always names that one static, so every use of [`Link::SLOT`] finds the same slot. A
+//! module that registers a link type also needs the alias `rdma-link-TYPE`, so that
+//! `rdma link add` loads it.
 
 use crate::{bindings, net::netdevice::NetDevice, prelude::*, types::Opaque};
 use core::sync::atomic::{AtomicPtr, Ordering};
