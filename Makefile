@@ -1,16 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# rrxe builds in-tree (drivers/infiniband/sw/rrxe) and out-of-tree:
+# The project's targets. The module itself is described by Kbuild, which
+# kbuild reads in-tree (drivers/infiniband/sw/rrxe, see `make series`) and
+# out-of-tree:
 #   make -C $KDIR M=$PWD LLVM=-19
 # Without KDIR, `make` builds against the project's test kernel.
-
-ifneq ($(KERNELRELEASE),)
-
-CONFIG_RDMA_RRXE ?= m
-obj-$(CONFIG_RDMA_RRXE) += rrxe.o
-rrxe-y := src/rrxe.o
-
-else
 
 SHELL := /bin/bash
 RRXE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rrxe
@@ -23,7 +17,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
 .PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
-	rustfmt rustfmtcheck demo check rejudge stress reference clean
+	rustfmt rustfmtcheck demo check rejudge stress reference series in-tree clean
 
 all: modules
 
@@ -90,8 +84,15 @@ stress: modules_install guest
 reference: modules_install guest
 	@qemu/reference.sh
 
+# The whole work as a patch series for Linux 7.3 (git am), in out/series.
+series:
+	@scripts/series.sh
+
+# The series applied to a pristine 7.3 tree and built with rrxe built in and
+# as a module, warning-free (its own tree in the cache; not part of check).
+in-tree: setup series
+	@scripts/in-tree.sh
+
 clean:
 	@if [ -d $(KDIR) ]; then $(KMAKE) clean; fi
 	@rm -rf out
-
-endif
