@@ -2,15 +2,21 @@
 
 //! The rrxe device: creation, queries, user contexts and protection domains.
 
+pub(crate) mod params;
+pub(crate) mod quota;
+pub(crate) mod registry;
+
 use crate::{
-    ah::{self, AhTable, RrxeAh},
-    cq::{self, RrxeCq},
-    mr::{self, MemoryTables, RrxeMr, RrxeMw},
-    params,
-    qp::{self, QpTable, RrxeQp},
-    quota::{Quota, QuotaSlot},
-    registry::Devices,
-    srq::{self, RrxeSrq, SrqTable},
+    device::{
+        quota::{Quota, QuotaSlot},
+        registry::Devices,
+    },
+    memory::MemoryTables,
+    verbs::ah::{self, AhTable, RrxeAh},
+    verbs::cq::{self, RrxeCq},
+    verbs::mr::{self, RrxeMr, RrxeMw},
+    verbs::qp::{self, QpTable, RrxeQp},
+    verbs::srq::{self, RrxeSrq, SrqTable},
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{

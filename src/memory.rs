@@ -8,19 +8,15 @@
 //! fresh random key byte, and indices are handed out cyclically, so a key kept after its
 //! object went away does not name the object that reuses the index.
 
-use crate::{
-    device::Rrxe,
-    params,
-    table::{Entry, Table},
-};
+use crate::{device::params, verbs::table::Table};
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use kernel::{
-    new_spinlock, new_spinlock_irq,
+    new_spinlock,
     prelude::*,
     rdma::{
-        mr::{self, Access, KernelDma, Mr, MrKeys, MrMapping, Reregistration, Umem, UserRegion},
-        object::Pd,
-        udata::UData,
+        mr::{self, Access, KernelDma, MrMapping, Umem},
+        post::Sge,
+        wc::WcStatus,
         MwKind,
     },
     revocable::Revocable,
@@ -210,6 +206,47 @@ pub(crate) struct MrState {
 }
 
 impl MrState {
+    /// Creates the state of a region of `pd`, with a fresh random key byte.
+    pub(crate) fn new(pd: usize, access: Access, memory: Memory) -> Result<Arc<Self>> {
+        let state = Arc::new(
+            MrState {
+                key: AtomicU8::new(mr::random_key()),
+                pd: AtomicUsize::new(pd),
+                access: AtomicU32::new(access.bits()),
+                bound_windows: AtomicU32::new(0),
+                memory: KBox::pin_init(Revocable::new(Ok::<_, Error>(memory)), GFP_KERNEL)?,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(state)
+    }
+
+    /// Returns the key byte of the region's keys.
+    pub(crate) fn key_byte(&self) -> u8 {
+        self.key.load(Ordering::Relaxed)
+    }
+
+    /// Changes the region's rights (re-registration).
+    pub(crate) fn set_access(&self, access: Access) {
+        self.access.store(access.bits(), Ordering::Relaxed);
+    }
+
+    /// Moves the region to another protection domain (re-registration).
+    pub(crate) fn set_pd(&self, pd: usize) {
+        self.pd.store(pd, Ordering::Relaxed);
+    }
+
+    /// Returns whether memory windows are bound to the region.
+    pub(crate) fn has_bound_windows(&self) -> bool {
+        self.bound_windows.load(Ordering::Acquire) > 0
+    }
+
+    /// Ends access to the memory: waits for copies in progress (an RCU grace period), then
+    /// drops it, which unpins a user region's pages. May sleep.
+    pub(crate) fn revoke(&self) {
+        self.memory.revoke();
+    }
+
     /// Returns the region's rights.
     pub(crate) fn access(&self) -> Access {
         Access::from_bits(self.access.load(Ordering::Relaxed))
@@ -222,7 +259,11 @@ impl MrState {
 
     /// Runs `f` on the memory, which stays while it runs; `revoked` once the region is
     /// deregistered. `f` must not sleep (it runs in an RCU read-side section).
-    fn with_memory<R>(&self, revoked: Error, f: impl FnOnce(&Memory) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_memory<R>(
+        &self,
+        revoked: Error,
+        f: impl FnOnce(&Memory) -> Result<R>,
+    ) -> Result<R> {
         self.memory.try_access_with(f).unwrap_or(Err(revoked))
     }
 
@@ -338,6 +379,24 @@ pub(crate) struct MwState {
     /// Changed by binds and invalidations, which the data path runs in process context.
     #[pin]
     binding: SpinLock<Binding>,
+}
+
+impl MwState {
+    /// Creates the state of an unbound window of `pd` whose rkey ends in `key`.
+    pub(crate) fn new(pd: usize, kind: MwKind, key: u8) -> impl PinInit<Self> {
+        pin_init!(MwState {
+            pd,
+            kind,
+            binding <- new_spinlock!(Binding {
+                key,
+                region: None,
+                addr: 0,
+                length: 0,
+                access: Access::default(),
+                qpn: 0,
+            }),
+        })
+    }
 }
 
 /// A bind request (`IBV_WR_BIND_MW`, and what `ibv_bind_mw` posts for a type 1 window).
@@ -537,186 +596,51 @@ impl MemoryTables {
     }
 }
 
-/// Per-region state: the data path's view and its place in the table.
-pub(crate) struct RrxeMr {
-    state: Arc<MrState>,
-    entry: Entry<MrState>,
-}
-
-impl RrxeMr {
-    /// Returns the region's keys.
-    fn keys(&self) -> MrKeys {
-        let key = make_key(self.entry.index(), self.state.key.load(Ordering::Relaxed));
-        // The remote key equals the local one; remote rights are checked on use.
-        MrKeys {
-            lkey: key,
-            rkey: key,
-        }
-    }
-}
-
-/// Registers a region for `memory` in `pd` with `access`.
-fn register(pd: &Pd<Rrxe>, access: Access, memory: Memory) -> Result<(MrKeys, RrxeMr)> {
-    let state = Arc::new(
-        MrState {
-            key: AtomicU8::new(mr::random_key()),
-            pd: AtomicUsize::new(pd.as_raw() as usize),
-            access: AtomicU32::new(access.bits()),
-            bound_windows: AtomicU32::new(0),
-            memory: KBox::pin_init(Revocable::new(Ok::<_, Error>(memory)), GFP_KERNEL)?,
-        },
-        GFP_KERNEL,
-    )?;
-    let tables = &pd.device().data().memory;
-    let entry = tables.regions.insert(state.clone(), GFP_KERNEL)?;
-    let region = RrxeMr { state, entry };
-    Ok((region.keys(), region))
-}
-
-/// Creates a DMA region for a kernel user (`get_dma_mr`).
-pub(crate) fn get_dma(
-    pd: &Pd<Rrxe>,
-    access: Access,
-    memory: KernelDma,
-) -> Result<(MrKeys, RrxeMr)> {
-    check_mr_access(access)?;
-    register(pd, access, Memory::Dma(memory))
-}
-
-/// Creates a fast-registration region (`alloc_mr`) for up to `max_pages` pages. It grants
-/// nothing until a registration work request gives it rights.
-pub(crate) fn alloc_fast_reg(
-    pd: &Pd<Rrxe>,
-    max_pages: u32,
-    memory: KernelDma,
-) -> Result<(MrKeys, RrxeMr)> {
-    if max_pages == 0 || max_pages > params::MAX_FAST_REG_PAGES {
-        return Err(EINVAL);
-    }
-    let pages = KBox::pin_init(new_spinlock_irq!(PageList::new(max_pages)?), GFP_KERNEL)?;
-    register(pd, Access::default(), Memory::FastReg { pages, memory })
-}
-
-/// Returns the data path's view of a region.
-pub(crate) fn state_of(region: &Mr<Rrxe>) -> Arc<MrState> {
-    region.data().state.clone()
-}
-
-/// Runs `f` on the page list of a fast-registration region; `EINVAL` for other regions.
-fn with_page_list(region: &Mr<Rrxe>, f: impl FnOnce(&mut PageList) -> Result) -> Result {
-    region
-        .data()
-        .state
-        .with_memory(EINVAL, |memory| match memory {
-            Memory::FastReg { pages, .. } => f(&mut pages.lock()),
-            _ => Err(EINVAL),
-        })
-}
-
-/// Starts a new mapping of a fast-registration region's pages (`map_mr_sg`).
-pub(crate) fn map_start(region: &Mr<Rrxe>) -> Result {
-    with_page_list(region, |pages| {
-        pages.clear();
-        Ok(())
+/// Copies `data` into a scatter/gather list from byte `offset`, through regions of protection
+/// domain `pd` that allow local writes: where responses and received messages land.
+pub(crate) fn scatter(
+    tables: &MemoryTables,
+    pd: usize,
+    sges: &[Sge],
+    offset: u32,
+    data: &[u8],
+) -> Result<(), WcStatus> {
+    for_each_piece(sges, offset, data.len(), |sge, at, range| {
+        let region = tables
+            .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
+            .ok_or(WcStatus::LocalProtectionError)?;
+        region
+            .write(at, &data[range])
+            .map_err(|_| WcStatus::LocalProtectionError)
     })
 }
 
-/// Appends a page to a fast-registration region's mapping (`map_mr_sg`).
-pub(crate) fn map_page(region: &Mr<Rrxe>, addr: u64) -> Result {
-    with_page_list(region, |pages| pages.push(addr))
-}
-
-/// Registers user memory (`reg_user_mr`): pins it and gives it keys.
-pub(crate) fn register_user(
-    pd: &Pd<Rrxe>,
-    region: &UserRegion,
-    _udata: Option<&mut UData<'_>>,
-) -> Result<(MrKeys, RrxeMr)> {
-    check_mr_access(region.access)?;
-    check_region(region.start, region.length, region.iova)?;
-    let umem = Umem::pin(pd.device(), region.start, region.length, region.access)?;
-    let memory = Memory::User {
-        umem,
-        iova: region.iova,
-        length: region.length,
-    };
-    register(pd, region.access, memory)
-}
-
-/// Re-registers a user region in place (`rereg_user_mr`): new rights and protection domain.
-///
-/// A new translation would need new pages under the same keys while work may be using the old
-/// ones; it is refused (`EOPNOTSUPP`), and user space registers a new region instead.
-pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrxe>) -> Result {
-    if change.translation.is_some() {
-        return Err(EOPNOTSUPP);
+/// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each
+/// element met, the address in it and the range of the caller's buffer it covers.
+pub(crate) fn for_each_piece(
+    sges: &[Sge],
+    offset: u32,
+    len: usize,
+    mut f: impl FnMut(&Sge, u64, core::ops::Range<usize>) -> Result<(), WcStatus>,
+) -> Result<(), WcStatus> {
+    let mut skip = u64::from(offset);
+    let mut done = 0usize;
+    for sge in sges {
+        if done == len {
+            break;
+        }
+        let sge_len = u64::from(sge.length);
+        if skip >= sge_len {
+            skip -= sge_len;
+            continue;
+        }
+        let take = ((sge_len - skip) as usize).min(len - done);
+        f(sge, sge.addr.wrapping_add(skip), done..done + take)?;
+        done += take;
+        skip = 0;
     }
-    let state = &region.data().state;
-    if let Some(access) = change.access {
-        check_mr_access(access)?;
-        state.with_memory(EINVAL, |memory| match memory {
-            Memory::User { umem, .. } => umem.check_access_change(access),
-            Memory::Dma(_) | Memory::FastReg { .. } => Err(EINVAL),
-        })?;
-    }
-    // Validated before anything changes, so a refused change leaves the region as it was.
-    if let Some(access) = change.access {
-        state.access.store(access.bits(), Ordering::Relaxed);
-    }
-    if change.pd_changes {
-        state.pd.store(pd.as_raw() as usize, Ordering::Relaxed);
+    if done < len {
+        return Err(WcStatus::LocalLengthError);
     }
     Ok(())
-}
-
-/// Lets a region go (`dereg_mr`): not while windows are bound to it (IBTA 10.6.7.2.6).
-/// Once this returns its memory is no longer read or written, though queue pairs may still
-/// hold the region, and a user region's pages are unpinned: the consumer may reuse the memory
-/// at once. Waits for copies in progress (an RCU grace period). May sleep.
-pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
-    let state = &region.data().state;
-    if state.bound_windows.load(Ordering::Acquire) > 0 {
-        return Err(EINVAL);
-    }
-    state.memory.revoke();
-    Ok(())
-}
-
-/// Per-window state: its place in the table. A bound window lets its region go when the
-/// window is deallocated.
-pub(crate) struct RrxeMw {
-    _entry: Entry<MwState>,
-}
-
-/// Creates a memory window (`alloc_mw`). Type 1 windows are bound by verb calls and type 2
-/// windows by work requests; both start unbound.
-pub(crate) fn alloc_window(
-    pd: &Pd<Rrxe>,
-    kind: MwKind,
-    _udata: Option<&mut UData<'_>>,
-) -> Result<(u32, RrxeMw)> {
-    let key = mr::random_key();
-    let state = Arc::pin_init(
-        pin_init!(MwState {
-            pd: pd.as_raw() as usize,
-            kind,
-            binding <- new_spinlock!(Binding {
-                key,
-                region: None,
-                addr: 0,
-                length: 0,
-                access: Access::default(),
-                qpn: 0,
-            }),
-        }),
-        GFP_KERNEL,
-    )?;
-    let entry = pd
-        .device()
-        .data()
-        .memory
-        .windows
-        .insert(state, GFP_KERNEL)?;
-    let rkey = make_key(entry.index(), key);
-    Ok((rkey, RrxeMw { _entry: entry }))
 }

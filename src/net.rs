@@ -10,9 +10,9 @@
 
 use crate::{
     device::{Counter, Rrxe},
-    engine::Engine,
-    packet::{self, Headers, Operation, Route},
-    qp_state::Service,
+    transport::engine::Engine,
+    verbs::qp::state::Service,
+    wire::{self, Headers, Operation, Route},
 };
 use kernel::{prelude::*, rdma::Device, sync::Arc};
 
@@ -37,10 +37,10 @@ impl Packet {
         headers.write(&mut data, payload_len);
         let start = headers.opcode.header_len();
         fill(&mut data[start..start + payload_len])?;
-        let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
+        let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
         let ip_len = route.header_len();
         route.write_headers(&mut ip_udp[..ip_len], len);
-        packet::seal(&ip_udp[..ip_len], &mut data);
+        wire::seal(&ip_udp[..ip_len], &mut data);
         Ok(Self {
             route: *route,
             data,
@@ -49,11 +49,11 @@ impl Packet {
 
     /// Checks the ICRC of a packet that arrived and decodes its headers, once.
     pub(crate) fn check(self) -> Result<Received> {
-        let mut ip_udp = [0u8; packet::IPV6_HEADER_LEN + packet::UDP_HEADER_LEN];
+        let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
         let ip_len = self.route.header_len();
         self.route
             .write_headers(&mut ip_udp[..ip_len], self.data.len());
-        if !packet::icrc_is_valid(&ip_udp[..ip_len], &self.data) {
+        if !wire::icrc_is_valid(&ip_udp[..ip_len], &self.data) {
             return Err(EBADMSG);
         }
         let (headers, payload) = Headers::parse(&self.data)?;
@@ -150,7 +150,7 @@ pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeu
         info.service,
         Service::UnreliableDatagram | Service::GeneralServices
     );
-    if datagram != (headers.opcode.transport == packet::Transport::Ud) {
+    if datagram != (headers.opcode.transport == wire::TransportType::Ud) {
         data.count(Counter::RxMalformed);
         return;
     }

@@ -13,32 +13,18 @@ use kernel::{
     sync::Arc,
 };
 
-mod ah;
-mod completer;
-mod cq;
 mod device;
-mod engine;
-mod kqueue;
-mod mr;
+mod memory;
 mod net;
-mod packet;
-mod params;
-mod psn;
-mod qp;
-mod qp_state;
 mod queue;
-mod quota;
-mod registry;
-mod requester;
-mod responder;
-mod srq;
-mod table;
-mod wqe;
+mod transport;
+mod verbs;
+mod wire;
 
 #[path = "../tests/kunit/mod.rs"]
 mod kunit;
 
-use registry::Devices;
+use device::registry::Devices;
 
 module! {
     type: RrxeModule,

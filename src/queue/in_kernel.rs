@@ -5,7 +5,7 @@
 //! A queue is a fixed ring of slots allocated when it is created, so that posting and
 //! completing, which happen in any context, never allocate: a slot is overwritten in place.
 
-use crate::wqe::{Malformed, RecvWqe};
+use crate::queue::wqe::{Malformed, RecvWqe};
 use kernel::{
     prelude::*,
     rdma::post::{PostError, RecvRequests, Sge},

@@ -6,7 +6,7 @@
 //! Entries are read from memory user space may change at any time: each field is copied out
 //! once and validated as a value, never trusted as a size or an index.
 
-use crate::mr::{BindRequest, FastRegistration};
+use crate::memory::{BindRequest, FastRegistration};
 use kernel::{
     prelude::*,
     rdma::{mr::Access, post::Sge, wc::WcOpcode},

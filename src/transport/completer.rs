@@ -8,13 +8,15 @@
 
 use crate::{
     device::Rrxe,
-    engine::{Engine, Transport},
+    memory::scatter,
     net::Received,
-    packet::{NakCode, Operation, Syndrome},
-    psn::Psn,
-    qp,
-    requester::{complete, scatter},
-    wqe::{Payload, SendOpcode},
+    queue::wqe::{Payload, SendOpcode},
+    transport::complete,
+    transport::engine::{Engine, Outgoing, Transport},
+    transport::psn::Psn,
+    transport::requester::needs_response,
+    verbs::qp,
+    wire::{NakCode, Operation, Syndrome},
 };
 use kernel::{
     prelude::*,
@@ -33,6 +35,104 @@ const RNR_TIMER_US: [u32; 32] = [
 /// A retry count of seven means "retry forever" (IBTA 9.7.5.2.8).
 const UNLIMITED_RETRIES: u8 = 7;
 
+/// What the requester does about a negative acknowledgement (IBTA 9.7.5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NakReaction {
+    /// Nothing: it names nothing outstanding, or a resend is already due.
+    Ignore,
+    /// Resend from the oldest outstanding request.
+    Resend,
+    /// Resend once the receiver-not-ready timer of `micros` ran out, with `retries_left`
+    /// receiver-not-ready retries left then.
+    RnrWait { micros: u32, retries_left: u8 },
+    /// Fail the request NAKed with this status: the connection ends.
+    Fail(WcStatus),
+}
+
+/// Decides the reaction to a NAK (`syndrome` is not an ACK). `outstanding` tells whether
+/// the NAK names a request sent and not yet completed, `rnr_waiting` whether the requester
+/// waits for the receiver-not-ready timer already.
+pub(crate) fn nak_reaction(
+    syndrome: Syndrome,
+    outstanding: bool,
+    rnr_waiting: bool,
+    rnr_retries_left: u8,
+) -> NakReaction {
+    match syndrome {
+        Syndrome::Ack(_) => NakReaction::Ignore,
+        Syndrome::RnrNak(_) | Syndrome::Nak(_) if !outstanding => NakReaction::Ignore,
+        // Resending is already due when the receiver-not-ready wait ends.
+        Syndrome::RnrNak(_) | Syndrome::Nak(NakCode::PsnSequenceError) if rnr_waiting => {
+            NakReaction::Ignore
+        }
+        Syndrome::RnrNak(_) if rnr_retries_left == 0 => {
+            NakReaction::Fail(WcStatus::RnrRetryExceeded)
+        }
+        Syndrome::RnrNak(timer) => NakReaction::RnrWait {
+            micros: RNR_TIMER_US[usize::from(timer & 0x1f)],
+            retries_left: match rnr_retries_left {
+                UNLIMITED_RETRIES => UNLIMITED_RETRIES,
+                left => left - 1,
+            },
+        },
+        Syndrome::Nak(NakCode::PsnSequenceError) => NakReaction::Resend,
+        Syndrome::Nak(NakCode::InvalidRequest | NakCode::InvalidRdRequest) => {
+            NakReaction::Fail(WcStatus::RemoteInvalidRequest)
+        }
+        Syndrome::Nak(NakCode::RemoteAccessError) => NakReaction::Fail(WcStatus::RemoteAccessError),
+        Syndrome::Nak(NakCode::RemoteOperationalError) => {
+            NakReaction::Fail(WcStatus::RemoteOperationError)
+        }
+    }
+}
+
+/// Returns how many of the oldest requests in flight, given as whether each waits for a
+/// response (reads and atomics) and its last PSN, an acknowledgement through `psn` completes:
+/// those whose last packet it covers, up to the first that completes with its response.
+pub(crate) fn acknowledged(in_flight: impl Iterator<Item = (bool, Psn)>, psn: Psn) -> usize {
+    in_flight
+        .take_while(|&(needs_response, last)| !needs_response && !psn.precedes(last))
+        .count()
+}
+
+/// Returns whether a read response at `psn` answers the read whose `packets` responses start
+/// at `first`: only such a response acknowledges the requests before the read.
+pub(crate) fn answers_read(first: Psn, packets: u32, psn: Psn) -> bool {
+    psn.is_within(first, packets)
+}
+
+/// Returns the byte offset where a read response at `psn` carrying `len` bytes lands in a
+/// read of `length` bytes starting at PSN `first` with `received` bytes so far, for a path
+/// MTU of `mtu`: `None` for a duplicate or a response out of order (a gap makes the requester
+/// ask again), `Err` when the data would run past the read's end.
+pub(crate) fn read_landing(
+    first: Psn,
+    received: u32,
+    length: u32,
+    mtu: u32,
+    psn: Psn,
+    len: usize,
+) -> Option<Result<u32, WcStatus>> {
+    if first.add(received / mtu.max(1)) != psn {
+        return None;
+    }
+    let fits = u32::try_from(len)
+        .ok()
+        .and_then(|len| received.checked_add(len))
+        .is_some_and(|end| end <= length);
+    Some(if fits {
+        Ok(received)
+    } else {
+        Err(WcStatus::LocalLengthError)
+    })
+}
+
+/// Returns whether the request being sent (PSNs from `first` on, `sent` packets so far) sent
+/// the packet at `psn`.
+fn sent_packet(current: Option<&Outgoing>, psn: u32) -> bool {
+    current.is_some_and(|c| Psn::new(psn).is_within(Psn::new(c.first_psn), c.sent))
+}
+
 /// Handles an acknowledgement or response for the queue pair's requester.
 pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, packet: Received) {
     let Some(view) = qp::send_view(qp) else {
@@ -46,46 +146,33 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
             let Some(aeth) = headers.aeth else {
                 return;
             };
-            match aeth.syndrome {
-                Syndrome::Ack(_) => {
-                    if acknowledge_through(qp, t, psn) {
-                        t.rnr_retries_left = view.rnr_retry;
-                    }
+            if let Syndrome::Ack(_) = aeth.syndrome {
+                if acknowledge_through(qp, t, Psn::new(psn)) {
+                    t.rnr_retries_left = view.rnr_retry;
                 }
-                Syndrome::RnrNak(timer) => {
-                    acknowledge_through(qp, t, Psn::new(psn).add(crate::psn::PSN_MASK).get());
-                    if t.in_flight.is_empty() || t.rnr_waiting {
-                        return;
-                    }
-                    if t.rnr_retries_left == 0 {
-                        fail_oldest(qp, t, WcStatus::RnrRetryExceeded, psn);
-                        return;
-                    }
-                    if t.rnr_retries_left != UNLIMITED_RETRIES {
-                        t.rnr_retries_left -= 1;
-                    }
+                return;
+            }
+            // A NAK acknowledges the requests before the PSN it names.
+            acknowledge_through(qp, t, Psn::new(psn).prev());
+            let outstanding = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), psn);
+            match nak_reaction(
+                aeth.syndrome,
+                outstanding,
+                t.rnr_waiting,
+                t.rnr_retries_left,
+            ) {
+                NakReaction::Ignore => {}
+                NakReaction::Resend => rewind(t),
+                NakReaction::RnrWait {
+                    micros,
+                    retries_left,
+                } => {
+                    t.rnr_retries_left = retries_left;
                     rewind(t);
                     t.rnr_waiting = true;
-                    let micros = RNR_TIMER_US[usize::from(timer & 0x1f)];
                     engine.schedule_after(Delta::from_micros(i64::from(micros)));
                 }
-                Syndrome::Nak(code) => {
-                    acknowledge_through(qp, t, Psn::new(psn).add(crate::psn::PSN_MASK).get());
-                    match code {
-                        // Resending is already due when the receiver-not-ready wait ends.
-                        NakCode::PsnSequenceError if t.rnr_waiting => {}
-                        NakCode::PsnSequenceError => rewind(t),
-                        NakCode::InvalidRequest | NakCode::InvalidRdRequest => {
-                            fail_oldest(qp, t, WcStatus::RemoteInvalidRequest, psn)
-                        }
-                        NakCode::RemoteAccessError => {
-                            fail_oldest(qp, t, WcStatus::RemoteAccessError, psn)
-                        }
-                        NakCode::RemoteOperationalError => {
-                            fail_oldest(qp, t, WcStatus::RemoteOperationError, psn)
-                        }
-                    }
-                }
+                NakReaction::Fail(status) => fail_oldest(qp, t, status, psn),
             }
         }
         Operation::ReadResponse => read_response(qp, t, &view, psn, headers, payload),
@@ -115,20 +202,17 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
 
 /// Completes the requests up to and including PSN `psn` that need no response; returns
 /// whether any completed.
-fn acknowledge_through(qp: &Qp<Rrxe>, t: &mut Transport, psn: u32) -> bool {
-    let mut progress = false;
-    while let Some(oldest) = t.in_flight.first() {
-        let needs_response = matches!(
-            oldest.wqe.opcode,
-            SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
-        );
-        if needs_response || Psn::new(psn).precedes(Psn::new(oldest.last_psn())) {
-            break;
-        }
+fn acknowledge_through(qp: &Qp<Rrxe>, t: &mut Transport, psn: Psn) -> bool {
+    let count = acknowledged(
+        t.in_flight
+            .iter()
+            .map(|o| (needs_response(o.wqe.opcode), Psn::new(o.last_psn()))),
+        psn,
+    );
+    for _ in 0..count {
         finish_oldest(qp, t, Ok(()), 0);
-        progress = true;
     }
-    progress
+    count > 0
 }
 
 /// Lands a read response packet in the oldest request, which must be the read it answers.
@@ -137,16 +221,17 @@ fn read_response(
     t: &mut Transport,
     view: &qp::SendView,
     psn: u32,
-    headers: &crate::packet::Headers,
+    headers: &crate::wire::Headers,
     payload: &[u8],
 ) {
-    // Requests before the read are acknowledged by its response.
-    if let Some(read) = t
+    // A response to the first read in flight acknowledges the requests before it.
+    let answered = t
         .in_flight
         .iter()
         .find(|o| o.wqe.opcode == SendOpcode::RdmaRead)
-    {
-        let before = Psn::new(read.first_psn).add(crate::psn::PSN_MASK).get();
+        .filter(|read| answers_read(Psn::new(read.first_psn), read.packets, Psn::new(psn)))
+        .map(|read| Psn::new(read.first_psn).prev());
+    if let Some(before) = answered {
         acknowledge_through(qp, t, before);
     }
     let Some(oldest) = t.in_flight.first_mut() else {
@@ -155,19 +240,22 @@ fn read_response(
     if oldest.wqe.opcode != SendOpcode::RdmaRead {
         return;
     }
-    let index = oldest.received / view.mtu;
-    if Psn::new(oldest.first_psn).add(index).get() != psn {
-        // A duplicate or a response out of order: the read is asked for again on a gap.
-        return;
-    }
-    let offset = oldest.received;
-    let fits = offset
-        .checked_add(payload.len() as u32)
-        .is_some_and(|end| end <= oldest.wqe.length);
-    if !fits {
-        fail_oldest(qp, t, WcStatus::LocalLengthError, psn);
-        return;
-    }
+    let landing = read_landing(
+        Psn::new(oldest.first_psn),
+        oldest.received,
+        oldest.wqe.length,
+        view.mtu,
+        Psn::new(psn),
+        payload.len(),
+    );
+    let offset = match landing {
+        None => return,
+        Some(Err(status)) => {
+            fail_oldest(qp, t, status, psn);
+            return;
+        }
+        Some(Ok(offset)) => offset,
+    };
     let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
     oldest.received += payload.len() as u32;
     if result.is_err() || headers.opcode.position.ends() {
@@ -222,10 +310,7 @@ fn fail_oldest(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus, psn: u32) {
         finish_oldest(qp, t, Err(status), 0);
         return;
     }
-    let sent_it = t.current.as_ref().is_some_and(|current| {
-        let offset = Psn::new(current.first_psn).distance_to(Psn::new(psn));
-        offset >= 0 && (offset as u32) < current.sent
-    });
+    let sent_it = sent_packet(t.current.as_ref(), psn);
     if let Some(current) = t.current.take_if(|_| sent_it) {
         complete(qp, &current.wqe, status, 0);
         qp::consume_send(qp);

@@ -9,12 +9,14 @@
 //! themselves) never wait on one another.
 
 use crate::{
-    completer,
     device::Rrxe,
     net::{self, Received, Wakeups},
-    queue::MAX_ELEM_SIZE,
-    requester, responder,
-    wqe::{RecvWqe, SendWqe},
+    queue::user::MAX_ELEM_SIZE,
+    queue::wqe::{RecvWqe, SendWqe},
+    transport::completer,
+    transport::requester,
+    transport::responder,
+    wire::TransportType,
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
@@ -42,6 +44,13 @@ const INLINE_RUNS: u32 = 8;
 /// yet, a lost one can stall its connection.
 pub(crate) const INBOX_PACKETS: usize = 1024;
 
+/// Returns whether an inbox holding `queued` packets takes another packet of `transport`.
+/// Unreliable packets beyond [`INBOX_PACKETS`] are dropped (and counted by the caller);
+/// reliable ones are not, as a dropped one would never be sent again without retransmission.
+pub(crate) fn inbox_admits(transport: TransportType, queued: usize) -> bool {
+    transport == TransportType::Rc || queued < INBOX_PACKETS
+}
+
 /// A send request the requester has started or finished sending and that waits for its
 /// acknowledgement (reliable service) or its last packet (the others).
 pub(crate) struct Outgoing {
@@ -62,8 +71,8 @@ impl Outgoing {
     /// Returns the PSN of its last packet.
     pub(crate) fn last_psn(&self) -> u32 {
         // A local operation (no packets) ends where the request before it does.
-        crate::psn::Psn::new(self.first_psn)
-            .add(self.packets.wrapping_sub(1) & crate::psn::PSN_MASK)
+        crate::transport::psn::Psn::new(self.first_psn)
+            .add(self.packets.wrapping_sub(1) & crate::transport::psn::PSN_MASK)
             .get()
     }
 
@@ -82,7 +91,7 @@ pub(crate) struct Incoming {
     /// Bytes received so far.
     pub(crate) offset: u32,
     /// Where a write lands: the region, the address and the length the first packet gave.
-    pub(crate) write: Option<(Arc<crate::mr::MrState>, u64, u32)>,
+    pub(crate) write: Option<(Arc<crate::memory::MrState>, u64, u32)>,
 }
 
 /// The transport state of a queue pair: what its requester, responder and completer keep
@@ -114,10 +123,10 @@ pub(crate) struct Transport {
     /// Responder: the message being received.
     pub(crate) incoming: Option<Incoming>,
     /// Responder: the read being answered, a burst of packets per round.
-    pub(crate) reply: Option<crate::responder::ReadReply>,
+    pub(crate) reply: Option<crate::transport::responder::ReadReply>,
     /// Responder: the reads and atomics answered last, at most `max_dest_rd_atomic`, oldest
     /// first, to answer their duplicates (IBTA 9.7.5.1.3).
-    pub(crate) responded: KVec<crate::responder::Responded>,
+    pub(crate) responded: KVec<crate::transport::responder::Responded>,
     /// Responder: request packets that arrived while a read is answered, oldest first; they
     /// are carried out after it.
     pub(crate) deferred: KVec<Received>,
@@ -236,8 +245,7 @@ impl Engine {
             // Being destroyed: nothing is delivered any more.
             return Ok(false);
         }
-        let reliable = packet.headers.opcode.transport == crate::packet::Transport::Rc;
-        if !reliable && inner.inbox.len() >= INBOX_PACKETS {
+        if !inbox_admits(packet.headers.opcode.transport, inner.inbox.len()) {
             return Err(InboxFull);
         }
         if inner.inbox.push(packet, GFP_ATOMIC).is_err() {
@@ -305,7 +313,7 @@ impl Engine {
         };
         for _ in 0..ROUNDS_PER_RUN {
             // A queue pair in an error state flushes its user queues a batch per round.
-            let flushing = crate::qp::flush_more(&qp);
+            let flushing = crate::verbs::qp::flush_more(&qp);
             let inbox = core::mem::take(&mut self.inner.lock().inbox);
             let mut out = KVec::new();
             let received = !inbox.is_empty();

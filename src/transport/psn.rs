@@ -54,4 +54,15 @@ impl Psn {
     pub(crate) const fn precedes(self, other: Psn) -> bool {
         self.distance_to(other) > 0
     }
+
+    /// Returns the PSN before this one, wrapping.
+    pub(crate) const fn prev(self) -> Self {
+        self.add(PSN_MASK)
+    }
+
+    /// Returns whether this PSN is one of the `count` PSNs from `first` on.
+    pub(crate) const fn is_within(self, first: Psn, count: u32) -> bool {
+        let offset = first.distance_to(self);
+        offset >= 0 && (offset as u32) < count
+    }
 }

@@ -7,29 +7,30 @@
 //! ones complete once their last packet is out. A request that cannot be carried out
 //! completes with an error and moves the queue pair to the error state.
 
+use super::complete;
 use crate::{
-    cq,
     device::Rrxe,
-    engine::{Outgoing, Transport},
-    mr::MemoryTables,
+    memory::for_each_piece,
+    memory::MemoryTables,
     net::Packet,
-    packet::{Headers, Opcode, Operation, Position, Route, Transport as Service},
-    psn::Psn,
-    qp::{self, SendView},
-    wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
+    queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
+    transport::engine::{Outgoing, Transport},
+    transport::psn::Psn,
+    verbs::cq,
+    verbs::qp::{self, SendView},
+    wire::{Headers, Opcode, Operation, Position, TransportType},
 };
 use kernel::{
     prelude::*,
     rdma::{
         mr::Access,
         object::Qp,
-        post::Sge,
         wc::{WcStatus, WorkCompletion},
     },
 };
 
 /// Packets a reliable queue pair sends ahead of its acknowledgements.
-const MAX_UNACKNOWLEDGED: u32 = 128;
+pub(crate) const MAX_UNACKNOWLEDGED: u32 = 128;
 /// Packets one requester round sends, so that responses are handled in between.
 const PACKETS_PER_ROUND: u32 = 32;
 /// The Q_Key of QP1.
@@ -41,6 +42,32 @@ pub(crate) fn needs_response(opcode: SendOpcode) -> bool {
         opcode,
         SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
     )
+}
+
+/// Returns whether a new request may start at PSN `next` with the oldest unacknowledged
+/// request at `oldest`: fewer than [`MAX_UNACKNOWLEDGED`] PSNs are outstanding.
+pub(crate) fn window_open(oldest: Psn, next: Psn) -> bool {
+    oldest.distance_to(next) < MAX_UNACKNOWLEDGED as i32
+}
+
+/// Whether a read or atomic may start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadGate {
+    Start,
+    /// Once a response completes an earlier one: no more are outstanding than the
+    /// responder takes (`max_rd_atomic`).
+    Wait,
+    /// The queue pair may have none outstanding (`max_rd_atomic` 0): it fails.
+    Never,
+}
+
+/// Decides whether a read or atomic may start with `outstanding` already in flight.
+pub(crate) fn read_gate(outstanding: usize, max_rd_atomic: u8) -> ReadGate {
+    match max_rd_atomic {
+        0 => ReadGate::Never,
+        max if outstanding >= usize::from(max) => ReadGate::Wait,
+        _ => ReadGate::Start,
+    }
 }
 
 /// Returns the reads and atomics in flight.
@@ -64,9 +91,9 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
             if !view.may_start {
                 return;
             }
-            if view.service == Service::Rc {
+            if view.service == TransportType::Rc {
                 let oldest = t.in_flight.first().map_or(t.next_psn, |o| o.first_psn);
-                if Psn::new(oldest).distance_to(Psn::new(t.next_psn)) >= MAX_UNACKNOWLEDGED as i32 {
+                if !window_open(Psn::new(oldest), Psn::new(t.next_psn)) {
                     return;
                 }
             }
@@ -110,20 +137,22 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
             }
             continue;
         }
-        if current.sent == 0 && view.service == Service::Rc && needs_response(current.wqe.opcode) {
-            if view.max_rd_atomic == 0 {
-                // The queue pair may have no read or atomic outstanding: this one could
-                // never start.
-                t.current = Some(current);
-                fail_current(qp, t, WcStatus::LocalQpOperationError);
-                return;
-            }
-            if outstanding_reads(t) >= usize::from(view.max_rd_atomic) || !view.may_start {
-                // No more reads and atomics outstanding than the responder takes: this one
-                // starts once a response completes an earlier one (and not while the send
-                // queue drains).
-                t.current = Some(current);
-                return;
+        if current.sent == 0
+            && view.service == TransportType::Rc
+            && needs_response(current.wqe.opcode)
+        {
+            match read_gate(outstanding_reads(t), view.max_rd_atomic) {
+                ReadGate::Start if view.may_start => {}
+                // Not while the send queue drains.
+                ReadGate::Start | ReadGate::Wait => {
+                    t.current = Some(current);
+                    return;
+                }
+                ReadGate::Never => {
+                    t.current = Some(current);
+                    fail_current(qp, t, WcStatus::LocalQpOperationError);
+                    return;
+                }
             }
         }
         match send_packet(qp, &view, t.next_psn, &mut current) {
@@ -152,7 +181,7 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         }
         t.next_psn = Psn::new(current.first_psn).add(current.packets).get();
         t.next_wqe = qp::next_send_index(qp, current.index);
-        if view.service == Service::Rc {
+        if view.service == TransportType::Rc {
             if t.in_flight.push(current, GFP_KERNEL).is_err() {
                 // Nothing tracks it: it fails like a request the device cannot queue.
                 t.next_wqe = qp::send_index_before(qp, t.next_wqe);
@@ -198,7 +227,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
     let mtu = view.mtu;
     let by_mtu = |len: u32| len.div_ceil(mtu).max(1);
     let allowed = match view.service {
-        Service::Rc => matches!(
+        TransportType::Rc => matches!(
             wqe.opcode,
             SendOpcode::Send
                 | SendOpcode::SendWithImm
@@ -212,7 +241,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::LocalInvalidate
                 | SendOpcode::RegMr
         ),
-        Service::Uc => matches!(
+        TransportType::Uc => matches!(
             wqe.opcode,
             SendOpcode::Send
                 | SendOpcode::SendWithImm
@@ -222,7 +251,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::LocalInvalidate
                 | SendOpcode::RegMr
         ),
-        Service::Ud => matches!(wqe.opcode, SendOpcode::Send | SendOpcode::SendWithImm),
+        TransportType::Ud => matches!(wqe.opcode, SendOpcode::Send | SendOpcode::SendWithImm),
     };
     if !allowed {
         return Err(WcStatus::LocalQpOperationError);
@@ -241,7 +270,7 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
             }
             Ok(by_mtu(wqe.length))
         }
-        _ if view.service == Service::Ud => {
+        _ if view.service == TransportType::Ud => {
             if wqe.length > mtu {
                 return Err(WcStatus::LocalLengthError);
             }
@@ -285,7 +314,7 @@ fn send_packet(
     let raw = Opcode::encode(view.service, operation, position, immediate, invalidate)
         .ok_or(WcStatus::LocalQpOperationError)?;
     let (route, dest_qpn, qkey) = match view.service {
-        Service::Ud => {
+        TransportType::Ud => {
             let ah = qp::address_handle(qp, wqe.ah_num).ok_or(WcStatus::LocalQpOperationError)?;
             // A Q_Key with the high bit set means the queue pair's own (IBTA 10.2.5).
             let qkey = if wqe.remote_qkey & (1 << 31) != 0 {
@@ -299,7 +328,7 @@ fn send_packet(
     };
     let mut headers = Headers::new(raw, dest_qpn, psn).ok_or(WcStatus::LocalQpOperationError)?;
     headers.bth.solicited = ends && wqe.flags & flags::SOLICITED != 0;
-    headers.bth.ack_request = view.service == Service::Rc && ends;
+    headers.bth.ack_request = view.service == TransportType::Rc && ends;
     headers.deth.qkey = if view.is_gsi { GSI_QKEY } else { qkey };
     headers.deth.src_qpn = qp.qp_num();
     headers.reth.va = wqe.remote_addr;
@@ -381,74 +410,6 @@ fn gather(
     }
 }
 
-/// Copies `data` into a scatter/gather list from byte `offset`, through regions of protection
-/// domain `pd` that allow local writes: where responses and received messages land.
-pub(crate) fn scatter(
-    tables: &MemoryTables,
-    pd: usize,
-    sges: &[Sge],
-    offset: u32,
-    data: &[u8],
-) -> Result<(), WcStatus> {
-    for_each_piece(sges, offset, data.len(), |sge, at, range| {
-        let region = tables
-            .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
-            .ok_or(WcStatus::LocalProtectionError)?;
-        region
-            .write(at, &data[range])
-            .map_err(|_| WcStatus::LocalProtectionError)
-    })
-}
-
-/// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each
-/// element met, the address in it and the range of the caller's buffer it covers.
-pub(crate) fn for_each_piece(
-    sges: &[Sge],
-    offset: u32,
-    len: usize,
-    mut f: impl FnMut(&Sge, u64, core::ops::Range<usize>) -> Result<(), WcStatus>,
-) -> Result<(), WcStatus> {
-    let mut skip = u64::from(offset);
-    let mut done = 0usize;
-    for sge in sges {
-        if done == len {
-            break;
-        }
-        let sge_len = u64::from(sge.length);
-        if skip >= sge_len {
-            skip -= sge_len;
-            continue;
-        }
-        let take = ((sge_len - skip) as usize).min(len - done);
-        f(sge, sge.addr.wrapping_add(skip), done..done + take)?;
-        done += take;
-        skip = 0;
-    }
-    if done < len {
-        return Err(WcStatus::LocalLengthError);
-    }
-    Ok(())
-}
-
-/// Posts the completion of a send request, if it is due: errors always, successes when
-/// signaled.
-pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len: u32) {
-    let signaled = wqe.flags & flags::SIGNALED != 0 || qp::signals_all(qp);
-    if status == WcStatus::Success && !signaled {
-        return;
-    }
-    let Some(cq) = qp.send_cq() else {
-        return;
-    };
-    let mut completion =
-        WorkCompletion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
-    completion.status = status;
-    completion.byte_len = byte_len;
-    completion.port_num = 1;
-    // A CQ that overran has reported its error and takes no more.
-    let _ = cq::post(cq, &completion, false);
-}
-
 /// Fails the request being sent: it completes with `status` and the queue pair enters the
 /// error state, which flushes the rest.
 fn fail_current(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
@@ -475,23 +436,4 @@ fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
         }
     }
     qp::enter_error(qp, t);
-}
-
-/// The source UDP port of a queue pair's packets: spread over 0xc000..0xffff by its number,
-/// so that flows of different queue pairs may take different paths.
-pub(crate) fn source_port(qpn: u32) -> u16 {
-    0xc000 | ((qpn.wrapping_mul(0x9e37_79b1) >> 18) as u16 & 0x3fff)
-}
-
-/// Returns the route of an address vector.
-pub(crate) fn route_of(av: &kernel::rdma::attr::AddressVector, qpn: u32) -> Route {
-    Route {
-        source: av.sgid.0,
-        destination: av.dgid.0,
-        ipv4: av.network_type == kernel::rdma::attr::NetworkType::Ipv4,
-        traffic_class: av.traffic_class,
-        hop_limit: av.hop_limit,
-        flow_label: av.flow_label,
-        source_port: source_port(qpn),
-    }
 }

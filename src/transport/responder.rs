@@ -10,20 +10,20 @@
 //! request). The unreliable services drop such packets.
 
 use crate::{
-    cq,
+    device::params,
     device::{Counter, Rrxe},
-    engine::{Incoming, Transport},
-    mr::MrState,
+    memory::scatter,
+    memory::MrState,
     net::{Packet, Received},
-    packet::{
-        Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, Transport as Service,
+    queue::wqe::RecvWqe,
+    transport::engine::{Incoming, Transport},
+    transport::psn::Psn,
+    verbs::cq,
+    verbs::qp::{self, RecvView},
+    wire::{
+        Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, TransportType,
         GRH_LEN,
     },
-    params,
-    psn::Psn,
-    qp::{self, RecvView},
-    requester::scatter,
-    wqe::RecvWqe,
 };
 use kernel::{
     prelude::*,
@@ -212,15 +212,13 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut K
     if headers.opcode.transport != view.service {
         return;
     }
-    let route = packet
-        .route
-        .reversed(crate::requester::source_port(qp.qp_num()));
-    if view.service == Service::Ud {
+    let route = packet.route.reversed(crate::wire::source_port(qp.qp_num()));
+    if view.service == TransportType::Ud {
         receive_datagram(qp, t, &view, packet, headers, payload);
         return;
     }
     let verdict = sequence(t, &view, headers);
-    let reliable = view.service == Service::Rc;
+    let reliable = view.service == TransportType::Rc;
     match verdict {
         Verdict::Drop => {}
         Verdict::Nak(syndrome) => {
@@ -238,7 +236,9 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut K
                 duplicate_atomic(t, &view, &route, headers, out)
             }
             _ => {
-                let last = Psn::new(t.expected_psn).add(crate::psn::PSN_MASK).get();
+                let last = Psn::new(t.expected_psn)
+                    .add(crate::transport::psn::PSN_MASK)
+                    .get();
                 acknowledge(t, &view, &route, last, Syndrome::ACK, out);
             }
         },
@@ -250,7 +250,7 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut K
 fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
     let psn = Psn::new(headers.bth.psn);
     let expected = Psn::new(t.expected_psn);
-    let reliable = view.service == Service::Rc;
+    let reliable = view.service == TransportType::Rc;
     let distance = expected.distance_to(psn);
     if reliable && distance < 0 {
         return Verdict::Duplicate;
@@ -308,7 +308,7 @@ fn execute(
     payload: &[u8],
     out: &mut KVec<Packet>,
 ) {
-    let reliable = view.service == Service::Rc;
+    let reliable = view.service == TransportType::Rc;
     let result = match headers.opcode.operation {
         Operation::Send | Operation::Write => receive_data(qp, t, view, headers, payload),
         Operation::ReadRequest => read(qp, t, view, route, headers),
@@ -661,7 +661,8 @@ fn duplicate_read(
 /// Checks a read's length: at most 2 GiB, in fewer packets than half the PSN space (PSNs
 /// are compared within it).
 fn checked_read_length(length: u32, mtu: u32) -> Result<(), Syndrome> {
-    if length > params::MAX_MSG_SIZE || length.div_ceil(mtu) >= 1 << 23 {
+    // The path MTU is at least 256 bytes; `max` keeps the division total.
+    if length > params::MAX_MSG_SIZE || length.div_ceil(mtu.max(1)) >= 1 << 23 {
         return Err(Syndrome::Nak(NakCode::InvalidRequest));
     }
     Ok(())
@@ -674,10 +675,9 @@ pub(crate) fn read_answered(responded: &[Responded], psn: u32) -> Option<u32> {
             first_psn,
             packets,
             msn,
-        } => {
-            let offset = Psn::new(first_psn).distance_to(Psn::new(psn));
-            (offset >= 0 && (offset as u32) < packets).then_some(msn)
-        }
+        } => Psn::new(psn)
+            .is_within(Psn::new(first_psn), packets)
+            .then_some(msn),
         Responded::Atomic { .. } => None,
     })
 }
@@ -743,7 +743,13 @@ pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> Reply
         let offset = index.saturating_mul(reply.mtu);
         let chunk = (reply.length - offset.min(reply.length)).min(reply.mtu);
         let psn = Psn::new(reply.first_psn).add(index).get();
-        let raw = Opcode::encode(Service::Rc, Operation::ReadResponse, position, false, false);
+        let raw = Opcode::encode(
+            TransportType::Rc,
+            Operation::ReadResponse,
+            position,
+            false,
+            false,
+        );
         let Some(mut response) = raw.and_then(|raw| Headers::new(raw, reply.dest_qpn, psn)) else {
             return ReplyProgress::Failed(psn);
         };
@@ -849,7 +855,7 @@ fn atomic_acknowledge(
     out: &mut KVec<Packet>,
 ) {
     let raw = Opcode::encode(
-        Service::Rc,
+        TransportType::Rc,
         Operation::AtomicAcknowledge,
         Position::Only,
         false,
@@ -877,7 +883,7 @@ fn nak_at(
     out: &mut KVec<Packet>,
 ) {
     let raw = Opcode::encode(
-        Service::Rc,
+        TransportType::Rc,
         Operation::Acknowledge,
         Position::Only,
         false,
@@ -905,7 +911,7 @@ fn acknowledge(
     out: &mut KVec<Packet>,
 ) {
     let raw = Opcode::encode(
-        Service::Rc,
+        TransportType::Rc,
         Operation::Acknowledge,
         Position::Only,
         false,
@@ -943,8 +949,8 @@ fn receive_datagram(
     };
     let tables = &qp.device().data().memory;
     let mut grh = [0u8; GRH_LEN];
-    let ip_len = route.header_len() - crate::packet::UDP_HEADER_LEN;
-    let mut ip = [0u8; GRH_LEN + crate::packet::UDP_HEADER_LEN];
+    let ip_len = route.header_len() - crate::wire::UDP_HEADER_LEN;
+    let mut ip = [0u8; GRH_LEN + crate::wire::UDP_HEADER_LEN];
     route.write_headers(&mut ip[..route.header_len()], packet.data.len());
     // An IPv4 header takes the last 20 bytes of the 40 (RoCEv2, Annex A17.4.5.1).
     grh[GRH_LEN - ip_len..].copy_from_slice(&ip[..ip_len]);

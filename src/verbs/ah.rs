@@ -7,9 +7,9 @@
 //! requester must share.
 
 use crate::{
+    device::params,
     device::Rrxe,
-    params,
-    table::{Entry, Table},
+    verbs::table::{Entry, Table},
 };
 use kernel::{
     prelude::*,

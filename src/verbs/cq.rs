@@ -8,11 +8,11 @@
 //! completion event the consumer armed with `req_notify_cq`.
 
 use crate::{
+    device::params,
+    device::quota::QuotaSlot,
     device::{Rrxe, RrxeDevice},
-    kqueue::KernelQueue,
-    params,
-    queue::{Geometry, ToUserQueue},
-    quota::QuotaSlot,
+    queue::in_kernel::KernelQueue,
+    queue::user::{Geometry, ToUserQueue},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{

@@ -5,14 +5,14 @@
 //! resizable, with a limit that arms an event.
 
 use crate::{
-    cq::MmapInfo,
+    device::params,
     device::Rrxe,
-    kqueue::{self, RecvQueue},
-    params,
-    qp::recv_wqe_size,
-    queue::{FromUserQueue, Geometry},
-    table::{Entry, Table},
-    wqe::{self, Malformed, RecvWqe},
+    queue::in_kernel::{self, RecvQueue},
+    queue::user::{FromUserQueue, Geometry},
+    queue::wqe::{self, Malformed, RecvWqe},
+    verbs::cq::MmapInfo,
+    verbs::qp::recv_wqe_size,
+    verbs::table::{Entry, Table},
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
@@ -152,7 +152,7 @@ pub(crate) fn create(
         }
         // An in-kernel consumer's sizes are granted as requested.
         None => (
-            Requests::Kernel(kqueue::recv_queue(attr.max_wr, max_sge)?),
+            Requests::Kernel(in_kernel::recv_queue(attr.max_wr, max_sge)?),
             None,
         ),
     };
@@ -209,7 +209,7 @@ fn resize(this: &RrxeSrq, max_wr: u32, udata: &mut UData<'_>) -> Result {
 /// Resizes an in-kernel consumer's queue to hold `max_wr` requests: the new queue is built
 /// first, and the posted requests are moved over (`EINVAL` if they do not fit).
 fn resize_kernel(this: &RrxeSrq, max_wr: u32) -> Result {
-    let mut new = kqueue::recv_queue(max_wr, this.max_sge)?;
+    let mut new = in_kernel::recv_queue(max_wr, this.max_sge)?;
     let mut queue = this.queue.lock();
     let Requests::Kernel(queue) = &mut *queue else {
         return Err(EINVAL);
@@ -231,7 +231,7 @@ pub(crate) fn post_recv(srq: &Srq<Rrxe>, requests: RecvRequests<'_>) -> Result<(
             error: EINVAL,
         });
     };
-    kqueue::post_recvs(queue, requests, this.max_sge)
+    in_kernel::post_recvs(queue, requests, this.max_sge)
 }
 
 /// Modifies a shared receive queue (`modify_srq`): resizes it and sets its limit.
@@ -282,7 +282,7 @@ pub(crate) fn take(srq: &Srq<Rrxe>, slot: &mut [u8]) -> Option<Result<RecvWqe, M
             (Taken::User(taken), queue.count())
         }
         Requests::Kernel(queue) => {
-            let taken = kqueue::take_recv(queue)?;
+            let taken = in_kernel::take_recv(queue)?;
             (Taken::Kernel(taken), queue.len() as u32)
         }
     };

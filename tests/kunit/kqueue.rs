@@ -6,10 +6,10 @@
 #[kernel::prelude::kunit_tests(rrxe_kqueue)]
 mod tests {
     use crate::{
-        kqueue::KernelQueue,
-        qp::{send_opcode_of, service_allows},
-        qp_state::Service,
-        wqe::SendOpcode,
+        queue::in_kernel::KernelQueue,
+        queue::wqe::SendOpcode,
+        verbs::qp::state::Service,
+        verbs::qp::{send_opcode_of, service_allows},
     };
     use kernel::{
         prelude::*,

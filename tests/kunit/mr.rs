@@ -5,8 +5,8 @@
 #[kernel::prelude::kunit_tests(rrxe_mr)]
 mod tests {
     use crate::{
-        mr::{check_mr_access, check_region, is_window_key, key_index, make_key, PageList},
-        params::{MAX_MR_INDEX, MAX_MW_INDEX, MIN_MW_INDEX},
+        device::params::{MAX_MR_INDEX, MAX_MW_INDEX, MIN_MW_INDEX},
+        memory::{check_mr_access, check_region, is_window_key, key_index, make_key, PageList},
     };
     use kernel::{
         prelude::*,

@@ -5,28 +5,12 @@
 
 #[kernel::prelude::kunit_tests(rrxe_packet)]
 mod tests {
-    use crate::packet::{
-        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
-        Syndrome, Transport, BTH_LEN, ICRC_LEN,
+    use crate::kunit::route;
+    use crate::wire::{
+        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position,
+        Syndrome, TransportType, BTH_LEN, ICRC_LEN,
     };
     use kernel::prelude::*;
-
-    /// 10.0.2.15 to itself from UDP port 0xc123, hop limit 64.
-    fn route() -> Route {
-        let mut addr = [0u8; 16];
-        addr[10] = 0xff;
-        addr[11] = 0xff;
-        addr[12..].copy_from_slice(&[10, 0, 2, 15]);
-        Route {
-            source: addr,
-            destination: addr,
-            ipv4: true,
-            traffic_class: 0,
-            hop_limit: 64,
-            flow_label: 0,
-            source_port: 0xc123,
-        }
-    }
 
     /// An RC SEND_ONLY to QP 0x11, PSN 0x123456, acknowledgement requested, 12 bytes.
     const SEND_ONLY: [u8; 28] = [
@@ -96,7 +80,13 @@ mod tests {
     #[test]
     fn every_extension_round_trips() -> Result {
         // RDMA WRITE ONLY with immediate: RETH then ImmDt; a 5-byte payload pads by 3.
-        let raw = Opcode::encode(Transport::Rc, Operation::Write, Position::Only, true, false);
+        let raw = Opcode::encode(
+            TransportType::Rc,
+            Operation::Write,
+            Position::Only,
+            true,
+            false,
+        );
         let mut headers = Headers::new(raw.ok_or(EINVAL)?, 0xabcdef, 7).ok_or(EINVAL)?;
         headers.reth.va = 0x1122_3344_5566_7788;
         headers.reth.rkey = 0x1234_5678;
@@ -114,7 +104,7 @@ mod tests {
         assert_eq!(payload.len(), 5);
         // An acknowledgement carries its syndrome and MSN.
         let raw = Opcode::encode(
-            Transport::Rc,
+            TransportType::Rc,
             Operation::Acknowledge,
             Position::Only,
             false,
@@ -130,7 +120,13 @@ mod tests {
         assert_eq!(out[BTH_LEN], 0x62);
         assert_eq!(Headers::parse(&out)?.0, ack);
         // A datagram carries its DETH.
-        let raw = Opcode::encode(Transport::Ud, Operation::Send, Position::Only, false, false);
+        let raw = Opcode::encode(
+            TransportType::Ud,
+            Operation::Send,
+            Position::Only,
+            false,
+            false,
+        );
         let mut datagram = Headers::new(raw.ok_or(EINVAL)?, 1, 0).ok_or(EINVAL)?;
         datagram.deth.qkey = 0x8001_0000;
         datagram.deth.src_qpn = 0x10;
@@ -163,7 +159,7 @@ mod tests {
     fn opcodes_follow_the_service() -> Result {
         // UC has no reads or atomics, UD only sends of one packet, and only RC invalidates.
         assert!(Opcode::encode(
-            Transport::Uc,
+            TransportType::Uc,
             Operation::ReadRequest,
             Position::Only,
             false,
@@ -171,22 +167,39 @@ mod tests {
         )
         .is_none());
         assert!(Opcode::encode(
-            Transport::Ud,
+            TransportType::Ud,
             Operation::Send,
             Position::First,
             false,
             false
         )
         .is_none());
-        assert!(
-            Opcode::encode(Transport::Uc, Operation::Send, Position::Only, false, true).is_none()
-        );
+        assert!(Opcode::encode(
+            TransportType::Uc,
+            Operation::Send,
+            Position::Only,
+            false,
+            true
+        )
+        .is_none());
         assert_eq!(
-            Opcode::encode(Transport::Uc, Operation::Send, Position::Last, true, false),
+            Opcode::encode(
+                TransportType::Uc,
+                Operation::Send,
+                Position::Last,
+                true,
+                false
+            ),
             Some(0x23)
         );
         assert_eq!(
-            Opcode::encode(Transport::Rc, Operation::Send, Position::Only, false, true),
+            Opcode::encode(
+                TransportType::Rc,
+                Operation::Send,
+                Position::Only,
+                false,
+                true
+            ),
             Some(0x17)
         );
         let op = Opcode::decode(0x0d).ok_or(EINVAL)?;

@@ -4,7 +4,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_params)]
 mod tests {
-    use crate::{device::active_mtu, params::eui64};
+    use crate::{device::active_mtu, device::params::eui64};
     use kernel::rdma::attr::Mtu;
 
     #[test]

@@ -4,7 +4,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_psn)]
 mod tests {
-    use crate::psn::{Psn, PSN_MASK};
+    use crate::transport::psn::{Psn, PSN_MASK};
 
     #[test]
     fn new_discards_high_bits() {
@@ -37,5 +37,17 @@ mod tests {
         assert!(!Psn::new(3).precedes(Psn::new(PSN_MASK - 2)));
         assert!(!Psn::new(7).precedes(Psn::new(7)));
         assert!(Psn::new(100).precedes(Psn::new(101)));
+    }
+
+    #[test]
+    fn within_counts_from_the_first_across_the_wrap() {
+        let first = Psn::new(PSN_MASK - 1);
+        assert!(first.is_within(first, 1));
+        assert!(Psn::new(1).is_within(first, 4));
+        assert!(!Psn::new(2).is_within(first, 4));
+        assert!(!Psn::new(PSN_MASK - 2).is_within(first, 4));
+        assert!(!first.is_within(first, 0));
+        assert_eq!(Psn::new(0).prev(), Psn::new(PSN_MASK));
+        assert_eq!(Psn::new(7).prev().get(), 6);
     }
 }

@@ -5,9 +5,9 @@
 #[kernel::prelude::kunit_tests(rrxe_qp)]
 mod tests {
     use crate::{
-        params,
-        qp::{check_caps, check_values, queue_layout, MAX_INLINE_DATA},
-        qp_state::AttrMask as A,
+        device::params,
+        verbs::qp::state::AttrMask as A,
+        verbs::qp::{check_caps, check_values, queue_layout, MAX_INLINE_DATA},
     };
     use kernel::{
         prelude::*,

@@ -4,7 +4,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_qp_state)]
 mod tests {
-    use crate::qp_state::{check_modify, transition, AttrMask as A, QpState, Service};
+    use crate::verbs::qp::state::{check_modify, transition, AttrMask as A, QpState, Service};
     use kernel::prelude::*;
     use QpState::*;
 

@@ -5,7 +5,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_queue)]
 mod tests {
-    use crate::queue::{
+    use crate::queue::user::{
         FromUserQueue, Geometry, ToUserQueue, CONSUMER_OFFSET, HEADER_LEN, INDEX_MASK_OFFSET,
         LOG2_ELEM_SIZE_OFFSET, PRODUCER_OFFSET,
     };

@@ -4,7 +4,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_quota)]
 mod tests {
-    use crate::quota::Quota;
+    use crate::device::quota::Quota;
     use kernel::{prelude::*, sync::Arc};
 
     #[test]

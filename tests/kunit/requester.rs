@@ -5,7 +5,7 @@
 
 #[kernel::prelude::kunit_tests(rrxe_sgl)]
 mod tests {
-    use crate::requester::{for_each_piece, source_port};
+    use crate::{memory::for_each_piece, wire::source_port};
     use kernel::{
         prelude::*,
         rdma::{post::Sge, wc::WcStatus},

@@ -5,32 +5,16 @@
 
 #[kernel::prelude::kunit_tests(rrxe_responder)]
 mod tests {
+    use crate::kunit::route;
     use crate::{
         net::Packet,
-        packet::{Operation, Position, Route},
-        responder::{
+        transport::responder::{
             atomic_answered, read_answered, remember, send_reply, ReadReply, ReplyProgress,
             Responded,
         },
+        wire::{Operation, Position},
     };
     use kernel::prelude::*;
-
-    /// 10.0.2.15 to itself.
-    fn route() -> Route {
-        let mut addr = [0u8; 16];
-        addr[10] = 0xff;
-        addr[11] = 0xff;
-        addr[12..].copy_from_slice(&[10, 0, 2, 15]);
-        Route {
-            source: addr,
-            destination: addr,
-            ipv4: true,
-            traffic_class: 0,
-            hop_limit: 64,
-            flow_label: 0,
-            source_port: 0xc123,
-        }
-    }
 
     /// Decodes each packet: (PSN, position, payload length).
     fn decode(out: KVec<Packet>) -> Result<KVec<(u32, Position, usize)>> {

@@ -5,8 +5,8 @@
 #[kernel::prelude::kunit_tests(rrxe_srq)]
 mod tests {
     use crate::{
-        params::{MAX_SRQ_SGE, MAX_SRQ_WR},
-        srq::{check_create, check_max_wr},
+        device::params::{MAX_SRQ_SGE, MAX_SRQ_WR},
+        verbs::srq::{check_create, check_max_wr},
     };
     use kernel::{prelude::*, rdma::qp::SrqAttr};
 

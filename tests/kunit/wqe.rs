@@ -5,8 +5,8 @@
 #[kernel::prelude::kunit_tests(rrxe_wqe)]
 mod tests {
     use crate::{
-        cq::UserCompletion,
-        wqe::{self, SendOpcode, ID_AND_OPCODE_LEN},
+        queue::wqe::{self, SendOpcode, ID_AND_OPCODE_LEN},
+        verbs::cq::UserCompletion,
     };
     use kernel::{
         prelude::*,

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine's and the requester's flow decisions as pure logic: which packets an inbox
+//! takes, how far a reliable sender runs ahead of its acknowledgements, and when a read or
+//! atomic may start.
+
+#[kernel::prelude::kunit_tests(rrxe_flow)]
+mod tests {
+    use crate::{
+        transport::{
+            engine::{inbox_admits, INBOX_PACKETS},
+            psn::{Psn, PSN_MASK},
+            requester::{read_gate, window_open, ReadGate, MAX_UNACKNOWLEDGED},
+        },
+        wire::TransportType,
+    };
+
+    #[test]
+    fn an_inbox_drops_unreliable_packets_beyond_its_cap() {
+        for transport in [TransportType::Uc, TransportType::Ud] {
+            assert!(inbox_admits(transport, 0));
+            assert!(inbox_admits(transport, INBOX_PACKETS - 1));
+            assert!(!inbox_admits(transport, INBOX_PACKETS));
+            assert!(!inbox_admits(transport, usize::MAX));
+        }
+        // Reliable packets are not dropped until they can be sent again.
+        assert!(inbox_admits(TransportType::Rc, INBOX_PACKETS));
+    }
+
+    #[test]
+    fn a_reliable_sender_stays_within_its_window() {
+        let oldest = Psn::new(PSN_MASK - 10);
+        assert!(window_open(oldest, oldest));
+        assert!(window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED - 1)));
+        // Across the wrap.
+        assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED)));
+        assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED + 500)));
+    }
+
+    #[test]
+    fn reads_start_within_max_rd_atomic() {
+        assert_eq!(read_gate(0, 1), ReadGate::Start);
+        assert_eq!(read_gate(1, 1), ReadGate::Wait);
+        assert_eq!(read_gate(15, 16), ReadGate::Start);
+        assert_eq!(read_gate(16, 16), ReadGate::Wait);
+        assert_eq!(read_gate(0, 0), ReadGate::Never);
+    }
+}
