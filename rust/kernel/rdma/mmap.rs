@@ -13,15 +13,19 @@
 //! The buffer is reference counted: the object that owns the queue and each entry hold it, so
 //! it outlives a mapping still being set up when the object is destroyed. Pages already mapped
 //! into a process hold their own page references and stay valid until unmapped.
+//!
+//! An entry is withdrawn when the [`MmapEntry`] drops or, at the latest, when its user context
+//! is released: the context keeps the list of its published entries, so an entry the driver
+//! keeps longer never reaches the context after it is gone.
 
 use super::udata::UData;
 use crate::{
     alloc::AllocError,
-    bindings,
+    bindings, new_mutex,
     prelude::*,
     sync::{
         atomic::{ordering, Atomic},
-        Arc,
+        Arc, Mutex,
     },
     types::Opaque,
 };
@@ -168,20 +172,74 @@ struct Entry {
     buffer: Arc<SharedBuffer>,
 }
 
+/// How every user context the abstractions create begins ([`super::object::UContext`]): the
+/// C context, then its published entries, whatever the driver's data after them.
+#[repr(C)]
+pub(crate) struct ContextHead {
+    _raw: Opaque<bindings::ib_ucontext>,
+    entries: Arc<ContextEntries>,
+}
+
+impl ContextHead {
+    pub(crate) const ENTRIES_OFFSET: usize = offset_of!(ContextHead, entries);
+}
+
+/// An entry on a context's list.
+struct Published(NonNull<Entry>);
+
+// SAFETY: Only the address is kept; the entry is reached under the list's lock.
+unsafe impl Send for Published {}
+
+/// The entries a user context has published and not yet withdrawn; `None` once the context is
+/// released.
+#[pin_data]
+pub(crate) struct ContextEntries {
+    #[pin]
+    published: Mutex<Option<KVec<Published>>>,
+}
+
+impl ContextEntries {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                published <- new_mutex!(Some(KVec::new())),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Withdraws every entry still published: the context is released. Entries that outlive
+    /// it find the list gone and leave the context alone. May sleep.
+    pub(crate) fn withdraw_all(&self) {
+        let left = (*self.published.lock()).take().unwrap_or_default();
+        for entry in left {
+            // SAFETY: Listed entries are published and hold the driver's reference, which
+            // taking the list transferred here; the context is still live (it is being
+            // released).
+            unsafe { bindings::rdma_user_mmap_entry_remove(entry.0.as_ref().raw.get()) };
+        }
+    }
+}
+
 /// A [`SharedBuffer`] published in a user context for `mmap(2)`.
 ///
-/// Dropping it withdraws the offset (`rdma_user_mmap_entry_remove`): later `mmap` calls fail,
-/// existing mappings stay.
+/// Dropping it withdraws the offset (`rdma_user_mmap_entry_remove`) if the context has not done
+/// so already: later `mmap` calls fail, existing mappings stay. May sleep when dropped.
 ///
 /// # Invariants
 ///
-/// `entry` was inserted in a user context and this value holds the driver's reference to it,
-/// so it is valid and its `buffer` initialised until dropped.
+/// `entry` was inserted in the user context whose list is `context`. While it is on that list
+/// it is valid, holds the driver's reference and the context is live; it leaves the list only
+/// under the list's lock, when it is withdrawn.
 pub struct MmapEntry {
     entry: NonNull<Entry>,
+    context: Arc<ContextEntries>,
+    offset: u64,
+    len: usize,
 }
 
-// SAFETY: The entry is reference counted by the core, which synchronises removal.
+// SAFETY: The entry is reached only under the context list's lock, and the core synchronises
+// its removal.
 unsafe impl Send for MmapEntry {}
 // SAFETY: The shared methods only read fields fixed at insertion.
 unsafe impl Sync for MmapEntry {}
@@ -197,6 +255,9 @@ impl MmapEntry {
         if ctx.is_null() {
             return Err(EINVAL);
         }
+        // SAFETY: A verb's user context was created by these abstractions, so it begins as a
+        // `ContextHead` with its list initialised, and it is live while the verb runs.
+        let context = unsafe { (*ctx.cast::<ContextHead>()).entries.clone() };
         let len = buffer.len();
         let entry = KBox::new(
             Entry {
@@ -215,23 +276,36 @@ impl MmapEntry {
             drop(unsafe { KBox::from_raw(entry) });
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: Inserted; the initial reference is the driver's.
+        // SAFETY: `entry` came from `KBox::into_raw`.
+        let entry = unsafe { NonNull::new_unchecked(entry) };
+        // SAFETY: Inserted above, so valid until the driver's reference is dropped.
+        let offset = unsafe { bindings::rdma_user_mmap_get_offset(entry.as_ref().raw.get()) };
+        let listed = match &mut *context.published.lock() {
+            Some(list) => list.push(Published(entry), GFP_KERNEL).map_err(Error::from),
+            None => Err(EINVAL),
+        };
+        if let Err(e) = listed {
+            // SAFETY: Inserted above and on no list: the driver's reference is dropped here.
+            unsafe { bindings::rdma_user_mmap_entry_remove(entry.as_ref().raw.get()) };
+            return Err(e);
+        }
+        // INVARIANT: Inserted in `ctx` and on its list, with the driver's reference.
         Ok(Self {
-            // SAFETY: `entry` came from `KBox::into_raw`.
-            entry: unsafe { NonNull::new_unchecked(entry) },
+            entry,
+            context,
+            offset,
+            len,
         })
     }
 
     /// Returns the offset user space passes to `mmap(2)`.
     pub fn offset(&self) -> u64 {
-        // SAFETY: The entry is valid (type invariant).
-        unsafe { bindings::rdma_user_mmap_get_offset(self.entry.as_ref().raw.get()) }
+        self.offset
     }
 
     /// Returns the size of the mapping in bytes.
     pub fn len(&self) -> usize {
-        // SAFETY: The entry is valid (type invariant).
-        unsafe { self.entry.as_ref().buffer.len() }
+        self.len
     }
 
     /// Returns whether the mapping is empty; it never is.
@@ -242,8 +316,19 @@ impl MmapEntry {
 
 impl Drop for MmapEntry {
     fn drop(&mut self) {
-        // SAFETY: Drops the driver's reference (type invariant); the core frees the entry with
-        // `mmap_free` once no mapping in progress holds it.
+        let mut published = self.context.published.lock();
+        let Some(list) = &mut *published else {
+            // The context was released and withdrew the entry.
+            return;
+        };
+        let Some(at) = list.iter().position(|p| p.0 == self.entry) else {
+            return;
+        };
+        let _ = list.remove(at);
+        // SAFETY: The entry was on the list, so it is valid, holds the driver's reference and
+        // its context is live: the context cannot be released while the lock is held. This
+        // drops that reference; the core frees the entry with `mmap_free` once no mapping in
+        // progress holds it.
         unsafe { bindings::rdma_user_mmap_entry_remove(self.entry.as_ref().raw.get()) };
     }
 }

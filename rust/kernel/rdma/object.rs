@@ -8,11 +8,15 @@
 //! the driver's data right after the C object: a create operation initialises it in place and
 //! the destroy operation drops it in place.
 
-use super::{device::Driver, Device};
+use super::{
+    device::Driver,
+    mmap::{ContextEntries, ContextHead},
+    Device,
+};
 use crate::{
     bindings,
     prelude::*,
-    sync::{Completion, Refcount},
+    sync::{Arc, Completion, Refcount},
     types::Opaque,
 };
 use core::{mem::offset_of, ops::Deref, ptr::NonNull};
@@ -133,13 +137,78 @@ macro_rules! core_object {
     };
 }
 
-core_object!(
-    /// A user context (`struct ib_ucontext`): one process's open of the device.
+/// A user context (`struct ib_ucontext`): one process's open of the device.
+///
+/// Besides the driver's data it keeps the context's published mmap entries, so that the entries
+/// the driver still holds when the context goes are withdrawn then (see [`super::mmap`]).
+///
+/// # Invariants
+///
+/// - The C object is at offset zero and was allocated by the RDMA core with the size given in
+///   the driver's operations. `mmap` and `data` are initialised from a successful create until
+///   the context is released.
+/// - Up to `mmap`, the layout is [`ContextHead`]'s, whatever `T`.
+#[repr(C)]
+pub struct UContext<T: Driver> {
+    raw: Opaque<bindings::ib_ucontext>,
+    mmap: Arc<ContextEntries>,
+    data: T::UContext,
+}
+
+core_object_methods!(
     UContext,
     ib_ucontext,
     UContext,
     |raw: *mut bindings::ib_ucontext| (*raw).device
 );
+
+impl<T: Driver> UContext<T> {
+    const HEAD_MATCHES: () = assert!(offset_of!(Self, mmap) == ContextHead::ENTRIES_OFFSET);
+
+    /// Initialises a core-allocated user context: its mmap entries, then the driver's data.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be a core-allocated context of size [`Self::alloc_size`] whose fields are not
+    /// initialised.
+    pub(crate) unsafe fn init(
+        raw: *mut bindings::ib_ucontext,
+        init: impl PinInit<T::UContext, Error>,
+    ) -> Result {
+        let () = Self::HEAD_MATCHES;
+        let entries = ContextEntries::new()?;
+        let this = raw.cast::<Self>();
+        // SAFETY: By the caller's guarantee `this` points to an allocation of `Self` whose
+        // `mmap` is uninitialised.
+        unsafe { (&raw mut (*this).mmap).write(entries) };
+        // SAFETY: The caller's guarantee: the data is uninitialised.
+        let res = unsafe { Self::init_data(raw, init) };
+        if res.is_err() {
+            // SAFETY: Written above; the core frees the context without calling the driver.
+            unsafe { core::ptr::drop_in_place(&raw mut (*this).mmap) };
+        }
+        res
+    }
+
+    /// Releases a user context (`dealloc_ucontext`): drops the driver's data, then withdraws
+    /// the mmap entries the driver still holds, which the core requires gone before it frees
+    /// the context.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must point to a `Self` initialised by [`Self::init`] that is not used afterwards.
+    pub(crate) unsafe fn release(raw: *mut bindings::ib_ucontext) {
+        // SAFETY: The caller's guarantee.
+        unsafe { Self::drop_data(raw) };
+        let this = raw.cast::<Self>();
+        // SAFETY: Initialised (the caller's guarantee) and no longer used by anything else:
+        // entries that outlive the context only reach its list, which this empties.
+        unsafe {
+            (*this).mmap.withdraw_all();
+            core::ptr::drop_in_place(&raw mut (*this).mmap);
+        }
+    }
+}
 
 core_object!(
     /// A protection domain (`struct ib_pd`).

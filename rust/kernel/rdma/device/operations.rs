@@ -578,7 +578,7 @@ mod callbacks {
     /// documents for that entry.
     pub(super) unsafe extern "C" fn dealloc_ucontext<T: Driver>(uctx: *mut bindings::ib_ucontext) {
         // SAFETY: Created by `alloc_ucontext`; the core frees it after this returns.
-        unsafe { UContext::<T>::drop_data(uctx) };
+        unsafe { UContext::<T>::release(uctx) };
     }
 
     /// # Safety
