@@ -103,11 +103,29 @@ impl core::ops::BitOr for Access {
 /// The pages stay pinned, charged to the owning process's locked-memory limit, and mapped for
 /// the device until the value is dropped. Dropping may sleep.
 ///
+/// Copies find their first scatterlist entry through checkpoints taken every
+/// [`Umem::CHECKPOINT_STRIDE`] entries, so a copy far into a large region does not walk the
+/// list from its start.
+///
 /// # Invariants
 ///
-/// `self.0` was returned by `ib_umem_get_*` for user memory (not on demand), is owned by this
+/// `umem` was returned by `ib_umem_get_*` for user memory (not on demand), is owned by this
 /// value and released on drop; its pages stay pinned until then, listed in `sgt_append.sgt`.
-pub struct Umem(NonNull<bindings::ib_umem>);
+/// `checkpoints` holds, for every [`Umem::CHECKPOINT_STRIDE`]th entry of that list in order,
+/// the entry, the bytes of the list before it and the entries from it to the list's end.
+pub struct Umem {
+    umem: NonNull<bindings::ib_umem>,
+    checkpoints: KVVec<Checkpoint>,
+}
+
+/// An entry of a umem's scatterlist from which copies may start.
+struct Checkpoint {
+    /// Bytes of the list before the entry.
+    start: usize,
+    sg: NonNull<bindings::scatterlist>,
+    /// Entries from this one to the end of the list.
+    remaining: c_uint,
+}
 
 // SAFETY: The umem is not changed after creation, and `ib_umem_release` may run on any thread
 // in process context.
@@ -137,13 +155,61 @@ impl Umem {
                 access.bits() as c_int,
             )
         })?;
-        // INVARIANT: A successful `ib_umem_get_*` returns a umem the caller owns.
-        NonNull::new(umem).map(Self).ok_or(ENOMEM)
+        let umem = NonNull::new(umem).ok_or(ENOMEM)?;
+        let checkpoints = match Self::checkpoints(umem) {
+            Ok(checkpoints) => checkpoints,
+            Err(e) => {
+                // SAFETY: Returned by `ib_umem_get_*` above and not used after this.
+                unsafe { bindings::ib_umem_release(umem.as_ptr()) };
+                return Err(e);
+            }
+        };
+        // INVARIANT: A successful `ib_umem_get_*` returns a umem the caller owns; the
+        // checkpoints were taken from its list.
+        Ok(Self { umem, checkpoints })
+    }
+
+    /// Entries of the scatterlist between two checkpoints.
+    const CHECKPOINT_STRIDE: c_uint = 64;
+
+    /// Walks the scatterlist of `umem` once and takes its checkpoints. May sleep.
+    fn checkpoints(umem: NonNull<bindings::ib_umem>) -> Result<KVVec<Checkpoint>> {
+        // SAFETY: `umem` was just returned by `ib_umem_get_*` and is not changed any more.
+        let sgt = unsafe { &umem.as_ref().sgt_append.sgt };
+        let nents = sgt.orig_nents;
+        let mut checkpoints =
+            KVVec::with_capacity((nents / Self::CHECKPOINT_STRIDE + 1) as usize, GFP_KERNEL)?;
+        let mut sg = sgt.sgl;
+        let mut start = 0usize;
+        for i in 0..nents {
+            let Some(entry) = NonNull::new(sg) else {
+                return Err(EINVAL);
+            };
+            if i % Self::CHECKPOINT_STRIDE == 0 {
+                checkpoints.push(
+                    Checkpoint {
+                        start,
+                        sg: entry,
+                        remaining: nents - i,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            // SAFETY: `entry` is one of the list's `orig_nents` entries, valid while the umem
+            // is; `sg_next` follows chained tables and returns null after the last entry.
+            unsafe {
+                start = start
+                    .checked_add((*entry.as_ptr()).length as usize)
+                    .ok_or(EINVAL)?;
+                sg = bindings::sg_next(entry.as_ptr());
+            }
+        }
+        Ok(checkpoints)
     }
 
     fn raw(&self) -> &bindings::ib_umem {
         // SAFETY: The umem is valid while `self` lives (type invariant) and not changed.
-        unsafe { self.0.as_ref() }
+        unsafe { self.umem.as_ref() }
     }
 
     /// Returns the user address of the first byte.
@@ -174,9 +240,9 @@ impl Umem {
     /// the range does not lie within the region and `EFAULT` if fewer bytes could be copied.
     pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
         let (sgl, nents, skip) = self.sg_range(offset, dst.len())?;
-        // SAFETY: `sgl` and `nents` describe the umem's pinned pages, valid while `self` lives
-        // (type invariant); `dst` is valid for writes of `dst.len()` bytes. The function does
-        // not sleep.
+        // SAFETY: `sgl` and `nents` describe the umem's pinned pages from a checkpoint on,
+        // valid while `self` lives (type invariant); `dst` is valid for writes of `dst.len()`
+        // bytes. The function does not sleep.
         let copied = unsafe {
             bindings::sg_pcopy_to_buffer(sgl, nents, dst.as_mut_ptr().cast(), dst.len(), skip)
         };
@@ -199,9 +265,9 @@ impl Umem {
         if !self.writable() {
             return Err(EACCES);
         }
-        // SAFETY: `sgl` and `nents` describe the umem's pinned pages, valid while `self` lives
-        // (type invariant) and pinned for writing (checked above); `src` is valid for reads of
-        // `src.len()` bytes. The function does not sleep.
+        // SAFETY: `sgl` and `nents` describe the umem's pinned pages from a checkpoint on,
+        // valid while `self` lives (type invariant) and pinned for writing (checked above);
+        // `src` is valid for reads of `src.len()` bytes. The function does not sleep.
         let copied = unsafe {
             bindings::sg_pcopy_from_buffer(sgl, nents, src.as_ptr().cast(), src.len(), skip)
         };
@@ -211,9 +277,9 @@ impl Umem {
         Ok(())
     }
 
-    /// Returns the scatterlist of the pinned pages, its entry count and the number of bytes to
-    /// skip in it to reach `offset`, after checking that `len` bytes from `offset` lie within
-    /// the region (`EINVAL` otherwise).
+    /// Returns the scatterlist of the pinned pages from the last checkpoint before `offset`, its
+    /// entry count from there and the number of bytes to skip in it to reach `offset`, after
+    /// checking that `len` bytes from `offset` lie within the region (`EINVAL` otherwise).
     fn sg_range(
         &self,
         offset: usize,
@@ -229,8 +295,19 @@ impl Umem {
             .checked_add(first)
             .and_then(|skip| bindings::off_t::try_from(skip).ok())
             .ok_or(EINVAL)?;
-        let sgt = &self.raw().sgt_append.sgt;
-        Ok((sgt.sgl, sgt.orig_nents, skip))
+        // The last checkpoint at or before `skip`; the copy starts at its entry.
+        let at = self
+            .checkpoints
+            .partition_point(|c| c.start as bindings::off_t <= skip);
+        let checkpoint = at
+            .checked_sub(1)
+            .and_then(|at| self.checkpoints.get(at))
+            .ok_or(EINVAL)?;
+        Ok((
+            checkpoint.sg.as_ptr(),
+            checkpoint.remaining,
+            skip - checkpoint.start as bindings::off_t,
+        ))
     }
 
     /// Checks that the region may keep its pages under new access rights when only the rights
@@ -240,7 +317,7 @@ impl Umem {
         // SAFETY: The umem is valid (type invariant); the call only reads it.
         to_result(unsafe {
             bindings::ib_umem_check_rereg(
-                self.0.as_ptr(),
+                self.umem.as_ptr(),
                 bindings::ib_mr_rereg_flags_IB_MR_REREG_ACCESS as c_int,
                 access.bits() as c_int,
             )
@@ -251,7 +328,7 @@ impl Umem {
 impl Drop for Umem {
     fn drop(&mut self) {
         // SAFETY: The umem is owned by `self` (type invariant) and not used after this.
-        unsafe { bindings::ib_umem_release(self.0.as_ptr()) };
+        unsafe { bindings::ib_umem_release(self.umem.as_ptr()) };
     }
 }
 
