@@ -147,12 +147,14 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
                 return;
             };
             if let Syndrome::Ack(_) = aeth.syndrome {
+                t.acknowledged_through(Psn::new(psn));
                 if acknowledge_through(qp, t, Psn::new(psn)) {
                     t.rnr_retries_left = view.rnr_retry;
                 }
                 return;
             }
             // A NAK acknowledges the requests before the PSN it names.
+            t.acknowledged_through(Psn::new(psn).prev());
             acknowledge_through(qp, t, Psn::new(psn).prev());
             let outstanding = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), psn);
             match nak_reaction(
@@ -194,6 +196,7 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
                 0,
                 &headers.atomic_ack.to_ne_bytes(),
             );
+            t.acknowledged_through(Psn::new(psn));
             finish_oldest(qp, t, result, 8);
         }
         _ => {}
@@ -232,6 +235,7 @@ fn read_response(
         .filter(|read| answers_read(Psn::new(read.first_psn), read.packets, Psn::new(psn)))
         .map(|read| Psn::new(read.first_psn).prev());
     if let Some(before) = answered {
+        t.acknowledged_through(before);
         acknowledge_through(qp, t, before);
     }
     let Some(oldest) = t.in_flight.first_mut() else {
@@ -258,8 +262,9 @@ fn read_response(
     };
     let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
     oldest.received += payload.len() as u32;
-    if result.is_err() || headers.opcode.position.ends() {
-        let len = oldest.received;
+    let (len, ends) = (oldest.received, headers.opcode.position.ends());
+    t.acknowledged_through(Psn::new(psn));
+    if result.is_err() || ends {
         finish_oldest(qp, t, result, len);
     }
 }

@@ -14,6 +14,7 @@ use crate::{
     queue::user::MAX_ELEM_SIZE,
     queue::wqe::{RecvWqe, SendWqe},
     transport::completer,
+    transport::psn::Psn,
     transport::requester,
     transport::responder,
     wire::TransportType,
@@ -100,6 +101,12 @@ pub(crate) struct Incoming {
 pub(crate) struct Transport {
     /// Requester: the PSN of the next packet.
     pub(crate) next_psn: u32,
+    /// Requester (reliable service): the first PSN not acknowledged yet; the sender stays
+    /// within a window from it.
+    pub(crate) unacked_psn: u32,
+    /// Requester: one past the last PSN sent (or taken by a read's responses), however far
+    /// a resend went back.
+    pub(crate) sent_end_psn: u32,
     /// Requester: the send queue slot of the next request to start.
     pub(crate) next_wqe: u32,
     /// Requester: the request being sent.
@@ -135,6 +142,30 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
+    /// Starts the send queue's sequence at `psn` (`sq_psn`).
+    pub(crate) fn start_sending_at(&mut self, psn: u32) {
+        self.next_psn = psn;
+        self.unacked_psn = psn;
+        self.sent_end_psn = psn;
+    }
+
+    /// Notes that the PSNs before `next_psn` were sent.
+    pub(crate) fn note_sent(&mut self) {
+        if Psn::new(self.sent_end_psn).precedes(Psn::new(self.next_psn)) {
+            self.sent_end_psn = self.next_psn;
+        }
+    }
+
+    /// Notes that the responder acknowledged every PSN through `psn`, if it was sent and not
+    /// acknowledged before: the window moves on.
+    pub(crate) fn acknowledged_through(&mut self, psn: Psn) {
+        let unacked = Psn::new(self.unacked_psn);
+        let outstanding = unacked.distance_to(Psn::new(self.sent_end_psn)).max(0) as u32;
+        if psn.is_within(unacked, outstanding) {
+            self.unacked_psn = psn.next().get();
+        }
+    }
+
     /// Forgets everything (a reset), keeping the slot buffer.
     pub(crate) fn reset(&mut self) {
         let slot = core::mem::take(&mut self.slot);

@@ -44,10 +44,18 @@ pub(crate) fn needs_response(opcode: SendOpcode) -> bool {
     )
 }
 
-/// Returns whether a new request may start at PSN `next` with the oldest unacknowledged
-/// request at `oldest`: fewer than [`MAX_UNACKNOWLEDGED`] PSNs are outstanding.
-pub(crate) fn window_open(oldest: Psn, next: Psn) -> bool {
-    oldest.distance_to(next) < MAX_UNACKNOWLEDGED as i32
+/// Returns whether a reliable sender may send the packet at `next` while `unacked` is the
+/// first PSN not acknowledged: fewer than [`MAX_UNACKNOWLEDGED`] PSNs are outstanding.
+pub(crate) fn window_open(unacked: Psn, next: Psn) -> bool {
+    unacked.distance_to(next) < MAX_UNACKNOWLEDGED as i32
+}
+
+/// Returns whether the packet at `psn` asks for an acknowledgement besides the last of each
+/// message: every half window, so that one at the window's end always does and the sender is
+/// never left waiting for an acknowledgement nobody asked for.
+pub(crate) fn asks_ack(unacked: Psn, psn: Psn) -> bool {
+    let half = (MAX_UNACKNOWLEDGED / 2) as i32;
+    (unacked.distance_to(psn) + 1).rem_euclid(half) == 0
 }
 
 /// Whether a read or atomic may start.
@@ -90,12 +98,6 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         if t.current.is_none() {
             if !view.may_start {
                 return;
-            }
-            if view.service == TransportType::Rc {
-                let oldest = t.in_flight.first().map_or(t.next_psn, |o| o.first_psn);
-                if !window_open(Psn::new(oldest), Psn::new(t.next_psn)) {
-                    return;
-                }
             }
             match next_request(qp, &view, t) {
                 Ok(Some(outgoing)) => t.current = Some(outgoing),
@@ -155,10 +157,19 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
                 }
             }
         }
-        match send_packet(qp, &view, t.next_psn, &mut current) {
+        let reliable = view.service == TransportType::Rc;
+        let unacked = Psn::new(t.unacked_psn);
+        if reliable && !window_open(unacked, Psn::new(t.next_psn)) {
+            // Acknowledgements move the window on; the packet before asked for one.
+            t.current = Some(current);
+            return;
+        }
+        let ack_request = reliable && asks_ack(unacked, Psn::new(t.next_psn));
+        match send_packet(qp, &view, t.next_psn, ack_request, &mut current) {
             Ok(packet) => {
                 if out.push(packet, GFP_KERNEL).is_err() {
-                    // Not sent: tried again on the next run.
+                    // Not sent: the same packet is built again on the next run.
+                    current.sent -= 1;
                     t.current = Some(current);
                     return;
                 }
@@ -176,10 +187,12 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
             );
         if !done {
             t.next_psn = Psn::new(t.next_psn).next().get();
+            t.note_sent();
             t.current = Some(current);
             continue;
         }
         t.next_psn = Psn::new(current.first_psn).add(current.packets).get();
+        t.note_sent();
         t.next_wqe = qp::next_send_index(qp, current.index);
         if view.service == TransportType::Rc {
             if t.in_flight.push(current, GFP_KERNEL).is_err() {
@@ -285,6 +298,7 @@ fn send_packet(
     qp: &Qp<Rrxe>,
     view: &SendView,
     psn: u32,
+    ack_request: bool,
     current: &mut Outgoing,
 ) -> Result<Packet, WcStatus> {
     let wqe = &current.wqe;
@@ -328,7 +342,7 @@ fn send_packet(
     };
     let mut headers = Headers::new(raw, dest_qpn, psn).ok_or(WcStatus::LocalQpOperationError)?;
     headers.bth.solicited = ends && wqe.flags & flags::SOLICITED != 0;
-    headers.bth.ack_request = view.service == TransportType::Rc && ends;
+    headers.bth.ack_request = ack_request || (view.service == TransportType::Rc && ends);
     headers.deth.qkey = if view.is_gsi { GSI_QKEY } else { qkey };
     headers.deth.src_qpn = qp.qp_num();
     headers.reth.va = wqe.remote_addr;

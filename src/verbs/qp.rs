@@ -9,7 +9,9 @@ mod flush;
 mod post;
 pub(crate) mod state;
 
-use self::flush::{flush_kernel_recv, flush_kernel_send, flush_recv, flush_send, flush_transport};
+use self::flush::{
+    flush_kernel_recv, flush_kernel_send, flush_queues, flush_send, flush_transport,
+};
 pub(crate) use self::{
     datapath::{
         address_handle, consume_send, kick, next_send_index, read_send, recv_view, send_head,
@@ -542,7 +544,7 @@ pub(crate) fn modify(
         transport.expected_psn = held.values.rq_psn;
     }
     if mask.contains(AttrMask::SQ_PSN) {
-        transport.next_psn = held.values.sq_psn;
+        transport.start_sending_at(held.values.sq_psn);
     }
     if mask.contains(AttrMask::RNR_RETRY) {
         transport.rnr_retries_left = held.values.rnr_retry;
@@ -564,25 +566,11 @@ pub(crate) fn modify(
                 }
             }
         },
-        QpState::Error => match &mut *this.queues.lock() {
-            WorkQueues::User { send, recv } => {
-                flush_transport(qp, &mut transport);
-                let mut more = flush_send(qp, send);
-                if let Some(recv) = recv {
-                    more |= flush_recv(qp, recv);
-                }
-                if more {
-                    kick(qp);
-                }
-            }
-            WorkQueues::Kernel { send, oldest, recv } => {
-                flush_transport(qp, &mut transport);
-                flush_kernel_send(qp, send, oldest);
-                if let Some(recv) = recv {
-                    flush_kernel_recv(qp, recv);
-                }
-            }
-        },
+        QpState::Error => {
+            let mut queues = this.queues.lock();
+            flush_transport(qp, &mut transport);
+            flush_queues(qp, &mut queues);
+        }
         _ => {}
     }
     if next == QpState::Reset {

@@ -10,7 +10,7 @@ mod tests {
         transport::{
             engine::{inbox_admits, INBOX_PACKETS},
             psn::{Psn, PSN_MASK},
-            requester::{read_gate, window_open, ReadGate, MAX_UNACKNOWLEDGED},
+            requester::{asks_ack, read_gate, window_open, ReadGate, MAX_UNACKNOWLEDGED},
         },
         wire::TransportType,
     };
@@ -35,6 +35,23 @@ mod tests {
         // Across the wrap.
         assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED)));
         assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED + 500)));
+    }
+
+    #[test]
+    fn a_long_message_asks_for_acknowledgements_every_half_window() {
+        let unacked = Psn::new(PSN_MASK - 10);
+        let mut asked = [0u32; 4];
+        let mut count = 0;
+        for n in (0..300).filter(|&n| asks_ack(unacked, unacked.add(n))) {
+            if let Some(slot) = asked.get_mut(count) {
+                *slot = n;
+            }
+            count += 1;
+        }
+        // The packet that fills the window asks, and so does the one half a window earlier.
+        assert_eq!(count, 4);
+        assert_eq!(asked, [63, 127, 191, 255]);
+        assert!(asks_ack(unacked, unacked.add(MAX_UNACKNOWLEDGED - 1)));
     }
 
     #[test]
