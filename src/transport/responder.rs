@@ -845,6 +845,33 @@ fn atomic(
     Ok(())
 }
 
+/// Sends an acknowledgement with `syndrome` and MSN `msn` for `psn` to `dest_qpn` on `route`;
+/// with `atomic_ack`, the atomic acknowledgement of an atomic that found that value. One that
+/// cannot be allocated is not sent, as if lost on the way.
+fn send_aeth(
+    route: &Route,
+    dest_qpn: u32,
+    psn: u32,
+    syndrome: Syndrome,
+    msn: u32,
+    atomic_ack: Option<u64>,
+    out: &mut KVec<Packet>,
+) {
+    let operation = match atomic_ack {
+        Some(_) => Operation::AtomicAcknowledge,
+        None => Operation::Acknowledge,
+    };
+    let raw = Opcode::encode(TransportType::Rc, operation, Position::Only, false, false);
+    let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, dest_qpn, psn)) else {
+        return;
+    };
+    ack.aeth = Some(Aeth { syndrome, msn });
+    ack.atomic_ack = atomic_ack.unwrap_or(0);
+    if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
+        let _ = out.push(packet, GFP_KERNEL);
+    }
+}
+
 /// Sends the atomic acknowledgement of the atomic at `psn`, which found `original`.
 fn atomic_acknowledge(
     view: &RecvView,
@@ -854,23 +881,8 @@ fn atomic_acknowledge(
     msn: u32,
     out: &mut KVec<Packet>,
 ) {
-    let raw = Opcode::encode(
-        TransportType::Rc,
-        Operation::AtomicAcknowledge,
-        Position::Only,
-        false,
-        false,
-    );
-    if let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, psn)) {
-        ack.aeth = Some(Aeth {
-            syndrome: Syndrome::ACK,
-            msn,
-        });
-        ack.atomic_ack = original;
-        if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
-            let _ = out.push(packet, GFP_KERNEL);
-        }
-    }
+    let ack = Syndrome::ACK;
+    send_aeth(route, view.dest_qpn, psn, ack, msn, Some(original), out);
 }
 
 /// Sends a NAK with `code` for `psn` to `dest_qpn` on `route` (a read that fails midway).
@@ -882,23 +894,7 @@ fn nak_at(
     code: NakCode,
     out: &mut KVec<Packet>,
 ) {
-    let raw = Opcode::encode(
-        TransportType::Rc,
-        Operation::Acknowledge,
-        Position::Only,
-        false,
-        false,
-    );
-    let Some(mut nak) = raw.and_then(|raw| Headers::new(raw, dest_qpn, psn)) else {
-        return;
-    };
-    nak.aeth = Some(Aeth {
-        syndrome: Syndrome::Nak(code),
-        msn: t.msn,
-    });
-    if let Ok(packet) = Packet::build(route, &nak, 0, |_| Ok(())) {
-        let _ = out.push(packet, GFP_KERNEL);
-    }
+    send_aeth(route, dest_qpn, psn, Syndrome::Nak(code), t.msn, None, out);
 }
 
 /// Sends an acknowledgement for `psn`.
@@ -910,23 +906,7 @@ fn acknowledge(
     syndrome: Syndrome,
     out: &mut KVec<Packet>,
 ) {
-    let raw = Opcode::encode(
-        TransportType::Rc,
-        Operation::Acknowledge,
-        Position::Only,
-        false,
-        false,
-    );
-    let Some(mut ack) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, psn)) else {
-        return;
-    };
-    ack.aeth = Some(Aeth {
-        syndrome,
-        msn: t.msn,
-    });
-    if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
-        let _ = out.push(packet, GFP_KERNEL);
-    }
+    send_aeth(route, view.dest_qpn, psn, syndrome, t.msn, None, out);
 }
 
 /// Receives a datagram: one packet, one receive request, the sender's IP header first.

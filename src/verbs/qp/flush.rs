@@ -56,7 +56,7 @@ pub(super) fn flush_send(qp: &Qp<Rrxe>, send: &mut FromUserQueue) -> bool {
 
 /// Flushes the queue pair's own receive queue to the receive CQ; returns whether entries are
 /// left for the engine.
-pub(super) fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) -> bool {
+fn flush_recv(qp: &Qp<Rrxe>, recv: &mut FromUserQueue) -> bool {
     flush(recv, qp.recv_cq(), qp, |_| WcOpcode::Recv)
 }
 
@@ -133,16 +133,10 @@ pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     t.deferred.clear();
 }
 
-/// Moves the queue pair to the error state from the data path: what is posted is flushed.
-pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
-    let this = qp.data();
-    let mut held = this.attrs.lock();
-    if held.state == QpState::Error {
-        return;
-    }
-    held.state = QpState::Error;
-    flush_transport(qp, t);
-    match &mut *this.queues.lock() {
+/// Flushes what is posted to the queue pair's own queues (the error states): a user queue a
+/// batch at a time, the engine going on with the rest.
+pub(super) fn flush_queues(qp: &Qp<Rrxe>, queues: &mut WorkQueues) {
+    match queues {
         WorkQueues::User { send, recv } => {
             let mut more = flush_send(qp, send);
             if let Some(recv) = recv {
@@ -159,6 +153,18 @@ pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
             }
         }
     }
+}
+
+/// Moves the queue pair to the error state from the data path: what is posted is flushed.
+pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
+    let this = qp.data();
+    let mut held = this.attrs.lock();
+    if held.state == QpState::Error {
+        return;
+    }
+    held.state = QpState::Error;
+    flush_transport(qp, t);
+    flush_queues(qp, &mut this.queues.lock());
     drop(held);
     if qp.srq().is_some() {
         qp.report_event(QpEvent::LastWqeReached);
