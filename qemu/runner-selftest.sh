@@ -31,10 +31,12 @@ expect_rc() {
 	if [ "$2" != 0 ]; then echo "PASS runner-selftest-$1"; else echo "FAIL runner-selftest-$1: exited 0"; fi
 }
 
-"$here/run.sh" -n selftest-faults "${deadline_args[@]}" qemu/selftest/selftest-broken.sh \
+# These boots start beside make check's two long guests: five debug guests on two cores
+# may take longer than run.sh's default 300 s to reach init, so they get 600 s.
+"$here/run.sh" -n selftest-faults -b 600 "${deadline_args[@]}" qemu/selftest/selftest-broken.sh \
 	qemu/selftest/selftest-no-test.sh qemu/selftest/selftest-hang.sh >"$out/faults.txt" 2>&1 &
 faults=$!
-"$here/run.sh" -n selftest-hung "${deadline_args[@]}" qemu/selftest/selftest-hung-task.sh \
+"$here/run.sh" -n selftest-hung -b 600 "${deadline_args[@]}" qemu/selftest/selftest-hung-task.sh \
 	>"$out/hung.txt" 2>&1 &
 hung=$!
 "$here/run.sh" -n selftest-noboot -b 30 -a "init=/bin/sleep 3600" "${deadline_args[@]}" \
