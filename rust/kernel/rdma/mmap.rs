@@ -325,10 +325,9 @@ impl Drop for MmapEntry {
             return;
         };
         let _ = list.remove(at);
-        // SAFETY: The entry was on the list, so it is valid, holds the driver's reference and
-        // its context is live: the context cannot be released while the lock is held. This
-        // drops that reference; the core frees the entry with `mmap_free` once no mapping in
-        // progress holds it.
+        // The core frees the entry with `mmap_free` once no mapping in progress holds it.
+        // SAFETY: Listed, so valid with the driver's reference, and its context is live (it
+        // cannot be released while the lock is held); this drops that reference.
         unsafe { bindings::rdma_user_mmap_entry_remove(self.entry.as_ref().raw.get()) };
     }
 }
