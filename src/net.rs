@@ -121,6 +121,26 @@ impl Wakeups {
     }
 }
 
+/// Returns whether `sender` may send a burst of packets to queue pair `dest_qpn` over
+/// `route` now. A queue pair of this device whose inbox has fallen behind takes no more
+/// until its engine takes the inbox, and `sender` then runs again. Packets for other hosts
+/// may always go.
+pub(crate) fn has_room(
+    device: &Device<Rrxe>,
+    route: &Route,
+    dest_qpn: u32,
+    sender: &Arc<Engine>,
+) -> bool {
+    if route.destination != route.source {
+        return true;
+    }
+    match device.data().qps.get(dest_qpn) {
+        Some(info) => info.engine.has_room_for(sender),
+        // Nobody to hold back for: the packets are dropped and counted on arrival.
+        None => true,
+    }
+}
+
 /// Hands packets to where they go, in order; the engines that receive them join `wakeups`.
 pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>, wakeups: &mut Wakeups) {
     for packet in packets {

@@ -915,9 +915,24 @@ def driver_memory_kb():
     return sum(int(fields[k].split()[0]) for k in ("Slab", "VmallocUsed"))
 
 
-# Response packets are generated a burst at a time and inboxes hold at most 1024 packets:
-# 18 queue pairs reading hold well under this, whatever the read sizes (a read answered in
-# one go would hold its whole length).
+def slab_cache_kb():
+    """Each slab cache's size in kB, to name those that grew."""
+    sizes = {}
+    with open("/proc/slabinfo") as f:
+        for line in f.readlines()[2:]:
+            fields = line.split()
+            sizes[fields[0]] = int(fields[2]) * int(fields[3]) // 1024
+    return sizes
+
+
+def slab_growth(before, after, top=5):
+    grown = sorted(((after.get(k, 0) - v, k) for k, v in before.items()), reverse=True)
+    return ", ".join(f"{name} +{kb} kB" for kb, name in grown[:top])
+
+
+# Response packets are generated a burst at a time, and a responder holds back its bursts
+# while its reader has 64 or more packets waiting: the 17 readers hold a few hundred
+# kB each, whatever the read sizes (a read answered in one go would hold its whole length).
 READ_MEMORY_BOUND_KB = 48 * 1024
 
 
@@ -964,7 +979,7 @@ def reads_in_flight(gib, part, small_len):
         small.write(pattern, small_len, 0)
         pairs = [connected_pair(pd, cq) for _ in range(18)]
         fill_kasan_quarantine()
-        base = driver_memory_kb()
+        base, base_slabs = driver_memory_kb(), slab_cache_kb()
         progress(f"18 pairs connected, KASAN quarantine filled, driver memory {base} kB")
         # Each read copies memory onto itself from the region's first byte on: 1 GiB of
         # pinned memory serves them all. (A copy walks the region's scatterlist from its
@@ -982,6 +997,7 @@ def reads_in_flight(gib, part, small_len):
             now_kb = driver_memory_kb()
             if now_kb > peak:
                 progress(f"driver memory {now_kb} kB")
+                peak_slabs = slab_cache_kb()
             peak = max(peak, now_kb)
             got, batch = cq.poll(8)
             wcs += batch[:got]
@@ -991,6 +1007,9 @@ def reads_in_flight(gib, part, small_len):
         big_done = sum(1 for w in wcs if w.wr_id != 100)
         print(f"driver memory: {base} kB before, peak {peak} kB with the reads in flight "
               f"({big_done} of 17 large reads done)", file=sys.stderr)
+        if peak > base:
+            print(f"slab caches grown most at the peak: {slab_growth(base_slabs, peak_slabs)}",
+                  file=sys.stderr)
         assert peak - base <= READ_MEMORY_BOUND_KB, f"grew by {peak - base} kB"
         progress("destroying the queue pairs")
         for qp, peer in pairs:

@@ -44,6 +44,10 @@ const INLINE_RUNS: u32 = 8;
 /// congested wire. Reliable packets are not dropped here: without a retransmission timer
 /// yet, a lost one can stall its connection.
 pub(crate) const INBOX_PACKETS: usize = 1024;
+/// How many packets may wait in an inbox before a responder of the same device holds back
+/// its read responses for the queue pair: a reader that falls behind then holds a few
+/// bursts, not whatever its responder managed to send meanwhile.
+pub(crate) const REPLY_ROOM: usize = 64;
 
 /// Returns whether an inbox holding `queued` packets takes another packet of `transport`.
 /// Unreliable packets beyond [`INBOX_PACKETS`] are dropped (and counted by the caller);
@@ -202,6 +206,8 @@ struct Inner {
     inbox: KVec<Received>,
     /// The armed receiver-not-ready timer.
     timer: Option<ArcHrTimerHandle<Engine>>,
+    /// Engines holding back packets for this queue pair until it takes its inbox.
+    held_back: KVec<Arc<Engine>>,
 }
 
 impl_has_work! {
@@ -225,6 +231,7 @@ impl Engine {
                     qp: None,
                     inbox: KVec::new(),
                     timer: None,
+                    held_back: KVec::new(),
                 }),
                 runner <- new_mutex!(()),
                 timer_fired: AtomicBool::new(false),
@@ -246,18 +253,26 @@ impl Engine {
     /// has finished, so that nothing it completes is posted after the caller's cleanup. May
     /// sleep.
     pub(crate) fn detach(&self) {
-        let (qp, inbox, timer) = {
+        let (qp, inbox, timer, held_back) = {
             let mut inner = self.inner.lock();
             (
                 inner.qp.take(),
                 core::mem::take(&mut inner.inbox),
                 inner.timer.take(),
+                core::mem::take(&mut inner.held_back),
             )
         };
         // Outside the lock: cancelling waits for a running callback, and the references may
         // be the last ones.
         drop(timer);
         drop(inbox);
+        if let Some(qp) = &qp {
+            // Nothing waits for this queue pair any more.
+            for engine in &held_back {
+                engine.schedule(qp.device());
+            }
+        }
+        drop(held_back);
         drop(qp);
         drop(self.runner.lock());
     }
@@ -283,6 +298,22 @@ impl Engine {
             return Err(InboxFull);
         }
         Ok(true)
+    }
+
+    /// Returns whether `sender` may send the queue pair a burst of packets now. If its inbox
+    /// holds [`REPLY_ROOM`] packets or more, it may not: `sender` runs again once the queue
+    /// pair has taken them. Does not sleep.
+    pub(crate) fn has_room_for(&self, sender: &Arc<Engine>) -> bool {
+        let mut inner = self.inner.lock();
+        if inner.qp.is_none() || inner.inbox.len() < REPLY_ROOM {
+            return true;
+        }
+        if inner.held_back.iter().any(|e| Arc::ptr_eq(e, sender)) {
+            return false;
+        }
+        // With no room to note the sender, it sends rather than wait for a wakeup that
+        // would not come.
+        inner.held_back.push(sender.clone(), GFP_ATOMIC).is_err()
     }
 
     /// Runs the queue pair after `delay`: the receiver-not-ready timer.
@@ -345,7 +376,17 @@ impl Engine {
         for _ in 0..ROUNDS_PER_RUN {
             // A queue pair in an error state flushes its user queues a batch per round.
             let flushing = crate::verbs::qp::flush_more(&qp);
-            let inbox = core::mem::take(&mut self.inner.lock().inbox);
+            let (inbox, held_back) = {
+                let mut inner = self.inner.lock();
+                (
+                    core::mem::take(&mut inner.inbox),
+                    core::mem::take(&mut inner.held_back),
+                )
+            };
+            // The inbox is empty again: those holding back packets for it go on.
+            for engine in held_back {
+                wakeups.add(qp.device(), &engine);
+            }
             let mut out = KVec::new();
             let received = !inbox.is_empty();
             {

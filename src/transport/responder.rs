@@ -14,7 +14,7 @@ use crate::{
     device::{Counter, Rrxe},
     memory::scatter,
     memory::MrState,
-    net::{Packet, Received},
+    net::{self, Packet, Received},
     queue::wqe::RecvWqe,
     transport::engine::{Incoming, Transport},
     transport::psn::Psn,
@@ -167,6 +167,10 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         return;
     }
     if let Some(reply) = t.reply.as_mut() {
+        if !net::has_room(qp.device(), &reply.route, reply.dest_qpn, &qp.data().engine) {
+            // The reader has fallen behind: this queue pair runs again once it catches up.
+            return;
+        }
         match send_reply(reply, out) {
             ReplyProgress::More => return,
             ReplyProgress::Done => t.reply = None,

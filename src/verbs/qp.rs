@@ -137,7 +137,8 @@ pub(crate) struct RrxeQp {
     /// the engine while it runs and by modify calls.
     #[pin]
     pub(crate) transport: Mutex<Transport>,
-    engine: Arc<Engine>,
+    /// The engine that runs the transport.
+    pub(crate) engine: Arc<Engine>,
     /// The protection domain's identity.
     pd: usize,
     _mappings: Mappings,
