@@ -8,12 +8,10 @@
 use crate::{
     device::Rrxe,
     queue::wqe::{flags, SendWqe},
-    verbs::{cq, qp},
+    verbs::cq::{self, Completion},
+    verbs::qp,
 };
-use kernel::rdma::{
-    object::Qp,
-    wc::{WcStatus, WorkCompletion},
-};
+use kernel::rdma::{object::Qp, wc::WcStatus};
 
 pub(crate) mod completer;
 pub(crate) mod engine;
@@ -32,7 +30,7 @@ pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len:
         return;
     };
     let mut completion =
-        WorkCompletion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
+        Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
     completion.status = status;
     completion.byte_len = byte_len;
     completion.port_num = 1;

@@ -1167,6 +1167,52 @@ def legacy_post_send_kernel_address():
         mr.close()
 
 
+UVERBS_CMD_POST_RECV = 29
+
+
+def legacy_post_recv(cmd_fd, qp_handle, wrs):
+    """Writes uverbs' legacy POST_RECV command; returns (errno or 0, the response's bad_wr).
+    Each of `wrs` is (wr_id, [(addr, length, lkey)...])."""
+    body, sges = b"", b""
+    for wr_id, sgl in wrs:
+        body += struct.pack("<QI4x", wr_id, len(sgl))
+        sges += b"".join(struct.pack("<QII", *sge) for sge in sgl)
+    resp = ctypes.c_uint32(0xFFFFFFFF)
+    cmd = struct.pack("<QIIII", ctypes.addressof(resp), qp_handle, len(wrs),
+                      len(sges) // 16, 16) + body + sges
+    hdr = struct.pack("<IHH", UVERBS_CMD_POST_RECV, (8 + len(cmd)) // 4, 1)
+    try:
+        os.write(cmd_fd, hdr + cmd)
+    except OSError as ex:
+        return ex.errno, resp.value
+    return 0, resp.value
+
+
+def legacy_post_recv_refused():
+    """A user's receive request through the legacy POST_RECV command is refused with EINVAL
+    (the first request reported as the bad one) and posts nothing: a message that arrives
+    next lands in the receive posted through the shared queue, with its identifier."""
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq:
+        mr = MR(pd, 8192, LW)
+        qp = connected_to_self(pd, cq)
+        rings = [h for h in range(16) if legacy_post_send(own.cmd_fd, h)[0] == 0]
+        assert len(rings) == 1, f"handles whose doorbell rings: {rings}"
+        error, bad_wr = legacy_post_recv(own.cmd_fd, rings[0], [(7, [(mr.buf, 64, mr.lkey)])])
+        if args.reference and error == 0:
+            raise Skip("rdma_rxe takes a user QP's POST_RECV requests")
+        assert (error, bad_wr) == (errno.EINVAL, 1), f"errno {error}, bad_wr {bad_wr}"
+        qp.post_recv(RecvWR(wr_id=1, num_sge=1, sg=[SGE(mr.buf + 4096, 64, mr.lkey)]))
+        mr.write(b"ring-post" * 7 + b"x", 64, 0)
+        qp.post_send(SendWR(wr_id=3, opcode=e.IBV_WR_SEND, num_sge=1,
+                            sg=[SGE(mr.buf, 64, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED))
+        wcs = poll_n(cq, 2)
+        assert sorted((w.wr_id, w.status) for w in wcs) == [(1, 0), (3, 0)], \
+            f"completions {[(w.wr_id, w.status) for w in wcs]}"
+        assert mr.read(64, 4096) == b"ring-post" * 7 + b"x", "received other bytes"
+        qp.close()
+        mr.close()
+
+
 check("cq-sizes", cq_sizes)
 check("cq-bad-sizes-einval", cq_bad_sizes)
 check("cq-resize", cq_resize)
@@ -1198,6 +1244,7 @@ check("srq-limit-event-fires-and-disarms", srq_limit_event)
 check("ring-garbage-recv-masked-flush", ring_garbage_recv)
 check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
+check("legacy-post-recv-einval", legacy_post_recv_refused)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 # `make stress` runs this one (--only): it keeps both CPUs busy for minutes.
 if args.only:

@@ -5,7 +5,7 @@
 //! A queue is a fixed ring of slots allocated when it is created, so that posting and
 //! completing, which happen in any context, never allocate: a slot is overwritten in place.
 
-use crate::queue::wqe::{Malformed, RecvWqe};
+use crate::queue::wqe::{Malformed, RecvWqe, RequestId};
 use kernel::{
     prelude::*,
     rdma::post::{PostError, RecvRequests, Sge},
@@ -128,7 +128,7 @@ impl<T> KernelQueue<T> {
 
 /// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
 pub(crate) struct KernelRecv {
-    pub(crate) wr_id: u64,
+    pub(crate) wr_id: RequestId,
     /// Room for the queue's `max_sge` elements, reserved when the queue is created.
     sges: KVec<Sge>,
 }
@@ -140,7 +140,7 @@ pub(crate) type RecvQueue = KernelQueue<KernelRecv>;
 pub(crate) fn recv_queue(capacity: u32, max_sge: u32) -> Result<RecvQueue> {
     KernelQueue::new(capacity as usize, || {
         Ok(KernelRecv {
-            wr_id: 0,
+            wr_id: RequestId::UNSET,
             sges: KVec::with_capacity(max_sge as usize, GFP_KERNEL)?,
         })
     })
@@ -160,7 +160,7 @@ pub(crate) fn post_recvs(
         }
         queue
             .push_with(|slot| {
-                slot.wr_id = request.wr_id();
+                slot.wr_id = RequestId::Kernel(request.wr_id());
                 slot.sges.clear();
                 for sge in request.sges() {
                     slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;

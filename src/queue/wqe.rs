@@ -9,7 +9,11 @@
 use crate::memory::{BindRequest, FastRegistration};
 use kernel::{
     prelude::*,
-    rdma::{mr::Access, post::Sge, wc::WcOpcode},
+    rdma::{
+        mr::Access,
+        post::Sge,
+        wc::{WcOpcode, WrId},
+    },
 };
 
 /// Size of a send work queue entry before its scatter/gather list or inline data.
@@ -28,6 +32,22 @@ pub(crate) fn wr_id(head: &[u8; ID_AND_OPCODE_LEN]) -> u64 {
     let mut id = [0; 8];
     id.copy_from_slice(&head[..8]);
     u64::from_ne_bytes(id)
+}
+
+/// Whose identifier a work request carries, for its completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RequestId {
+    /// A user's, read from the queue it shares with the driver: reported only in its own
+    /// CQ's shared queue.
+    User(u64),
+    /// An in-kernel consumer's, from the request it posted: reported only through
+    /// `poll_cq`.
+    Kernel(WrId),
+}
+
+impl RequestId {
+    /// The identifier of a queue slot not holding a request yet.
+    pub(crate) const UNSET: Self = Self::User(0);
 }
 
 /// The raw operation of a send entry (`wr.opcode`, after `wr_id` and a reserved word).
@@ -174,7 +194,7 @@ pub(crate) enum Payload {
 
 /// A send request as the requester carries it out, copied out of the shared queue.
 pub(crate) struct SendWqe {
-    pub(crate) wr_id: u64,
+    pub(crate) wr_id: RequestId,
     pub(crate) opcode: SendOpcode,
     pub(crate) flags: u32,
     /// Immediate data (network order, as given) or the key to invalidate.
@@ -259,7 +279,7 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         (length, Payload::Gather(sges))
     };
     Ok(SendWqe {
-        wr_id: wr_id(head),
+        wr_id: RequestId::User(wr_id(head)),
         opcode,
         flags,
         ex: read_u32(slot, send_offset::EX),
@@ -293,7 +313,7 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
 
 /// A receive request as the responder fills it.
 pub(crate) struct RecvWqe {
-    pub(crate) wr_id: u64,
+    pub(crate) wr_id: RequestId,
     pub(crate) sges: KVec<Sge>,
 }
 
@@ -308,7 +328,7 @@ pub(crate) fn parse_recv(slot: &[u8], max_sge: u32) -> Result<RecvWqe, Malformed
         return Err(Malformed::Length);
     }
     Ok(RecvWqe {
-        wr_id: wr_id(head),
+        wr_id: RequestId::User(wr_id(head)),
         sges: read_sges(slot, RECV_WQE_HEADER, count as usize).map_err(|_| Malformed::NoMemory)?,
     })
 }

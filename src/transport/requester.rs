@@ -16,17 +16,13 @@ use crate::{
     queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
     transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
-    verbs::cq,
+    verbs::cq::{self, Completion},
     verbs::qp::{self, SendView},
     wire::{Headers, Opcode, Operation, Position, TransportType},
 };
 use kernel::{
     prelude::*,
-    rdma::{
-        mr::Access,
-        object::Qp,
-        wc::{WcStatus, WorkCompletion},
-    },
+    rdma::{mr::Access, object::Qp, wc::WcStatus},
 };
 
 /// Packets a reliable queue pair sends ahead of its acknowledgements.
@@ -442,7 +438,7 @@ fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
     if t.in_flight.is_empty() && t.current.is_none() {
         if let Some((wr_id, opcode)) = qp::send_head(qp, t.next_wqe) {
             if let Some(cq) = qp.send_cq() {
-                let mut completion = WorkCompletion::flushed(wr_id, opcode, qp.handle());
+                let mut completion = Completion::flushed(wr_id, opcode, qp.handle());
                 completion.status = status;
                 let _ = cq::post(cq, &completion, false);
             }

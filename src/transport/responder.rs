@@ -19,6 +19,7 @@ use crate::{
     transport::engine::{Incoming, Transport},
     transport::psn::Psn,
     verbs::cq,
+    verbs::cq::Completion,
     verbs::qp::{self, RecvView},
     wire::{
         Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, TransportType,
@@ -31,7 +32,7 @@ use kernel::{
         attr::NetworkType,
         mr::Access,
         object::Qp,
-        wc::{wc_flags, WcOpcode, WcStatus, WorkCompletion},
+        wc::{wc_flags, WcOpcode, WcStatus},
     },
     sync::Arc,
 };
@@ -509,7 +510,7 @@ fn complete_recv(
     let Some(cq) = qp.recv_cq() else {
         return;
     };
-    let mut wc = WorkCompletion::flushed(recv.wr_id, opcode.unwrap_or(WcOpcode::Recv), qp.handle());
+    let mut wc = Completion::flushed(recv.wr_id, opcode.unwrap_or(WcOpcode::Recv), qp.handle());
     wc.status = status;
     wc.byte_len = byte_len;
     wc.port_num = 1;

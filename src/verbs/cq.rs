@@ -13,6 +13,7 @@ use crate::{
     device::{Rrxe, RrxeDevice},
     queue::in_kernel::KernelQueue,
     queue::user::{Geometry, ToUserQueue},
+    queue::wqe::RequestId,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
@@ -24,7 +25,7 @@ use kernel::{
         mmap::MmapEntry,
         object::Cq,
         udata::UData,
-        wc::{CompletionSlots, CqEvent, QpHandle, WcOpcode, WorkCompletion},
+        wc::{CompletionSlots, CqEvent, QpHandle, WorkCompletion},
     },
     sync::{Mutex, SpinLockIrq},
 };
@@ -83,7 +84,7 @@ pub(crate) struct UserCompletion {
 
 impl UserCompletion {
     /// The provider's form of `wc`, naming queue pair `qp_num`.
-    pub(crate) fn with_qp_num(wc: &WorkCompletion, qp_num: u32) -> Self {
+    pub(crate) fn with_qp_num(wc: &WorkCompletion<u64>, qp_num: u32) -> Self {
         Self {
             wr_id: wc.wr_id,
             status: wc.status as u32,
@@ -101,47 +102,46 @@ impl UserCompletion {
     }
 }
 
+/// A completion as the driver reports it, to a user's CQ or an in-kernel consumer's.
+pub(crate) type Completion = WorkCompletion<RequestId>;
+
 /// Where a CQ's completions are kept.
-enum Ring {
+pub(crate) enum Ring {
     /// Shared with the user-space provider.
     User(ToUserQueue),
     /// Kept for an in-kernel consumer's `poll_cq`.
-    Kernel(KernelQueue<WorkCompletion>),
+    Kernel(KernelQueue<Option<WorkCompletion>>),
 }
 
 impl Ring {
-    fn count(&self) -> u32 {
+    pub(crate) fn count(&self) -> u32 {
         match self {
             Ring::User(queue) => queue.count(),
             Ring::Kernel(queue) => queue.len() as u32,
         }
     }
 
-    /// Appends a completion; `ENOSPC` if the ring is full.
-    fn push(&mut self, wc: &WorkCompletion) -> Result {
-        match self {
-            Ring::User(queue) => {
-                queue.push(UserCompletion::with_qp_num(wc, wc.qp.qp_num()).as_bytes())
+    /// Appends a completion; `ENOSPC` if the ring is full, `EINVAL` if the request's
+    /// identifier is not the CQ's consumer's kind (a user never sees a kernel identifier).
+    pub(crate) fn push(&mut self, wc: &Completion) -> Result {
+        match (self, wc.wr_id) {
+            (Ring::User(queue), RequestId::User(id)) => {
+                queue.push(UserCompletion::with_qp_num(&wc.with_id(id), wc.qp.qp_num()).as_bytes())
             }
-            Ring::Kernel(queue) => queue
+            (Ring::Kernel(queue), RequestId::Kernel(id)) => queue
                 .push_with(|slot| {
-                    *slot = *wc;
+                    *slot = Some(wc.with_id(id));
                     Ok(())
                 })
                 .map_err(|_| ENOSPC),
+            _ => Err(EINVAL),
         }
     }
 }
 
 /// Creates a kernel ring of `capacity` completions.
-fn kernel_ring(capacity: u32) -> Result<KernelQueue<WorkCompletion>> {
-    KernelQueue::new(capacity as usize, || {
-        Ok(WorkCompletion::flushed(
-            0,
-            WcOpcode::Send,
-            QpHandle::default(),
-        ))
-    })
+pub(crate) fn kernel_ring(capacity: u32) -> Result<KernelQueue<Option<WorkCompletion>>> {
+    KernelQueue::new(capacity as usize, || Ok(None))
 }
 
 /// Armed completion event: none, the next completion, or the next solicited one.
@@ -264,7 +264,7 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
 /// A completion that finds the CQ full is not written: the CQ enters the error state and its
 /// consumer gets a CQ error event, once (IBTA: a CQ overrun leaves the CQ unusable). Every
 /// later completion is refused with `ENOSPC` as well.
-pub(crate) fn post(cq: &Cq<Rrxe>, completion: &WorkCompletion, solicited: bool) -> Result {
+pub(crate) fn post(cq: &Cq<Rrxe>, completion: &Completion, solicited: bool) -> Result {
     let this = cq.data();
     {
         let mut ring = this.ring.lock();
@@ -303,7 +303,9 @@ pub(crate) fn poll(cq: &Cq<Rrxe>, slots: &mut CompletionSlots<'_>) -> Result {
     };
     while slots.room() > 0 {
         let Some(wc) = queue.front() else { break };
-        slots.push(wc);
+        if let Some(wc) = wc {
+            slots.push(wc);
+        }
         queue.pop_front();
     }
     Ok(())
@@ -313,6 +315,6 @@ pub(crate) fn poll(cq: &Cq<Rrxe>, slots: &mut CompletionSlots<'_>) -> Result {
 /// is being destroyed, and its consumer must not find it named in a later poll.
 pub(crate) fn remove_completions_of(cq: &Cq<Rrxe>, qp: QpHandle) {
     if let Ring::Kernel(queue) = &mut *cq.data().ring.lock() {
-        queue.retain(|wc| wc.qp != qp);
+        queue.retain(|wc| wc.as_ref().is_some_and(|wc| wc.qp != qp));
     }
 }

@@ -28,12 +28,12 @@ use crate::{
     queue::in_kernel::{self, KernelQueue, RecvQueue},
     queue::user::{FromUserQueue, Geometry},
     queue::wqe::{
-        self, Malformed, Payload, RecvWqe, SendOpcode, SendWqe, RECV_WQE_HEADER, SEND_WQE_HEADER,
-        SGE_SIZE,
+        self, Malformed, Payload, RecvWqe, RequestId, SendOpcode, SendWqe, RECV_WQE_HEADER,
+        SEND_WQE_HEADER, SGE_SIZE,
     },
     transport::engine::{Engine, Transport},
     transport::psn::PSN_MASK,
-    verbs::cq::{self, MmapInfo},
+    verbs::cq::{self, Completion, MmapInfo},
     verbs::qp::state::{check_modify, AttrMask, QpState, Service},
     verbs::table::{Entry, Table},
     wire,
@@ -49,7 +49,7 @@ use kernel::{
         post::{send_flags, PostError, RecvRequests, SendRequest, SendRequests, Sge, WrOpcode},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, QpType},
         udata::UData,
-        wc::{QpEvent, WcOpcode, WorkCompletion},
+        wc::{QpEvent, WcOpcode},
     },
     sync::{Arc, Mutex, SpinLockIrq},
 };
@@ -249,7 +249,7 @@ fn user_queues(
 /// An empty send request.
 fn empty_send() -> SendWqe {
     SendWqe {
-        wr_id: 0,
+        wr_id: RequestId::UNSET,
         opcode: SendOpcode::Send,
         flags: 0,
         ex: 0,

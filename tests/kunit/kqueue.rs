@@ -7,13 +7,17 @@
 mod tests {
     use crate::{
         queue::in_kernel::KernelQueue,
-        queue::wqe::SendOpcode,
+        queue::wqe::{RequestId, SendOpcode},
+        verbs::cq::{kernel_ring, Completion, Ring},
         verbs::qp::state::Service,
         verbs::qp::{send_opcode_of, service_allows},
     };
     use kernel::{
         prelude::*,
-        rdma::{post::WrOpcode, wc::WcOpcode},
+        rdma::{
+            post::WrOpcode,
+            wc::{QpHandle, WcOpcode},
+        },
     };
 
     fn queue(capacity: usize) -> Result<KernelQueue<u32>> {
@@ -34,6 +38,17 @@ mod tests {
             q.pop_front();
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_kernel_cq_takes_only_kernel_identifiers() -> Result {
+        // A user's identifier never reaches an in-kernel consumer's poll (which would call
+        // through it as an `ib_cqe`): the ring refuses it and stays empty.
+        let mut ring = Ring::Kernel(kernel_ring(4)?);
+        let user = Completion::flushed(RequestId::User(5), WcOpcode::Recv, QpHandle::default());
+        assert_eq!(ring.push(&user), Err(EINVAL));
+        assert_eq!(ring.count(), 0);
+        Ok(())
     }
 
     #[test]

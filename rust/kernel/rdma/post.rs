@@ -12,6 +12,7 @@ use super::{
     device::Driver,
     mr::{Access, KernelDma, Mr, MrMapping},
     object::Ah,
+    wc::WrId,
 };
 use crate::{bindings, prelude::*};
 use core::marker::PhantomData;
@@ -57,16 +58,22 @@ pub struct PostError {
     pub error: Error,
 }
 
-/// A receive work request.
+/// A receive work request of an in-kernel consumer.
+///
+/// # Invariants
+///
+/// An in-kernel consumer posted `raw`.
 pub struct RecvRequest<'a> {
     raw: &'a bindings::ib_recv_wr,
 }
 
 impl<'a> RecvRequest<'a> {
     /// Returns the request's identifier, reported back in its completion.
-    pub fn wr_id(&self) -> u64 {
+    pub fn wr_id(&self) -> WrId {
         // SAFETY: Both union members are 64 bits; the identifier is its bits.
-        unsafe { self.raw.__bindgen_anon_1.wr_id }
+        let raw = unsafe { self.raw.__bindgen_anon_1.wr_id };
+        // SAFETY: An in-kernel consumer posted the request (type invariant).
+        unsafe { WrId::posted(raw) }
     }
 
     /// Returns the number of scatter/gather elements.
@@ -90,7 +97,8 @@ pub struct RecvRequests<'a> {
 impl RecvRequests<'_> {
     /// # Safety
     ///
-    /// `first` must be null or the head of a list of valid requests that live for `'a`.
+    /// `first` must be null or the head of a list of valid requests that live for `'a`, posted
+    /// by an in-kernel consumer (not built from a user's command).
     pub(crate) unsafe fn from_raw(first: *const bindings::ib_recv_wr) -> Self {
         Self {
             next: first,
@@ -106,6 +114,7 @@ impl<'a> Iterator for RecvRequests<'a> {
         // SAFETY: `next` is null or an element of the list, valid for `'a` (see `from_raw`).
         let raw = unsafe { self.next.as_ref()? };
         self.next = raw.next;
+        // INVARIANT: An in-kernel consumer's list (see `from_raw`).
         Some(RecvRequest { raw })
     }
 }
@@ -226,9 +235,11 @@ pub struct SendRequest<'a, T: Driver> {
 
 impl<'a, T: Driver> SendRequest<'a, T> {
     /// Returns the request's identifier, reported back in its completion.
-    pub fn wr_id(&self) -> u64 {
+    pub fn wr_id(&self) -> WrId {
         // SAFETY: Both union members are 64 bits; the identifier is its bits.
-        unsafe { self.raw.__bindgen_anon_1.wr_id }
+        let raw = unsafe { self.raw.__bindgen_anon_1.wr_id };
+        // SAFETY: An in-kernel consumer posted the request (type invariant).
+        unsafe { WrId::posted(raw) }
     }
 
     /// Returns the operation, or `None` for one the abstraction does not offer.

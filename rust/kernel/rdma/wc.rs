@@ -160,11 +160,43 @@ pub mod wc_flags {
     pub const WITH_NETWORK_HDR_TYPE: u32 = bindings::ib_wc_flags_IB_WC_WITH_NETWORK_HDR_TYPE;
 }
 
-/// A work completion (`struct ib_wc`) as a driver reports it to an in-kernel consumer.
+/// The identifier an in-kernel consumer gave a work request (`wr_id`, or the `struct ib_cqe`
+/// that shares its field), to be reported back in the request's completion.
+///
+/// The core's completion handling calls through the `ib_cqe` a completion names, so a
+/// completion for an in-kernel consumer carries only an identifier read from a request that
+/// consumer posted: [`RecvRequest::wr_id`] and [`SendRequest::wr_id`] are the only sources.
+///
+/// [`RecvRequest::wr_id`]: super::post::RecvRequest::wr_id
+/// [`SendRequest::wr_id`]: super::post::SendRequest::wr_id
+///
+/// # Invariants
+///
+/// The value is the identifier of a request an in-kernel consumer posted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrId(u64);
+
+impl WrId {
+    /// Wraps the identifier of a posted request.
+    ///
+    /// # Safety
+    ///
+    /// An in-kernel consumer must have posted a request with identifier `raw` (not a user's
+    /// command).
+    pub(crate) unsafe fn posted(raw: u64) -> Self {
+        // INVARIANT: The caller's guarantee.
+        Self(raw)
+    }
+}
+
+/// A work completion (`struct ib_wc`). Its identifier is of type `I`: a driver reports to an
+/// in-kernel consumer only completions whose identifier is a [`WrId`], and may use the type
+/// with identifiers of its own (for example for the completions of a user's queues), which
+/// [`WorkCompletion::with_id`] exchanges.
 #[derive(Clone, Copy, Debug)]
-pub struct WorkCompletion {
-    /// The work request's identifier (or its `ib_cqe`, which shares the field).
-    pub wr_id: u64,
+pub struct WorkCompletion<I = WrId> {
+    /// The work request's identifier.
+    pub wr_id: I,
     /// How the work request completed.
     pub status: WcStatus,
     /// What the work request did.
@@ -189,10 +221,10 @@ pub struct WorkCompletion {
     pub network_hdr_type: u8,
 }
 
-impl WorkCompletion {
+impl<I> WorkCompletion<I> {
     /// The completion of a work request flushed from a queue pair in the error state: only
     /// the identifier, status and queue pair are defined for the consumer.
-    pub fn flushed(wr_id: u64, opcode: WcOpcode, qp: QpHandle) -> Self {
+    pub fn flushed(wr_id: I, opcode: WcOpcode, qp: QpHandle) -> Self {
         Self {
             wr_id,
             status: WcStatus::WrFlushError,
@@ -209,9 +241,31 @@ impl WorkCompletion {
         }
     }
 
+    /// Returns the same completion with identifier `wr_id`.
+    pub fn with_id<J>(&self, wr_id: J) -> WorkCompletion<J> {
+        WorkCompletion {
+            wr_id,
+            status: self.status,
+            opcode: self.opcode,
+            vendor_err: self.vendor_err,
+            byte_len: self.byte_len,
+            qp: self.qp,
+            ex: self.ex,
+            src_qp: self.src_qp,
+            wc_flags: self.wc_flags,
+            pkey_index: self.pkey_index,
+            port_num: self.port_num,
+            network_hdr_type: self.network_hdr_type,
+        }
+    }
+}
+
+impl WorkCompletion {
     fn to_raw(self) -> bindings::ib_wc {
         bindings::ib_wc {
-            __bindgen_anon_1: bindings::ib_wc__bindgen_ty_1 { wr_id: self.wr_id },
+            __bindgen_anon_1: bindings::ib_wc__bindgen_ty_1 {
+                wr_id: self.wr_id.0,
+            },
             status: self.status as u32,
             opcode: self.opcode as u32,
             vendor_err: self.vendor_err,

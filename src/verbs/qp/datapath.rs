@@ -178,7 +178,7 @@ pub(crate) fn read_send(
 
 /// Returns the identifier and completion operation of the send request at `index`, for a
 /// completion that reports it failed; `None` if nothing is posted there.
-pub(crate) fn send_head(qp: &Qp<Rrxe>, index: u32) -> Option<(u64, WcOpcode)> {
+pub(crate) fn send_head(qp: &Qp<Rrxe>, index: u32) -> Option<(RequestId, WcOpcode)> {
     let queues = qp.data().queues.lock();
     match &*queues {
         WorkQueues::User { send, .. } => {
@@ -190,7 +190,7 @@ pub(crate) fn send_head(qp: &Qp<Rrxe>, index: u32) -> Option<(u64, WcOpcode)> {
             // The operation of a request user space wrote garbage into is reported as a send.
             let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
                 .map_or(WcOpcode::Send, |op| op.completion_opcode());
-            Some((wqe::wr_id(&head), opcode))
+            Some((RequestId::User(wqe::wr_id(&head)), opcode))
         }
         WorkQueues::Kernel { send, oldest, .. } => {
             let request = send.get(index.wrapping_sub(*oldest) as usize)?;

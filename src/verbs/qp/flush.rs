@@ -29,7 +29,11 @@ fn flush(
             let completed = matches!(queue.read_head(&mut head), Some(Ok(())))
                 && cq::post(
                     target,
-                    &WorkCompletion::flushed(wqe::wr_id(&head), opcode_of(&head), qp.handle()),
+                    &Completion::flushed(
+                        RequestId::User(wqe::wr_id(&head)),
+                        opcode_of(&head),
+                        qp.handle(),
+                    ),
                     false,
                 )
                 .is_ok();
@@ -86,7 +90,7 @@ pub(crate) fn flush_more(qp: &Qp<Rrxe>) -> bool {
 pub(super) fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut RecvQueue) {
     let mut cq = qp.recv_cq();
     while let Some(request) = recv.front() {
-        let completion = WorkCompletion::flushed(request.wr_id, WcOpcode::Recv, qp.handle());
+        let completion = Completion::flushed(request.wr_id, WcOpcode::Recv, qp.handle());
         if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
             cq = None;
         }
@@ -105,7 +109,7 @@ pub(super) fn flush_kernel_send(
     while let Some(request) = send.front() {
         let wqe = &request.wqe;
         let completion =
-            WorkCompletion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
+            Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
         if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
             cq = None;
         }
@@ -119,7 +123,7 @@ pub(super) fn flush_kernel_send(
 pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
         if let Some(cq) = qp.recv_cq() {
-            let completion = WorkCompletion::flushed(recv.wr_id, WcOpcode::Recv, qp.handle());
+            let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv, qp.handle());
             let _ = cq::post(cq, &completion, false);
         }
     }

@@ -96,7 +96,7 @@ fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSe
     };
     let wqe = &mut slot.wqe;
     *wqe = empty_send();
-    wqe.wr_id = request.wr_id();
+    wqe.wr_id = RequestId::Kernel(request.wr_id());
     wqe.opcode = send_opcode_of(opcode);
     wqe.flags = request.flags();
     wqe.length = length;

@@ -1133,8 +1133,16 @@ mod callbacks {
         wr: *const bindings::ib_recv_wr,
         bad_wr: *mut *const bindings::ib_recv_wr,
     ) -> c_int {
-        // SAFETY: A QP of `T`, not destroyed while the core posts to it; `wr` heads the
-        // consumer's list, valid for the call.
+        // SAFETY: `qp` is valid; the core sets `uobject` before the QP is created.
+        if !unsafe { (*qp).uobject }.is_null() {
+            // A user posts receives through the queue it shares with the driver. Requests
+            // built from a user's legacy POST_RECV command never reach the driver: their
+            // identifiers would name the user's choice as an in-kernel consumer's.
+            // SAFETY: `wr` heads the list, valid for the call; `bad_wr` is the core's.
+            return unsafe { post_result(wr, bad_wr, refuse_user_post()) };
+        }
+        // SAFETY: A QP of `T`, not destroyed while the core posts to it; `wr` heads an
+        // in-kernel consumer's list (`qp` has no user object), valid for the call.
         let (this, requests) = unsafe { (Qp::<T>::from_raw(qp), RecvRequests::from_raw(wr)) };
         // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
         unsafe { post_result(wr, bad_wr, T::post_recv(this, requests)) }
@@ -1150,8 +1158,14 @@ mod callbacks {
         wr: *const bindings::ib_recv_wr,
         bad_wr: *mut *const bindings::ib_recv_wr,
     ) -> c_int {
-        // SAFETY: An SRQ of `T`, not destroyed while the core posts to it; `wr` heads the
-        // consumer's list, valid for the call.
+        // SAFETY: `srq` is valid; the core sets `uobject` before the SRQ is created.
+        if !unsafe { (*srq).uobject }.is_null() {
+            // As for a user's queue pair (see `post_recv`).
+            // SAFETY: `wr` heads the list, valid for the call; `bad_wr` is the core's.
+            return unsafe { post_result(wr, bad_wr, refuse_user_post()) };
+        }
+        // SAFETY: An SRQ of `T`, not destroyed while the core posts to it; `wr` heads an
+        // in-kernel consumer's list (`srq` has no user object), valid for the call.
         let (this, requests) = unsafe { (Srq::<T>::from_raw(srq), RecvRequests::from_raw(wr)) };
         // SAFETY: `wr` heads the consumer's list; `bad_wr` is the core's.
         unsafe { post_result(wr, bad_wr, T::post_srq_recv(this, requests)) }
@@ -1164,6 +1178,14 @@ mod callbacks {
     ///
     /// `wr` must head the consumer's valid list of requests, and `bad_wr` be null or valid for
     /// writes.
+    /// The result of a post call a user's command made: refused, at its first request.
+    fn refuse_user_post() -> Result<(), PostError> {
+        Err(PostError {
+            posted: 0,
+            error: EINVAL,
+        })
+    }
+
     unsafe fn post_result<W: post::LinkedRequest>(
         wr: *const W,
         bad_wr: *mut *const W,
