@@ -17,7 +17,6 @@ use crate::{
     transport::psn::Psn,
     transport::requester,
     transport::responder,
-    wire::TransportType,
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
@@ -39,21 +38,21 @@ use kernel::{
 const ROUNDS_PER_RUN: u32 = 16;
 /// How many engine runs a send doorbell makes in the caller's context.
 const INLINE_RUNS: u32 = 8;
-/// How many delivered datagrams and unreliable-connected packets wait for a queue pair at
-/// most: a peer that sends faster than the queue pair's engine runs loses them, as on a
-/// congested wire. Reliable packets are not dropped here: without a retransmission timer
-/// yet, a lost one can stall its connection.
+/// How many delivered packets wait for a queue pair at most: a peer that sends faster than
+/// the queue pair's engine runs loses them, as on a congested wire. A reliable connection
+/// stays well below it (a requester's window of 128 packets, read responses held back at
+/// [`REPLY_ROOM`], their acknowledgements); only a flood, or many senders aimed at one queue
+/// pair, reaches it.
 pub(crate) const INBOX_PACKETS: usize = 1024;
 /// How many packets may wait in an inbox before a responder of the same device holds back
 /// its read responses for the queue pair: a reader that falls behind then holds a few
 /// bursts, not whatever its responder managed to send meanwhile.
 pub(crate) const REPLY_ROOM: usize = 64;
 
-/// Returns whether an inbox holding `queued` packets takes another packet of `transport`.
-/// Unreliable packets beyond [`INBOX_PACKETS`] are dropped (and counted by the caller);
-/// reliable ones are not, as a dropped one would never be sent again without retransmission.
-pub(crate) fn inbox_admits(transport: TransportType, queued: usize) -> bool {
-    transport == TransportType::Rc || queued < INBOX_PACKETS
+/// Returns whether an inbox holding `queued` packets takes another: packets beyond
+/// [`INBOX_PACKETS`] are dropped (and counted by the caller).
+pub(crate) fn inbox_admits(queued: usize) -> bool {
+    queued < INBOX_PACKETS
 }
 
 /// A send request the requester has started or finished sending and that waits for its
@@ -291,7 +290,7 @@ impl Engine {
             // Being destroyed: nothing is delivered any more.
             return Ok(false);
         }
-        if !inbox_admits(packet.headers.opcode.transport, inner.inbox.len()) {
+        if !inbox_admits(inner.inbox.len()) {
             return Err(InboxFull);
         }
         if inner.inbox.push(packet, GFP_ATOMIC).is_err() {
