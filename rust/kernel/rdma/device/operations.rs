@@ -1171,13 +1171,6 @@ mod callbacks {
         unsafe { post_result(wr, bad_wr, T::post_srq_recv(this, requests)) }
     }
 
-    /// Returns what a post call returns to the core: 0, or the driver's error with `bad_wr`
-    /// (if the core passed one) pointed at the first request the driver did not post.
-    ///
-    /// # Safety
-    ///
-    /// `wr` must head the consumer's valid list of requests, and `bad_wr` be null or valid for
-    /// writes.
     /// The result of a post call a user's command made: refused, at its first request.
     fn refuse_user_post() -> Result<(), PostError> {
         Err(PostError {
@@ -1186,6 +1179,13 @@ mod callbacks {
         })
     }
 
+    /// Returns what a post call returns to the core: 0, or the driver's error with `bad_wr`
+    /// (if the core passed one) pointed at the first request the driver did not post.
+    ///
+    /// # Safety
+    ///
+    /// `wr` must head the consumer's valid list of requests, and `bad_wr` be null or valid for
+    /// writes.
     unsafe fn post_result<W: post::LinkedRequest>(
         wr: *const W,
         bad_wr: *mut *const W,
