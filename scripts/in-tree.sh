@@ -2,7 +2,7 @@
 # `make in-tree`: apply the series (`make series`) with `git am` to a pristine
 # Linux 7.3 tree, then build it with rrxe built in (=y) and as a module (=m),
 # on the test kernel's base configuration with Rust under clippy. Any compiler
-# or clippy warning fails it.
+# or clippy warning, or checkpatch report, fails it.
 #
 # The tree, a git repository of the pristine source, and its builds live in
 # $RRXE_CACHE/in-tree, apart from the test kernels, and are reused.
@@ -42,6 +42,22 @@ patches=$(ls "$series"/0*.patch | grep -v '/0000-cover-letter.patch$')
 git -C "$tree" -c user.name=rrxe -c user.email=rrxe@localhost am -q $patches ||
 	die "in-tree: the series does not apply with git am"
 log "in-tree: $(echo "$patches" | wc -l) patches applied"
+
+# checkpatch --strict on each patch. A patch that adds files under rust/ alone
+# may leave MAINTAINERS as it is: the RUST entry ("F: rust/") covers them.
+bad=0
+for p in $patches; do
+	report=$(cd "$tree" && perl scripts/checkpatch.pl --strict --terse --no-summary "$p" || true)
+	if ! grep '^+++ b/' "$p" | grep -qv '^+++ b/rust/'; then
+		report=$(grep -v 'does MAINTAINERS need updating' <<<"$report" || true)
+	fi
+	if [ -n "$report" ]; then
+		echo "$report" >&2
+		bad=1
+	fi
+done
+[ "$bad" = 0 ] || die "in-tree: checkpatch reports"
+log "in-tree: checkpatch --strict clean"
 
 # build_as VALUE: configure RDMA_RRXE=VALUE on the base configuration and build.
 # Both builds share one directory: the second rebuilds only what the option

@@ -25,6 +25,37 @@ new_files() {
 	0006-rust-rdma.patch) echo helpers/rdma.c kernel/rdma.rs kernel/rdma ;;
 	esac
 }
+# The MAINTAINERS entry a patch adds (its title, then its fields), and the
+# entry it goes before.
+maintainers_entry() {
+	local who
+	who="$(git -C "$root" log -1 --format='%an <%ae>')"
+	case $1 in
+	0006-rust-rdma.patch)
+		echo "RUST [RUST-ANALYZER]"
+		printf '%s\n' "RUST [RDMA]" "M:	$who" "L:	linux-rdma@vger.kernel.org" \
+			"L:	rust-for-linux@vger.kernel.org" "S:	Maintained" "F:	rust/helpers/rdma.c" \
+			"F:	rust/kernel/rdma.rs" "F:	rust/kernel/rdma/" ;;
+	driver)
+		echo "SOFTLOGIC 6x10 MPEG CODEC"
+		printf '%s\n' "SOFT-ROCE DRIVER IN RUST (rrxe)" "M:	$who" "L:	linux-rdma@vger.kernel.org" \
+			"L:	rust-for-linux@vger.kernel.org" "S:	Maintained" "F:	drivers/infiniband/sw/rrxe/" ;;
+	esac
+}
+
+# add_maintainers NAME: adds NAME's MAINTAINERS entry, if it has one, before
+# the entry it names.
+add_maintainers() {
+	local entry before
+	entry=$(maintainers_entry "$1")
+	[ -n "$entry" ] || return 0
+	before=$(head -1 <<<"$entry")
+	grep -qxF "$before" "$repo/MAINTAINERS" || die "series: no entry $before in MAINTAINERS"
+	awk -v before="$before" -v entry="$(tail -n +2 <<<"$entry")" \
+		'$0 == before { print entry; print "" } { print }' "$repo/MAINTAINERS" >"$work/maintainers"
+	mv "$work/maintainers" "$repo/MAINTAINERS"
+}
+
 claimed=$(for p in "$root"/rust/patches/*.patch; do
 	for f in $(new_files "$p"); do (cd "$root/rust" && find "$f" -type f); done
 done | LC_ALL=C sort)
@@ -38,7 +69,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 repo=$work/linux
-hooks=(drivers/infiniband/Kconfig drivers/infiniband/sw/Makefile)
+hooks=(drivers/infiniband/Kconfig drivers/infiniband/sw/Makefile MAINTAINERS)
 touched=$( (grep -h '^+++ b/' "$root"/rust/patches/*.patch | sed -e 's|^+++ b/||' -e 's|\t.*||'
 	printf '%s\n' "${hooks[@]}") | LC_ALL=C sort -u)
 
@@ -76,6 +107,7 @@ for p in "$root"/rust/patches/*.patch; do
 	for f in $(new_files "$p"); do
 		(cd "$root/rust" && find "$f" -type f -exec cp --parents {} "$repo/rust/" \;)
 	done
+	add_maintainers "$(basename "$p")"
 	commit_with "$work/msg"
 done
 
@@ -88,6 +120,7 @@ sed -i '/source "drivers\/infiniband\/sw\/rxe\/Kconfig"/a source "drivers/infini
 	"$repo/drivers/infiniband/Kconfig"
 grep -q 'CONFIG_RDMA_RXE' "$repo/drivers/infiniband/sw/Makefile" || die "series: no rxe line in drivers/infiniband/sw/Makefile"
 sed -i '/CONFIG_RDMA_RXE/a obj-$(CONFIG_RDMA_RRXE)\t\t+= rrxe/' "$repo/drivers/infiniband/sw/Makefile"
+add_maintainers driver
 cat >"$work/msg" <<'MSG'
 RDMA/rrxe: add a soft-RoCE driver in Rust
 
