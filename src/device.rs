@@ -56,10 +56,12 @@ pub(crate) enum Counter {
     TxUnroutable,
     /// Received packets dropped because their queue pair's inbox was full or could not grow.
     RxInboxFull,
+    /// Acknowledgments not sent for want of memory (the requester asks again).
+    TxNoMemory,
 }
 
 /// The number of counters.
-const COUNTERS: usize = 4;
+const COUNTERS: usize = 5;
 
 /// Per-device state.
 #[pin_data]

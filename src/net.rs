@@ -65,6 +65,51 @@ impl Packet {
     }
 }
 
+/// The packets an engine round sends, in order, and how many it could not for want of
+/// memory.
+pub(crate) struct Outbox {
+    packets: KVec<Packet>,
+    lost: u32,
+}
+
+impl Outbox {
+    pub(crate) fn new() -> Self {
+        Self {
+            packets: KVec::new(),
+            lost: 0,
+        }
+    }
+
+    /// Queues a packet that is built again if it finds no room: `ENOMEM`, and the caller
+    /// keeps its place to retry.
+    pub(crate) fn push(&mut self, packet: Packet) -> Result {
+        self.packets.push(packet, GFP_KERNEL).map_err(|_| ENOMEM)
+    }
+
+    /// Queues a packet that is not built again (an acknowledgment): one that could not be
+    /// built or queued is counted as lost, as the wire loses packets.
+    pub(crate) fn push_once(&mut self, packet: Result<Packet>) {
+        if packet.and_then(|packet| self.push(packet)).is_err() {
+            self.lost += 1;
+        }
+    }
+
+    /// Returns how many packets are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// Returns whether no packet is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// Takes the queued packets, in order.
+    pub(crate) fn into_packets(self) -> KVec<Packet> {
+        self.packets
+    }
+}
+
 /// A packet that arrived, its ICRC checked and its headers decoded.
 pub(crate) struct Received {
     pub(crate) packet: Packet,
@@ -79,7 +124,7 @@ impl Received {
         self.packet.data.get(self.payload.clone()).unwrap_or(&[])
     }
 
-    /// Returns whether the packet is for a requester (a response or acknowledgement) rather
+    /// Returns whether the packet is for a requester (a response or acknowledgment) rather
     /// than a responder.
     pub(crate) fn is_response(&self) -> bool {
         matches!(
@@ -141,9 +186,13 @@ pub(crate) fn has_room(
     }
 }
 
-/// Hands packets to where they go, in order; the engines that receive them join `wakeups`.
-pub(crate) fn transmit(device: &Device<Rrxe>, packets: KVec<Packet>, wakeups: &mut Wakeups) {
-    for packet in packets {
+/// Hands packets to where they go, in order, and counts those lost for want of memory; the
+/// engines that receive them join `wakeups`.
+pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups) {
+    for _ in 0..out.lost {
+        device.data().count(Counter::TxNoMemory);
+    }
+    for packet in out.packets {
         if packet.route.destination == packet.route.source {
             receive(device, packet, wakeups);
         } else {

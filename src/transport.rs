@@ -3,7 +3,7 @@
 //! The InfiniBand transport (IBTA vol. 1 ch. 9) of a queue pair: its engine runs the
 //! requester, which turns send requests into packets, the responder, which carries out the
 //! requests that arrive and answers them, and the completer, which matches responses and
-//! acknowledgements to the requests in flight.
+//! acknowledgments to the requests in flight.
 
 use crate::{
     device::Rrxe,
@@ -29,11 +29,10 @@ pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len:
     let Some(cq) = qp.send_cq() else {
         return;
     };
-    let mut completion =
-        Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
+    let mut completion = Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode());
     completion.status = status;
     completion.byte_len = byte_len;
     completion.port_num = 1;
     // A CQ that overran has reported its error and takes no more.
-    let _ = cq::post(cq, &completion, false);
+    let _ = cq::post(cq, qp, &completion, false);
 }

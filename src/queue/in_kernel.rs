@@ -126,6 +126,27 @@ impl<T> KernelQueue<T> {
     }
 }
 
+impl<T: Default> KernelQueue<T> {
+    /// Takes the oldest element out, leaving its slot at the default value.
+    pub(crate) fn take_front(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let taken = core::mem::take(&mut self.slots[self.head]);
+        self.pop_front();
+        Some(taken)
+    }
+
+    /// Keeps only the elements `keep` accepts, in order, and drops the others.
+    pub(crate) fn retain_dropping(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.retain(keep);
+        for position in self.len..self.capacity() {
+            let slot = self.slot(position);
+            self.slots[slot] = T::default();
+        }
+    }
+}
+
 /// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
 pub(crate) struct KernelRecv {
     pub(crate) wr_id: RequestId,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The completer: matches acknowledgements and responses to the reliable requests in
+//! The completer: matches acknowledgments and responses to the reliable requests in
 //! flight, completes them in order, lands read responses and atomic results in the
-//! requests' buffers, and reacts to negative acknowledgements (IBTA 9.7.5.1): resending
+//! requests' buffers, and reacts to negative acknowledgments (IBTA 9.7.5.1): resending
 //! from a PSN after a sequence error or after the receiver-not-ready timer, and ending the
 //! connection after the others.
 
@@ -35,7 +35,7 @@ const RNR_TIMER_US: [u32; 32] = [
 /// A retry count of seven means "retry forever" (IBTA 9.7.5.2.8).
 const UNLIMITED_RETRIES: u8 = 7;
 
-/// What the requester does about a negative acknowledgement (IBTA 9.7.5.1).
+/// What the requester does about a negative acknowledgment (IBTA 9.7.5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NakReaction {
     /// Nothing: it names nothing outstanding, or a resend is already due.
@@ -87,7 +87,7 @@ pub(crate) fn nak_reaction(
 }
 
 /// Returns how many of the oldest requests in flight, given as whether each waits for a
-/// response (reads and atomics) and its last PSN, an acknowledgement through `psn` completes:
+/// response (reads and atomics) and its last PSN, an acknowledgment through `psn` completes:
 /// those whose last packet it covers, up to the first that completes with its response.
 pub(crate) fn acknowledged(in_flight: impl Iterator<Item = (bool, Psn)>, psn: Psn) -> usize {
     in_flight
@@ -133,7 +133,7 @@ fn sent_packet(current: Option<&Outgoing>, psn: u32) -> bool {
     current.is_some_and(|c| Psn::new(psn).is_within(Psn::new(c.first_psn), c.sent))
 }
 
-/// Handles an acknowledgement or response for the queue pair's requester.
+/// Handles an acknowledgment or response for the queue pair's requester.
 pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, packet: Received) {
     let Some(view) = qp::send_view(qp) else {
         return;

@@ -10,7 +10,7 @@
 
 use crate::{
     device::Rrxe,
-    net::{self, Received, Wakeups},
+    net::{self, Outbox, Received, Wakeups},
     queue::user::MAX_ELEM_SIZE,
     queue::wqe::{RecvWqe, SendWqe},
     transport::completer,
@@ -41,7 +41,7 @@ const INLINE_RUNS: u32 = 8;
 /// How many delivered packets wait for a queue pair at most: a peer that sends faster than
 /// the queue pair's engine runs loses them, as on a congested wire. A reliable connection
 /// stays well below it (a requester's window of 128 packets, read responses held back at
-/// [`REPLY_ROOM`], their acknowledgements); only a flood, or many senders aimed at one queue
+/// [`REPLY_ROOM`], their acknowledgments); only a flood, or many senders aimed at one queue
 /// pair, reaches it.
 pub(crate) const INBOX_PACKETS: usize = 1024;
 /// How many packets may wait in an inbox before a responder of the same device holds back
@@ -56,7 +56,7 @@ pub(crate) fn inbox_admits(queued: usize) -> bool {
 }
 
 /// A send request the requester has started or finished sending and that waits for its
-/// acknowledgement (reliable service) or its last packet (the others).
+/// acknowledgment (reliable service) or its last packet (the others).
 pub(crate) struct Outgoing {
     /// The request's slot in the send queue.
     pub(crate) index: u32,
@@ -125,9 +125,9 @@ pub(crate) struct Transport {
     pub(crate) rnr_waiting: bool,
     /// Responder: the PSN expected next.
     pub(crate) expected_psn: u32,
-    /// Responder: messages completed, for acknowledgements.
+    /// Responder: messages completed, for acknowledgments.
     pub(crate) msn: u32,
-    /// Responder: a negative acknowledgement was sent for the expected PSN; further packets
+    /// Responder: a negative acknowledgment was sent for the expected PSN; further packets
     /// out of sequence are dropped until it arrives.
     pub(crate) nak_sent: bool,
     /// Responder: the message being received.
@@ -386,7 +386,7 @@ impl Engine {
             for engine in held_back {
                 wakeups.add(qp.device(), &engine);
             }
-            let mut out = KVec::new();
+            let mut out = Outbox::new();
             let received = !inbox.is_empty();
             {
                 let this = qp.data();

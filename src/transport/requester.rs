@@ -12,7 +12,7 @@ use crate::{
     device::Rrxe,
     memory::for_each_piece,
     memory::MemoryTables,
-    net::Packet,
+    net::{Outbox, Packet},
     queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
     transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
@@ -25,7 +25,7 @@ use kernel::{
     rdma::{mr::Access, object::Qp, wc::WcStatus},
 };
 
-/// Packets a reliable queue pair sends ahead of its acknowledgements.
+/// Packets a reliable queue pair sends ahead of its acknowledgments.
 pub(crate) const MAX_UNACKNOWLEDGED: u32 = 128;
 /// Packets one requester round sends, so that responses are handled in between.
 const PACKETS_PER_ROUND: u32 = 32;
@@ -46,9 +46,9 @@ pub(crate) fn window_open(unacked: Psn, next: Psn) -> bool {
     unacked.distance_to(next) < MAX_UNACKNOWLEDGED as i32
 }
 
-/// Returns whether the packet at `psn` asks for an acknowledgement besides the last of each
+/// Returns whether the packet at `psn` asks for an acknowledgment besides the last of each
 /// message: every half window, so that one at the window's end always does and the sender is
-/// never left waiting for an acknowledgement nobody asked for.
+/// never left waiting for an acknowledgment nobody asked for.
 pub(crate) fn asks_ack(unacked: Psn, psn: Psn) -> bool {
     let half = (MAX_UNACKNOWLEDGED / 2) as i32;
     (unacked.distance_to(psn) + 1).rem_euclid(half) == 0
@@ -83,7 +83,7 @@ fn outstanding_reads(t: &Transport) -> usize {
 }
 
 /// Sends what the send queue holds, as far as the window allows.
-pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
+pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     let Some(view) = qp::send_view(qp) else {
         return;
     };
@@ -156,14 +156,14 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
         let reliable = view.service == TransportType::Rc;
         let unacked = Psn::new(t.unacked_psn);
         if reliable && !window_open(unacked, Psn::new(t.next_psn)) {
-            // Acknowledgements move the window on; the packet before asked for one.
+            // Acknowledgments move the window on; the packet before asked for one.
             t.current = Some(current);
             return;
         }
         let ack_request = reliable && asks_ack(unacked, Psn::new(t.next_psn));
         match send_packet(qp, &view, t.next_psn, ack_request, &mut current) {
             Ok(packet) => {
-                if out.push(packet, GFP_KERNEL).is_err() {
+                if out.push(packet).is_err() {
                     // Not sent: the same packet is built again on the next run.
                     current.sent -= 1;
                     t.current = Some(current);
@@ -438,9 +438,9 @@ fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
     if t.in_flight.is_empty() && t.current.is_none() {
         if let Some((wr_id, opcode)) = qp::send_head(qp, t.next_wqe) {
             if let Some(cq) = qp.send_cq() {
-                let mut completion = Completion::flushed(wr_id, opcode, qp.handle());
+                let mut completion = Completion::flushed(wr_id, opcode);
                 completion.status = status;
-                let _ = cq::post(cq, &completion, false);
+                let _ = cq::post(cq, qp, &completion, false);
             }
             qp::consume_send(qp);
         }

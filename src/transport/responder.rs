@@ -14,7 +14,7 @@ use crate::{
     device::{Counter, Rrxe},
     memory::scatter,
     memory::MrState,
-    net::{self, Packet, Received},
+    net::{self, Outbox, Packet, Received},
     queue::wqe::RecvWqe,
     transport::engine::{Incoming, Transport},
     transport::psn::Psn,
@@ -45,7 +45,7 @@ enum Verdict {
     Duplicate,
     /// Drop it.
     Drop,
-    /// Answer with a negative acknowledgement (reliable service) and drop it.
+    /// Answer with a negative acknowledgment (reliable service) and drop it.
     Nak(Syndrome),
     /// A packet beyond the expected PSN: the sequence error NAK names the expected PSN.
     SequenceError,
@@ -71,7 +71,7 @@ pub(crate) struct ReadReply {
     /// Its packets, and those sent so far.
     packets: u32,
     sent: u32,
-    /// The MSN its acknowledgement fields carry.
+    /// The MSN its acknowledgment fields carry.
     msn: u32,
 }
 
@@ -126,12 +126,7 @@ pub(crate) enum Responded {
 /// Handles a request packet for the queue pair: carried out now, or after the read being
 /// answered (request packets are carried out in order). The requests waiting are those the
 /// requester sent within its window.
-pub(crate) fn receive(
-    qp: &Qp<Rrxe>,
-    t: &mut Transport,
-    received: Received,
-    out: &mut KVec<Packet>,
-) {
+pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut Outbox) {
     if t.reply.is_some() || !t.deferred.is_empty() {
         let headers = &received.headers;
         if headers.opcode.operation == Operation::ReadRequest {
@@ -160,7 +155,7 @@ pub(crate) fn receive(
 }
 
 /// Goes on with the read being answered, then with the request packets that waited for it.
-pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
+pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     if qp::recv_view(qp).is_none() {
         // No longer taking requests (an error state): nothing more is answered.
         t.reply = None;
@@ -207,7 +202,7 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut KVec<Packet>) {
 }
 
 /// Carries out or answers a request packet.
-fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut KVec<Packet>) {
+fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut Outbox) {
     let Some(view) = qp::recv_view(qp) else {
         return;
     };
@@ -311,7 +306,7 @@ fn execute(
     route: &Route,
     headers: &Headers,
     payload: &[u8],
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     let reliable = view.service == TransportType::Rc;
     let result = match headers.opcode.operation {
@@ -510,7 +505,7 @@ fn complete_recv(
     let Some(cq) = qp.recv_cq() else {
         return;
     };
-    let mut wc = Completion::flushed(recv.wr_id, opcode.unwrap_or(WcOpcode::Recv), qp.handle());
+    let mut wc = Completion::flushed(recv.wr_id, opcode.unwrap_or(WcOpcode::Recv));
     wc.status = status;
     wc.byte_len = byte_len;
     wc.port_num = 1;
@@ -536,7 +531,7 @@ fn complete_recv(
             wc.network_hdr_type = network.to_raw();
         }
     }
-    let _ = cq::post(cq, &wc, headers.bth.solicited);
+    let _ = cq::post(cq, qp, &wc, headers.bth.solicited);
 }
 
 /// Resolves the remote key of a request for `len` bytes at `va` that needs `right`, which the
@@ -575,28 +570,10 @@ fn read(
         // The queue pair takes no reads.
         return Err(Syndrome::Nak(NakCode::InvalidRequest));
     }
-    let reth = headers.reth;
-    checked_read_length(reth.length, view.mtu)?;
-    let region = remote_region(
-        qp,
-        view,
-        reth.rkey,
-        reth.va,
-        reth.length,
-        Access::REMOTE_READ,
-    )?;
-    t.msn = (t.msn + 1) & 0x00ff_ffff;
+    let msn = (t.msn + 1) & 0x00ff_ffff;
+    let reply = reply_to(qp, view, route, headers, msn)?;
+    t.msn = msn;
     let psn = headers.bth.psn;
-    let reply = ReadReply::new(
-        region,
-        *route,
-        view.dest_qpn,
-        reth.va,
-        reth.length,
-        view.mtu,
-        psn,
-        t.msn,
-    );
     let packets = reply.packets;
     remember(
         &mut t.responded,
@@ -614,7 +591,6 @@ fn read(
 }
 
 /// Answers a read request again, from its PSN on, if it is one of the reads answered last;
-/// Answers a read request again, from its PSN on, if it is one of the reads answered last;
 /// others are dropped (their requester has had their responses). A read that can no longer
 /// be answered (its region went away) gets the NAK it would get now.
 fn duplicate_read(
@@ -623,35 +599,44 @@ fn duplicate_read(
     view: &RecvView,
     route: &Route,
     headers: &Headers,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     let Some(msn) = read_answered(&t.responded, headers.bth.psn) else {
         return;
     };
     // Its own RETH names what is left to answer.
-    let reth = headers.reth;
-    let region = checked_read_length(reth.length, view.mtu).and_then(|()| {
-        remote_region(
-            qp,
-            view,
-            reth.rkey,
-            reth.va,
-            reth.length,
-            Access::REMOTE_READ,
-        )
-    });
-    let region = match region {
-        Ok(region) => region,
+    match reply_to(qp, view, route, headers, msn) {
+        Ok(reply) => t.reply = Some(reply),
         Err(syndrome) => {
             t.reply = None;
             if let Syndrome::Nak(code) = syndrome {
                 nak_at(t, route, view.dest_qpn, headers.bth.psn, code, out);
             }
             qp::enter_error(qp, t);
-            return;
         }
-    };
-    t.reply = Some(ReadReply::new(
+    }
+}
+
+/// The reply to the read request `headers` carry, from its PSN on with MSN `msn`, once its
+/// length, key and range are checked.
+fn reply_to(
+    qp: &Qp<Rrxe>,
+    view: &RecvView,
+    route: &Route,
+    headers: &Headers,
+    msn: u32,
+) -> Result<ReadReply, Syndrome> {
+    let reth = headers.reth;
+    checked_read_length(reth.length, view.mtu)?;
+    let region = remote_region(
+        qp,
+        view,
+        reth.rkey,
+        reth.va,
+        reth.length,
+        Access::REMOTE_READ,
+    )?;
+    Ok(ReadReply::new(
         region,
         *route,
         view.dest_qpn,
@@ -660,7 +645,7 @@ fn duplicate_read(
         view.mtu,
         headers.bth.psn,
         msn,
-    ));
+    ))
 }
 
 /// Checks a read's length: at most 2 GiB, in fewer packets than half the PSN space (PSNs
@@ -707,7 +692,7 @@ fn duplicate_atomic(
     view: &RecvView,
     route: &Route,
     headers: &Headers,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     if let Some((original, msn)) = atomic_answered(&t.responded, headers.bth.psn) {
         atomic_acknowledge(view, route, headers.bth.psn, original, msn, out);
@@ -737,7 +722,7 @@ pub(crate) enum ReplyProgress {
 }
 
 /// Sends the next burst of a read's response packets.
-pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> ReplyProgress {
+pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut Outbox) -> ReplyProgress {
     let end = reply
         .sent
         .saturating_add(READ_REPLY_BURST)
@@ -779,7 +764,7 @@ pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut KVec<Packet>) -> Reply
             // Deregistered or invalidated while it was being read.
             Err(_) => return ReplyProgress::Failed(psn),
         };
-        if out.push(packet, GFP_KERNEL).is_err() {
+        if out.push(packet).is_err() {
             return ReplyProgress::More;
         }
         reply.sent += 1;
@@ -798,7 +783,7 @@ fn atomic(
     view: &RecvView,
     route: &Route,
     headers: &Headers,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) -> Result<(), Syndrome> {
     let eth = headers.atomic;
     if view.max_dest_rd_atomic == 0 {
@@ -850,8 +835,8 @@ fn atomic(
     Ok(())
 }
 
-/// Sends an acknowledgement with `syndrome` and MSN `msn` for `psn` to `dest_qpn` on `route`;
-/// with `atomic_ack`, the atomic acknowledgement of an atomic that found that value. One that
+/// Sends an acknowledgment with `syndrome` and MSN `msn` for `psn` to `dest_qpn` on `route`;
+/// with `atomic_ack`, the atomic acknowledgment of an atomic that found that value. One that
 /// cannot be allocated is not sent, as if lost on the way.
 fn send_aeth(
     route: &Route,
@@ -860,7 +845,7 @@ fn send_aeth(
     syndrome: Syndrome,
     msn: u32,
     atomic_ack: Option<u64>,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     let operation = match atomic_ack {
         Some(_) => Operation::AtomicAcknowledge,
@@ -872,44 +857,35 @@ fn send_aeth(
     };
     ack.aeth = Some(Aeth { syndrome, msn });
     ack.atomic_ack = atomic_ack.unwrap_or(0);
-    if let Ok(packet) = Packet::build(route, &ack, 0, |_| Ok(())) {
-        let _ = out.push(packet, GFP_KERNEL);
-    }
+    out.push_once(Packet::build(route, &ack, 0, |_| Ok(())));
 }
 
-/// Sends the atomic acknowledgement of the atomic at `psn`, which found `original`.
+/// Sends the atomic acknowledgment of the atomic at `psn`, which found `original`.
 fn atomic_acknowledge(
     view: &RecvView,
     route: &Route,
     psn: u32,
     original: u64,
     msn: u32,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     let ack = Syndrome::ACK;
     send_aeth(route, view.dest_qpn, psn, ack, msn, Some(original), out);
 }
 
 /// Sends a NAK with `code` for `psn` to `dest_qpn` on `route` (a read that fails midway).
-fn nak_at(
-    t: &Transport,
-    route: &Route,
-    dest_qpn: u32,
-    psn: u32,
-    code: NakCode,
-    out: &mut KVec<Packet>,
-) {
+fn nak_at(t: &Transport, route: &Route, dest_qpn: u32, psn: u32, code: NakCode, out: &mut Outbox) {
     send_aeth(route, dest_qpn, psn, Syndrome::Nak(code), t.msn, None, out);
 }
 
-/// Sends an acknowledgement for `psn`.
+/// Sends an acknowledgment for `psn`.
 fn acknowledge(
     t: &Transport,
     view: &RecvView,
     route: &Route,
     psn: u32,
     syndrome: Syndrome,
-    out: &mut KVec<Packet>,
+    out: &mut Outbox,
 ) {
     send_aeth(route, view.dest_qpn, psn, syndrome, t.msn, None, out);
 }

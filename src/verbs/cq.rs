@@ -23,9 +23,9 @@ use kernel::{
     rdma::{
         attr::{CqInitAttr, CqNotify},
         mmap::MmapEntry,
-        object::Cq,
+        object::{Cq, Qp, QpRef},
         udata::UData,
-        wc::{CompletionSlots, CqEvent, QpHandle, WorkCompletion},
+        wc::{CompletionSlots, CqEvent, WorkCompletion},
     },
     sync::{Mutex, SpinLockIrq},
 };
@@ -105,32 +105,38 @@ impl UserCompletion {
 /// A completion as the driver reports it, to a user's CQ or an in-kernel consumer's.
 pub(crate) type Completion = WorkCompletion<RequestId>;
 
+/// A completion kept for an in-kernel consumer, with its queue pair: the reference keeps the
+/// queue pair, which the consumer finds named in it, until the consumer polls it (or the
+/// queue pair's destruction removes it).
+type KernelCompletion = Option<(WorkCompletion, QpRef<Rrxe>)>;
+
 /// Where a CQ's completions are kept.
-pub(crate) enum Ring {
+enum Ring {
     /// Shared with the user-space provider.
     User(ToUserQueue),
     /// Kept for an in-kernel consumer's `poll_cq`.
-    Kernel(KernelQueue<Option<WorkCompletion>>),
+    Kernel(KernelQueue<KernelCompletion>),
 }
 
 impl Ring {
-    pub(crate) fn count(&self) -> u32 {
+    fn count(&self) -> u32 {
         match self {
             Ring::User(queue) => queue.count(),
             Ring::Kernel(queue) => queue.len() as u32,
         }
     }
 
-    /// Appends a completion; `ENOSPC` if the ring is full, `EINVAL` if the request's
-    /// identifier is not the CQ's consumer's kind (a user never sees a kernel identifier).
-    pub(crate) fn push(&mut self, wc: &Completion) -> Result {
+    /// Appends a completion of a request posted to `qp`; `ENOSPC` if the ring is full,
+    /// `EINVAL` if the request's identifier is not the CQ's consumer's kind (a user never sees
+    /// a kernel identifier).
+    fn push(&mut self, wc: &Completion, qp: &Qp<Rrxe>) -> Result {
         match (self, wc.wr_id) {
             (Ring::User(queue), RequestId::User(id)) => {
-                queue.push(UserCompletion::with_qp_num(&wc.with_id(id), wc.qp.qp_num()).as_bytes())
+                queue.push(UserCompletion::with_qp_num(&wc.with_id(id), qp.qp_num()).as_bytes())
             }
             (Ring::Kernel(queue), RequestId::Kernel(id)) => queue
                 .push_with(|slot| {
-                    *slot = Some(wc.with_id(id));
+                    *slot = Some((wc.with_id(id), qp.new_ref()));
                     Ok(())
                 })
                 .map_err(|_| ENOSPC),
@@ -140,7 +146,7 @@ impl Ring {
 }
 
 /// Creates a kernel ring of `capacity` completions.
-pub(crate) fn kernel_ring(capacity: u32) -> Result<KernelQueue<Option<WorkCompletion>>> {
+fn kernel_ring(capacity: u32) -> Result<KernelQueue<KernelCompletion>> {
     KernelQueue::new(capacity as usize, || Ok(None))
 }
 
@@ -259,19 +265,25 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
     Ok(notify.report_missed && this.ring.lock().count() > 0)
 }
 
-/// Appends a completion and raises the armed completion event if it is due. Does not sleep.
+/// Appends a completion of a request posted to `qp` and raises the armed completion event if
+/// it is due. Does not sleep.
 ///
 /// A completion that finds the CQ full is not written: the CQ enters the error state and its
 /// consumer gets a CQ error event, once (IBTA: a CQ overrun leaves the CQ unusable). Every
 /// later completion is refused with `ENOSPC` as well.
-pub(crate) fn post(cq: &Cq<Rrxe>, completion: &Completion, solicited: bool) -> Result {
+pub(crate) fn post(
+    cq: &Cq<Rrxe>,
+    qp: &Qp<Rrxe>,
+    completion: &Completion,
+    solicited: bool,
+) -> Result {
     let this = cq.data();
     {
         let mut ring = this.ring.lock();
         if this.overrun.load(Ordering::Relaxed) {
             return Err(ENOSPC);
         }
-        if let Err(e) = ring.push(completion) {
+        if let Err(e) = ring.push(completion, qp) {
             if e == ENOSPC {
                 this.overrun.store(true, Ordering::Relaxed);
                 drop(ring);
@@ -302,19 +314,25 @@ pub(crate) fn poll(cq: &Cq<Rrxe>, slots: &mut CompletionSlots<'_>) -> Result {
         return Err(EINVAL);
     };
     while slots.room() > 0 {
-        let Some(wc) = queue.front() else { break };
-        if let Some(wc) = wc {
-            slots.push(wc);
+        let Some(entry) = queue.take_front() else {
+            break;
+        };
+        if let Some((wc, qp)) = entry {
+            slots.push(&wc, &qp);
         }
-        queue.pop_front();
     }
     Ok(())
 }
 
 /// Removes the completions of queue pair `qp` from an in-kernel consumer's CQ: the queue pair
-/// is being destroyed, and its consumer must not find it named in a later poll.
-pub(crate) fn remove_completions_of(cq: &Cq<Rrxe>, qp: QpHandle) {
+/// is being destroyed, which waits for the references they hold, and its consumer must not
+/// find it named in a later poll.
+pub(crate) fn remove_completions_of(cq: &Cq<Rrxe>, qp: &Qp<Rrxe>) {
     if let Ring::Kernel(queue) = &mut *cq.data().ring.lock() {
-        queue.retain(|wc| wc.as_ref().is_some_and(|wc| wc.qp != qp));
+        queue.retain_dropping(|entry| {
+            entry
+                .as_ref()
+                .is_some_and(|(_, of)| !core::ptr::eq::<Qp<Rrxe>>(&**of, qp))
+        });
     }
 }

@@ -375,7 +375,7 @@ pub(crate) fn destroy(qp: &Qp<Rrxe>) {
         return;
     }
     for cq in [qp.send_cq(), qp.recv_cq()].into_iter().flatten() {
-        cq::remove_completions_of(cq, qp.handle());
+        cq::remove_completions_of(cq, qp);
     }
 }
 

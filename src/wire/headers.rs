@@ -35,18 +35,18 @@ pub(crate) struct AtomicEth {
     pub(crate) compare: u64,
 }
 
-/// The acknowledgement syndrome (AETH bits 31..24), decoded.
+/// The acknowledgment syndrome (AETH bits 31..24), decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Syndrome {
-    /// A positive acknowledgement with the responder's credit count.
+    /// A positive acknowledgment with the responder's credit count.
     Ack(u8),
     /// Receiver not ready, with the encoded timer to wait.
     RnrNak(u8),
-    /// A negative acknowledgement.
+    /// A negative acknowledgment.
     Nak(NakCode),
 }
 
-/// The negative acknowledgement codes.
+/// The negative acknowledgment codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NakCode {
     PsnSequenceError = 0,
@@ -57,7 +57,7 @@ pub(crate) enum NakCode {
 }
 
 impl Syndrome {
-    /// Credits are not tracked: an acknowledgement advertises the invalid credit count.
+    /// Credits are not tracked: an acknowledgment advertises the invalid credit count.
     pub(crate) const ACK: Self = Self::Ack(0x1f);
 
     fn encode(self) -> u8 {
@@ -85,7 +85,7 @@ impl Syndrome {
     }
 }
 
-/// An acknowledgement (AETH).
+/// An acknowledgment (AETH).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Aeth {
     pub(crate) syndrome: Syndrome,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The completer's decisions as pure logic: which requests an acknowledgement completes,
+//! The completer's decisions as pure logic: which requests an acknowledgment completes,
 //! which read a response answers and where it lands, and the reaction to each NAK.
 
 #[kernel::prelude::kunit_tests(rrxe_completer)]

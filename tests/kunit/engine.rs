@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The engine's and the requester's flow decisions as pure logic: which packets an inbox
-//! takes, how far a reliable sender runs ahead of its acknowledgements, and when a read or
+//! takes, how far a reliable sender runs ahead of its acknowledgments, and when a read or
 //! atomic may start.
 
 #[kernel::prelude::kunit_tests(rrxe_flow)]
@@ -33,7 +33,7 @@ mod tests {
     }
 
     #[test]
-    fn a_long_message_asks_for_acknowledgements_every_half_window() {
+    fn a_long_message_asks_for_acknowledgments_every_half_window() {
         let unacked = Psn::new(PSN_MASK - 10);
         let mut asked = [0u32; 4];
         let mut count = 0;

@@ -7,17 +7,14 @@
 mod tests {
     use crate::{
         queue::in_kernel::KernelQueue,
-        queue::wqe::{RequestId, SendOpcode},
-        verbs::cq::{kernel_ring, Completion, Ring},
+        queue::wqe::SendOpcode,
         verbs::qp::state::Service,
         verbs::qp::{send_opcode_of, service_allows},
     };
+    use core::sync::atomic::{AtomicUsize, Ordering};
     use kernel::{
         prelude::*,
-        rdma::{
-            post::WrOpcode,
-            wc::{QpHandle, WcOpcode},
-        },
+        rdma::{post::WrOpcode, wc::WcOpcode},
     };
 
     fn queue(capacity: usize) -> Result<KernelQueue<u32>> {
@@ -38,17 +35,6 @@ mod tests {
             q.pop_front();
         }
         Ok(out)
-    }
-
-    #[test]
-    fn a_kernel_cq_takes_only_kernel_identifiers() -> Result {
-        // A user's identifier never reaches an in-kernel consumer's poll (which would call
-        // through it as an `ib_cqe`): the ring refuses it and stays empty.
-        let mut ring = Ring::Kernel(kernel_ring(4)?);
-        let user = Completion::flushed(RequestId::User(5), WcOpcode::Recv, QpHandle::default());
-        assert_eq!(ring.push(&user), Err(EINVAL));
-        assert_eq!(ring.count(), 0);
-        Ok(())
     }
 
     #[test]
@@ -107,6 +93,48 @@ mod tests {
         push(&mut q, 5)?;
         assert_eq!(push(&mut q, 6), Err(ENOMEM));
         assert_eq!(&drain(&mut q)?[..], &[1, 3, 4, 5]);
+        Ok(())
+    }
+
+    /// Counts the drops of elements that held a value: a completion's queue pair reference
+    /// must go when the completion leaves the queue, not when its slot is next reused.
+    static HELD_DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(Default)]
+    struct Held(Option<u32>);
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            if self.0.is_some() {
+                HELD_DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[test]
+    fn taken_and_removed_elements_are_dropped_at_once() -> Result {
+        HELD_DROPPED.store(0, Ordering::Relaxed);
+        let mut q = KernelQueue::new(4, || Ok(Held::default()))?;
+        for v in 1..=3 {
+            q.push_with(|slot| {
+                *slot = Held(Some(v));
+                Ok(())
+            })?;
+        }
+        let first = q.take_front().ok_or(EINVAL)?;
+        assert_eq!(first.0, Some(1));
+        assert_eq!(HELD_DROPPED.load(Ordering::Relaxed), 0);
+        drop(first);
+        assert_eq!(HELD_DROPPED.load(Ordering::Relaxed), 1);
+        q.retain_dropping(|held| held.0 != Some(2));
+        assert_eq!(q.len(), 1);
+        assert_eq!(HELD_DROPPED.load(Ordering::Relaxed), 2);
+        assert_eq!(q.take_front().and_then(|held| held.0), Some(3));
+        assert_eq!(HELD_DROPPED.load(Ordering::Relaxed), 3);
+        assert!(q.take_front().is_none());
+        drop(q);
+        // Every slot left holds nothing.
+        assert_eq!(HELD_DROPPED.load(Ordering::Relaxed), 3);
         Ok(())
     }
 

@@ -12,7 +12,7 @@ mod tests {
     };
     use kernel::prelude::*;
 
-    /// An RC SEND_ONLY to QP 0x11, PSN 0x123456, acknowledgement requested, 12 bytes.
+    /// An RC SEND_ONLY to QP 0x11, PSN 0x123456, acknowledgment requested, 12 bytes.
     const SEND_ONLY: [u8; 28] = [
         0x04, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x11, 0x80, 0x12, 0x34, 0x56, b'h', b'e', b'l',
         b'l', b'o', b' ', b'r', b'r', b'x', b'e', b'!', b'!', 0x1d, 0xc5, 0x34, 0x1c,
@@ -102,7 +102,7 @@ mod tests {
         headers.bth.pad = 3;
         assert_eq!(parsed, headers);
         assert_eq!(payload.len(), 5);
-        // An acknowledgement carries its syndrome and MSN.
+        // An acknowledgment carries its syndrome and MSN.
         let raw = Opcode::encode(
             TransportType::Rc,
             Operation::Acknowledge,
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn malformed_packets_are_refused() {
         // Too short for its headers, a reserved opcode, RD, a bad version, a payload on an
-        // acknowledgement, a pad longer than the payload.
+        // acknowledgment, a pad longer than the payload.
         assert!(Headers::parse(&SEND_ONLY[..BTH_LEN + 3]).is_err());
         for (at, value) in [(0, 0x15), (0, 0x44), (1, 0x01)] {
             let mut bad = SEND_ONLY;

@@ -7,7 +7,7 @@
 mod tests {
     use crate::kunit::route;
     use crate::{
-        net::Packet,
+        net::Outbox,
         transport::responder::{
             atomic_answered, read_answered, remember, send_reply, ReadReply, ReplyProgress,
             Responded,
@@ -17,9 +17,9 @@ mod tests {
     use kernel::prelude::*;
 
     /// Decodes each packet: (PSN, position, payload length).
-    fn decode(out: KVec<Packet>) -> Result<KVec<(u32, Position, usize)>> {
+    fn decode(out: Outbox) -> Result<KVec<(u32, Position, usize)>> {
         let mut seen = KVec::new();
-        for packet in out {
+        for packet in out.into_packets() {
             let received = packet.check()?;
             let op = received.headers.opcode;
             assert_eq!(op.operation, Operation::ReadResponse);
@@ -42,7 +42,7 @@ mod tests {
         let mut all = KVec::new();
         let mut bursts = 0;
         loop {
-            let mut out = KVec::new();
+            let mut out = Outbox::new();
             let progress = send_reply(&mut reply, &mut out);
             assert!(progress != ReplyProgress::Failed(0));
             bursts += 1;
@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn a_read_of_no_bytes_is_one_packet() -> Result {
         let mut reply = ReadReply::new(None, route(), 0x11, 0, 0, 1024, 5, 1);
-        let mut out = KVec::new();
+        let mut out = Outbox::new();
         assert_eq!(send_reply(&mut reply, &mut out), ReplyProgress::Done);
         let seen = decode(out)?;
         assert_eq!(seen.len(), 1);

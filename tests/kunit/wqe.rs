@@ -10,7 +10,7 @@ mod tests {
     };
     use kernel::{
         prelude::*,
-        rdma::wc::{QpHandle, WcOpcode, WcStatus, WorkCompletion},
+        rdma::wc::{WcOpcode, WcStatus, WorkCompletion},
     };
 
     #[test]
@@ -63,8 +63,7 @@ mod tests {
 
     #[test]
     fn user_completion_has_the_uverbs_layout() {
-        let flushed =
-            WorkCompletion::flushed(0x1122_3344_5566_7788, WcOpcode::Recv, QpHandle::default());
+        let flushed = WorkCompletion::flushed(0x1122_3344_5566_7788, WcOpcode::Recv);
         let wc = UserCompletion::with_qp_num(&flushed, 0x00ab_cdef);
         let bytes = wc.as_bytes();
         // struct ib_uverbs_wc: 48 bytes, wr_id, status, opcode, ..., qp_num at 28.

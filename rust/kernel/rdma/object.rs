@@ -411,13 +411,6 @@ impl<T: Driver> Srq<T> {
 }
 
 impl<T: Driver> Qp<T> {
-    /// Returns the handle that names this queue pair in completions.
-    pub fn handle(&self) -> super::wc::QpHandle {
-        super::wc::QpHandle::new(self.as_raw(), self.qp_num())
-    }
-}
-
-impl<T: Driver> Qp<T> {
     /// Initialises the driver data and the usage count of a core-allocated queue pair.
     ///
     /// # Safety

@@ -7,6 +7,7 @@
 //! The values are the core's (`enum ib_wc_status`, `enum ib_wc_opcode`), which user-space
 //! verbs share (`enum ibv_wc_status`, `enum ibv_wc_opcode`).
 
+use super::{device::Driver, object::Qp};
 use crate::bindings;
 
 /// How a work request completed (`enum ib_wc_status`).
@@ -31,7 +32,7 @@ pub enum WcStatus {
     RemoteInvalidRequest = bindings::ib_wc_status_IB_WC_REM_INV_REQ_ERR,
     /// The remote side failed the operation.
     RemoteOperationError = bindings::ib_wc_status_IB_WC_REM_OP_ERR,
-    /// Retries were exhausted without an acknowledgement.
+    /// Retries were exhausted without an acknowledgment.
     RetryExceeded = bindings::ib_wc_status_IB_WC_RETRY_EXC_ERR,
     /// Receiver-not-ready retries were exhausted.
     RnrRetryExceeded = bindings::ib_wc_status_IB_WC_RNR_RETRY_EXC_ERR,
@@ -109,43 +110,6 @@ pub enum SrqEvent {
     LimitReached = bindings::ib_event_type_IB_EVENT_SRQ_LIMIT_REACHED,
 }
 
-/// Names the queue pair of a completion for an in-kernel consumer (`ib_wc.qp`).
-///
-/// Holds the address of the queue pair's `struct ib_qp` and its number. The address is never
-/// dereferenced here; it is only handed to the consumer that polls the completion, which owns
-/// the queue pair. A driver removes the completions of a queue pair it destroys, as the
-/// core's consumers expect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QpHandle {
-    raw: *mut bindings::ib_qp,
-    qp_num: u32,
-}
-
-// SAFETY: A `QpHandle` is an address and a number; it is never dereferenced in Rust, so it may
-// be moved to another thread.
-unsafe impl Send for QpHandle {}
-// SAFETY: As above; shared references only copy the values out.
-unsafe impl Sync for QpHandle {}
-
-impl QpHandle {
-    /// Creates the handle of the queue pair at `raw` numbered `qp_num`.
-    pub(crate) fn new(raw: *mut bindings::ib_qp, qp_num: u32) -> Self {
-        Self { raw, qp_num }
-    }
-
-    /// Returns the queue pair's number.
-    pub fn qp_num(&self) -> u32 {
-        self.qp_num
-    }
-}
-
-impl Default for QpHandle {
-    /// A handle that names no queue pair: for slots not yet holding a completion.
-    fn default() -> Self {
-        Self::new(core::ptr::null_mut(), 0)
-    }
-}
-
 /// `IB_WC_*` flags of a completion: the optional fields it carries.
 pub mod wc_flags {
     use crate::bindings;
@@ -205,8 +169,6 @@ pub struct WorkCompletion<I = WrId> {
     pub vendor_err: u32,
     /// Bytes transferred (receives, reads, atomics).
     pub byte_len: u32,
-    /// The queue pair the work request was posted to.
-    pub qp: QpHandle,
     /// Immediate data in network byte order, or the invalidated key, as `wc_flags` says.
     pub ex: u32,
     /// The sender's queue pair number (datagram receives).
@@ -224,14 +186,13 @@ pub struct WorkCompletion<I = WrId> {
 impl<I> WorkCompletion<I> {
     /// The completion of a work request flushed from a queue pair in the error state: only
     /// the identifier, status and queue pair are defined for the consumer.
-    pub fn flushed(wr_id: I, opcode: WcOpcode, qp: QpHandle) -> Self {
+    pub fn flushed(wr_id: I, opcode: WcOpcode) -> Self {
         Self {
             wr_id,
             status: WcStatus::WrFlushError,
             opcode,
             vendor_err: 0,
             byte_len: 0,
-            qp,
             ex: 0,
             src_qp: 0,
             wc_flags: 0,
@@ -249,7 +210,6 @@ impl<I> WorkCompletion<I> {
             opcode: self.opcode,
             vendor_err: self.vendor_err,
             byte_len: self.byte_len,
-            qp: self.qp,
             ex: self.ex,
             src_qp: self.src_qp,
             wc_flags: self.wc_flags,
@@ -261,7 +221,8 @@ impl<I> WorkCompletion<I> {
 }
 
 impl WorkCompletion {
-    fn to_raw(self) -> bindings::ib_wc {
+    /// The core's form of the completion, naming queue pair `qp`.
+    fn to_raw(self, qp: *mut bindings::ib_qp) -> bindings::ib_wc {
         bindings::ib_wc {
             __bindgen_anon_1: bindings::ib_wc__bindgen_ty_1 {
                 wr_id: self.wr_id.0,
@@ -270,7 +231,7 @@ impl WorkCompletion {
             opcode: self.opcode as u32,
             vendor_err: self.vendor_err,
             byte_len: self.byte_len,
-            qp: self.qp.raw,
+            qp,
             ex: bindings::ib_wc__bindgen_ty_2 {
                 invalidate_rkey: self.ex,
             },
@@ -327,13 +288,15 @@ impl<'a> CompletionSlots<'a> {
         self.filled
     }
 
-    /// Writes `wc` into the next entry; `false` if the array is full.
-    pub fn push(&mut self, wc: &WorkCompletion) -> bool {
+    /// Writes `wc`, a completion of a request posted to `qp`, into the next entry; `false` if
+    /// the array is full. The consumer finds `qp` named in it: a queue pair that exists while
+    /// it polls, as the reference proves.
+    pub fn push<T: Driver>(&mut self, wc: &WorkCompletion, qp: &Qp<T>) -> bool {
         if self.left == 0 {
             return false;
         }
         // SAFETY: `next` points to a writable entry since `left > 0` (type invariant).
-        unsafe { self.next.write(wc.to_raw()) };
+        unsafe { self.next.write(wc.to_raw(qp.as_raw())) };
         // SAFETY: Still within the array or one past its end.
         self.next = unsafe { self.next.add(1) };
         // INVARIANT: One more entry written, one fewer left.

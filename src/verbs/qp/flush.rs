@@ -29,11 +29,8 @@ fn flush(
             let completed = matches!(queue.read_head(&mut head), Some(Ok(())))
                 && cq::post(
                     target,
-                    &Completion::flushed(
-                        RequestId::User(wqe::wr_id(&head)),
-                        opcode_of(&head),
-                        qp.handle(),
-                    ),
+                    qp,
+                    &Completion::flushed(RequestId::User(wqe::wr_id(&head)), opcode_of(&head)),
                     false,
                 )
                 .is_ok();
@@ -90,8 +87,8 @@ pub(crate) fn flush_more(qp: &Qp<Rrxe>) -> bool {
 pub(super) fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut RecvQueue) {
     let mut cq = qp.recv_cq();
     while let Some(request) = recv.front() {
-        let completion = Completion::flushed(request.wr_id, WcOpcode::Recv, qp.handle());
-        if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
+        let completion = Completion::flushed(request.wr_id, WcOpcode::Recv);
+        if cq.is_some_and(|target| cq::post(target, qp, &completion, false).is_err()) {
             cq = None;
         }
         recv.pop_front();
@@ -108,9 +105,8 @@ pub(super) fn flush_kernel_send(
     let mut cq = qp.send_cq();
     while let Some(request) = send.front() {
         let wqe = &request.wqe;
-        let completion =
-            Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode(), qp.handle());
-        if cq.is_some_and(|target| cq::post(target, &completion, false).is_err()) {
+        let completion = Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode());
+        if cq.is_some_and(|target| cq::post(target, qp, &completion, false).is_err()) {
             cq = None;
         }
         send.pop_front();
@@ -123,8 +119,8 @@ pub(super) fn flush_kernel_send(
 pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
         if let Some(cq) = qp.recv_cq() {
-            let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv, qp.handle());
-            let _ = cq::post(cq, &completion, false);
+            let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv);
+            let _ = cq::post(cq, qp, &completion, false);
         }
     }
     t.current = None;
