@@ -94,6 +94,11 @@ impl Outbox {
         }
     }
 
+    /// Returns how many packets were lost for want of memory.
+    pub(crate) fn lost(&self) -> u32 {
+        self.lost
+    }
+
     /// Returns how many packets are queued.
     pub(crate) fn len(&self) -> usize {
         self.packets.len()
@@ -189,7 +194,7 @@ pub(crate) fn has_room(
 /// Hands packets to where they go, in order, and counts those lost for want of memory; the
 /// engines that receive them join `wakeups`.
 pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups) {
-    for _ in 0..out.lost {
+    for _ in 0..out.lost() {
         device.data().count(Counter::TxNoMemory);
     }
     for packet in out.packets {

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The engine's and the requester's flow decisions as pure logic: which packets an inbox
-//! takes, how far a reliable sender runs ahead of its acknowledgments, and when a read or
-//! atomic may start.
+//! takes, how far a reliable sender runs ahead of its acknowledgments, that an acknowledgment
+//! lost for want of memory is counted, and when a read or atomic may start.
 
 #[kernel::prelude::kunit_tests(rrxe_flow)]
 mod tests {
+    use crate::net::Outbox;
     use crate::transport::{
         engine::{inbox_admits, INBOX_PACKETS, REPLY_ROOM},
         psn::{Psn, PSN_MASK},
         requester::{asks_ack, read_gate, window_open, ReadGate, MAX_UNACKNOWLEDGED},
     };
+    use kernel::prelude::*;
 
     #[test]
     fn an_inbox_drops_packets_beyond_its_cap() {
@@ -20,6 +22,14 @@ mod tests {
         assert!(!inbox_admits(usize::MAX));
         // A reliable sender's window and a reader's held-back responses fit, with room.
         assert!(MAX_UNACKNOWLEDGED as usize + REPLY_ROOM + 64 < INBOX_PACKETS);
+    }
+
+    #[test]
+    fn an_acknowledgment_without_memory_is_counted_lost() {
+        let mut out = Outbox::new();
+        out.push_once(Err(ENOMEM));
+        assert_eq!(out.lost(), 1);
+        assert!(out.is_empty());
     }
 
     #[test]
