@@ -47,7 +47,10 @@ log "in-tree: $(echo "$patches" | wc -l) patches applied"
 # may leave MAINTAINERS as it is: the RUST entry ("F: rust/") covers them.
 bad=0
 for p in $patches; do
-	report=$(cd "$tree" && perl scripts/checkpatch.pl --strict --terse --no-summary "$p" || true)
+	# Its SPDX check runs Debian's python3, which has ply and GitPython; anything it
+	# prints on stderr (such as a missing module) is a report too.
+	report=$(cd "$tree" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --terse \
+		--no-summary "$p" 2>&1 || true)
 	if ! grep '^+++ b/' "$p" | grep -qv '^+++ b/rust/'; then
 		report=$(grep -v 'does MAINTAINERS need updating' <<<"$report" || true)
 	fi
