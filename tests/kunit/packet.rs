@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The RoCEv2 packet codec: opcodes, header encoding and decoding, IP and UDP headers, and
-//! the ICRC against a vector computed independently (zlib's CRC-32 over the masked fields).
+//! The RoCEv2 packet codec: opcodes, header encoding and decoding, IPv4, IPv6 and UDP
+//! headers, and the ICRC over either against vectors computed independently (zlib's CRC-32
+//! over the masked fields).
 
 #[kernel::prelude::kunit_tests(rrxe_packet)]
 mod tests {
     use crate::kunit::route;
     use crate::wire::{
-        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position,
+        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
         Syndrome, TransportType, BTH_LEN, ICRC_LEN,
     };
     use kernel::prelude::*;
@@ -62,6 +63,61 @@ mod tests {
         let mut other = headers;
         other[15] ^= 1;
         assert!(!icrc_is_valid(&other, &SEND_ONLY));
+    }
+
+    /// An IPv6 route: 2001:db8::1 to 2001:db8::2, traffic class 0x12, flow label 0x12345.
+    fn route6() -> Route {
+        let mut source = [0u8; 16];
+        source[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        let mut destination = source;
+        source[15] = 1;
+        destination[15] = 2;
+        Route {
+            source,
+            destination,
+            ipv4: false,
+            traffic_class: 0x12,
+            hop_limit: 64,
+            flow_label: 0x12345,
+            source_port: 0xc123,
+        }
+    }
+
+    #[test]
+    fn ipv6_and_udp_headers_match_the_vector() {
+        let mut out = [0u8; 48];
+        let route = route6();
+        assert_eq!(route.header_len(), 48);
+        route.write_headers(&mut out, SEND_ONLY.len());
+        // Version, traffic class and flow label; payload length 36; UDP; hop limit 64.
+        assert_eq!(out[..8], [0x61, 0x21, 0x23, 0x45, 0x00, 0x24, 0x11, 0x40]);
+        assert_eq!(out[8..24], route.source);
+        assert_eq!(out[24..40], route.destination);
+        assert_eq!(out[40..], [0xc1, 0x23, 0x12, 0xb7, 0x00, 0x24, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn icrc_over_ipv6_matches_an_independent_computation() {
+        let mut headers = [0u8; 48];
+        route6().write_headers(&mut headers, SEND_ONLY.len());
+        // zlib's CRC-32 over 8 bytes of 0xff, the headers with the traffic class, flow label,
+        // hop limit, UDP checksum and BTH reserved byte set to ones, then the payload.
+        let mut packet = SEND_ONLY;
+        packet[24..].copy_from_slice(&[0xc4, 0xc9, 0x14, 0x34]);
+        assert!(icrc_is_valid(&headers, &packet));
+        let mut sealed = packet;
+        sealed[24..].fill(0);
+        seal(&headers, &mut sealed);
+        assert_eq!(sealed, packet);
+        // Routers may change the traffic class, flow label and hop limit; not the addresses.
+        let mut changed = headers;
+        changed[1] ^= 0xff;
+        changed[3] ^= 0xff;
+        changed[7] = 1;
+        assert!(icrc_is_valid(&changed, &packet));
+        let mut other = headers;
+        other[39] ^= 1;
+        assert!(!icrc_is_valid(&other, &packet));
     }
 
     #[test]
