@@ -134,6 +134,11 @@ pub mod wc_flags {
 /// [`RecvRequest::wr_id`]: super::post::RecvRequest::wr_id
 /// [`SendRequest::wr_id`]: super::post::SendRequest::wr_id
 ///
+/// A `WrId` is `Copy`, so the type does not yet stop a driver from reporting one twice, after
+/// the consumer may have freed the `ib_cqe` it names: each must be reported once. Making it
+/// move-only (taken once from its posted request, given up by the completion that reports
+/// it) is still to be done.
+///
 /// # Invariants
 ///
 /// The value is the identifier of a request an in-kernel consumer posted.
