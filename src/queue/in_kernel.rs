@@ -139,8 +139,10 @@ impl<T: Default> KernelQueue<T> {
 
     /// Keeps only the elements `keep` accepts, in order, and drops the others.
     pub(crate) fn retain_dropping(&mut self, keep: impl FnMut(&T) -> bool) {
+        let before = self.len;
         self.retain(keep);
-        for position in self.len..self.capacity() {
+        // `retain` leaves the elements it did not keep right after those it kept.
+        for position in self.len..before {
             let slot = self.slot(position);
             self.slots[slot] = T::default();
         }
