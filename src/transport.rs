@@ -19,9 +19,12 @@ pub(crate) mod psn;
 pub(crate) mod requester;
 pub(crate) mod responder;
 
-/// Posts the completion of a send request, if it is due: errors always, successes when
-/// signaled.
+/// Consumes the oldest send request, `wqe` (the requester's copy of it), and posts its
+/// completion if it is due: errors always, successes when signaled.
 pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len: u32) {
+    let Some((wr_id, _)) = qp::consume_send(qp) else {
+        return;
+    };
     let signaled = wqe.flags & flags::SIGNALED != 0 || qp::signals_all(qp);
     if status == WcStatus::Success && !signaled {
         return;
@@ -29,10 +32,10 @@ pub(crate) fn complete(qp: &Qp<Rrxe>, wqe: &SendWqe, status: WcStatus, byte_len:
     let Some(cq) = qp.send_cq() else {
         return;
     };
-    let mut completion = Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode());
+    let mut completion = Completion::flushed(wr_id, wqe.opcode.completion_opcode());
     completion.status = status;
     completion.byte_len = byte_len;
     completion.port_num = 1;
     // A CQ that overran has reported its error and takes no more.
-    let _ = cq::post(cq, qp, &completion, false);
+    let _ = cq::post(cq, qp, completion, false);
 }

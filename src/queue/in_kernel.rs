@@ -74,6 +74,11 @@ impl<T> KernelQueue<T> {
         (self.len > 0).then(|| &self.slots[self.head])
     }
 
+    /// Returns the oldest element, to change.
+    pub(crate) fn front_mut(&mut self) -> Option<&mut T> {
+        (self.len > 0).then(|| &mut self.slots[self.head])
+    }
+
     /// Returns the element at `position` from the oldest.
     pub(crate) fn get(&self, position: usize) -> Option<&T> {
         (position < self.len).then(|| &self.slots[self.slot(position)])
@@ -151,6 +156,7 @@ impl<T: Default> KernelQueue<T> {
 
 /// A receive request of an in-kernel consumer, kept until it is consumed or flushed.
 pub(crate) struct KernelRecv {
+    /// The request's identifier, until the request is taken or flushed.
     pub(crate) wr_id: RequestId,
     /// Room for the queue's `max_sge` elements, reserved when the queue is created.
     sges: KVec<Sge>,
@@ -183,11 +189,11 @@ pub(crate) fn post_recvs(
         }
         queue
             .push_with(|slot| {
-                slot.wr_id = RequestId::Kernel(request.wr_id());
                 slot.sges.clear();
                 for sge in request.sges() {
                     slot.sges.push_within_capacity(sge).map_err(|_| EINVAL)?;
                 }
+                slot.wr_id = RequestId::Kernel(request.into_wr_id());
                 Ok(())
             })
             .map_err(fail)?;
@@ -198,8 +204,8 @@ pub(crate) fn post_recvs(
 /// Takes the oldest receive request, copied for the responder; `None` if there is none.
 /// Does not sleep.
 pub(crate) fn take_recv(queue: &mut RecvQueue) -> Option<Result<RecvWqe, Malformed>> {
-    let request = queue.front()?;
-    let wr_id = request.wr_id;
+    let request = queue.front_mut()?;
+    let wr_id = request.wr_id.take();
     let mut sges = KVec::new();
     let copied = sges.extend_from_slice(&request.sges, GFP_ATOMIC);
     queue.pop_front();

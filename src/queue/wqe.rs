@@ -34,8 +34,9 @@ pub(crate) fn wr_id(head: &[u8; ID_AND_OPCODE_LEN]) -> u64 {
     u64::from_ne_bytes(id)
 }
 
-/// Whose identifier a work request carries, for its completion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whose identifier a work request carries, for its completion. An in-kernel consumer's can
+/// be neither copied nor cloned: the request's slot holds it until the completion takes it.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RequestId {
     /// A user's, read from the queue it shares with the driver: reported only in its own
     /// CQ's shared queue.
@@ -48,6 +49,11 @@ pub(crate) enum RequestId {
 impl RequestId {
     /// The identifier of a queue slot not holding a request yet.
     pub(crate) const UNSET: Self = Self::User(0);
+
+    /// Takes the identifier out of a queue slot, leaving [`Self::UNSET`].
+    pub(crate) fn take(&mut self) -> Self {
+        core::mem::replace(self, Self::UNSET)
+    }
 }
 
 /// The raw operation of a send entry (`wr.opcode`, after `wr_id` and a reserved word).
@@ -193,8 +199,10 @@ pub(crate) enum Payload {
 }
 
 /// A send request as the requester carries it out, copied out of the shared queue.
+///
+/// Its identifier stays in the queue's slot: the completion takes it from there
+/// ([`crate::verbs::qp::consume_send`]).
 pub(crate) struct SendWqe {
-    pub(crate) wr_id: RequestId,
     pub(crate) opcode: SendOpcode,
     pub(crate) flags: u32,
     /// Immediate data (network order, as given) or the key to invalidate.
@@ -279,7 +287,6 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         (length, Payload::Gather(sges))
     };
     Ok(SendWqe {
-        wr_id: RequestId::User(wr_id(head)),
         opcode,
         flags,
         ex: read_u32(slot, send_offset::EX),

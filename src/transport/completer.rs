@@ -293,7 +293,6 @@ fn finish_oldest(qp: &Qp<Rrxe>, t: &mut Transport, result: Result<(), WcStatus>,
         Err(status) => status,
     };
     complete(qp, &oldest.wqe, status, len);
-    qp::consume_send(qp);
     if status != WcStatus::Success {
         qp::enter_error(qp, t);
         return;
@@ -302,7 +301,6 @@ fn finish_oldest(qp: &Qp<Rrxe>, t: &mut Transport, result: Result<(), WcStatus>,
     while t.in_flight.first().is_some_and(|o| o.is_local()) {
         if let Ok(local) = t.in_flight.remove(0) {
             complete(qp, &local.wqe, WcStatus::Success, 0);
-            qp::consume_send(qp);
         }
     }
 }
@@ -318,7 +316,6 @@ fn fail_oldest(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus, psn: u32) {
     let sent_it = sent_packet(t.current.as_ref(), psn);
     if let Some(current) = t.current.take_if(|_| sent_it) {
         complete(qp, &current.wqe, status, 0);
-        qp::consume_send(qp);
         qp::enter_error(qp, t);
     }
 }

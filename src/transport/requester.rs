@@ -120,7 +120,6 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             if let Err(status) = result {
                 if t.in_flight.is_empty() {
                     complete(qp, &current.wqe, status, 0);
-                    qp::consume_send(qp);
                 }
                 qp::enter_error(qp, t);
                 return;
@@ -128,7 +127,6 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             // It completes in order, after the requests in flight before it.
             if t.in_flight.is_empty() {
                 complete(qp, &current.wqe, WcStatus::Success, 0);
-                qp::consume_send(qp);
             } else if t.in_flight.push(current, GFP_KERNEL).is_err() {
                 fail_next(qp, t, WcStatus::LocalQpOperationError);
                 return;
@@ -199,7 +197,6 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             }
         } else {
             complete(qp, &current.wqe, WcStatus::Success, 0);
-            qp::consume_send(qp);
         }
     }
     // The round's budget is spent: the engine's next round goes on.
@@ -426,7 +423,6 @@ fn fail_current(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
     if let Some(current) = t.current.take() {
         if t.in_flight.is_empty() {
             complete(qp, &current.wqe, status, 0);
-            qp::consume_send(qp);
         }
     }
     qp::enter_error(qp, t);
@@ -436,13 +432,12 @@ fn fail_current(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
 fn fail_next(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus) {
     // Only the oldest request can complete now; later ones are flushed behind it.
     if t.in_flight.is_empty() && t.current.is_none() {
-        if let Some((wr_id, opcode)) = qp::send_head(qp, t.next_wqe) {
+        if let Some((wr_id, opcode)) = qp::consume_send(qp) {
             if let Some(cq) = qp.send_cq() {
                 let mut completion = Completion::flushed(wr_id, opcode);
                 completion.status = status;
-                let _ = cq::post(cq, qp, &completion, false);
+                let _ = cq::post(cq, qp, completion, false);
             }
-            qp::consume_send(qp);
         }
     }
     qp::enter_error(qp, t);

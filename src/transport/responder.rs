@@ -422,7 +422,7 @@ fn receive_data(
     if let Some(status) = local_error {
         // The receive request completes in error and the connection ends.
         if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
-            complete_recv(qp, &recv, status, 0, headers, None, None);
+            complete_recv(qp, recv, status, 0, headers, None, None);
         }
         return Err(match status {
             WcStatus::LocalLengthError => Syndrome::Nak(NakCode::InvalidRequest),
@@ -436,7 +436,7 @@ fn receive_data(
             if let Some(recv) = t.incoming.take().and_then(|i| i.recv) {
                 complete_recv(
                     qp,
-                    &recv,
+                    recv,
                     WcStatus::RemoteInvalidRequest,
                     0,
                     headers,
@@ -462,7 +462,7 @@ fn receive_data(
             };
             complete_recv(
                 qp,
-                &recv,
+                recv,
                 WcStatus::Success,
                 len,
                 headers,
@@ -495,7 +495,7 @@ struct Sender {
 #[allow(clippy::too_many_arguments)]
 fn complete_recv(
     qp: &Qp<Rrxe>,
-    recv: &RecvWqe,
+    recv: RecvWqe,
     status: WcStatus,
     byte_len: u32,
     headers: &Headers,
@@ -531,7 +531,7 @@ fn complete_recv(
             wc.network_hdr_type = network.to_raw();
         }
     }
-    let _ = cq::post(cq, qp, &wc, headers.bth.solicited);
+    let _ = cq::post(cq, qp, wc, headers.bth.solicited);
 }
 
 /// Resolves the remote key of a request for `len` bytes at `va` that needs `right`, which the
@@ -923,7 +923,7 @@ fn receive_datagram(
     };
     complete_recv(
         qp,
-        &recv,
+        recv,
         status,
         total as u32,
         headers,

@@ -129,8 +129,9 @@ impl Ring {
     /// Appends a completion of a request posted to `qp`; `ENOSPC` if the ring is full,
     /// `EINVAL` if the request's identifier is not the CQ's consumer's kind (a user never sees
     /// a kernel identifier).
-    fn push(&mut self, wc: &Completion, qp: &Qp<Rrxe>) -> Result {
-        match (self, wc.wr_id) {
+    fn push(&mut self, wc: Completion, qp: &Qp<Rrxe>) -> Result {
+        let (wc, id) = wc.split_id();
+        match (self, id) {
             (Ring::User(queue), RequestId::User(id)) => {
                 queue.push(UserCompletion::with_qp_num(&wc.with_id(id), qp.qp_num()).as_bytes())
             }
@@ -274,7 +275,7 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
 pub(crate) fn post(
     cq: &Cq<Rrxe>,
     qp: &Qp<Rrxe>,
-    completion: &Completion,
+    completion: Completion,
     solicited: bool,
 ) -> Result {
     let this = cq.data();
@@ -318,7 +319,7 @@ pub(crate) fn poll(cq: &Cq<Rrxe>, slots: &mut CompletionSlots<'_>) -> Result {
             break;
         };
         if let Some((wc, qp)) = entry {
-            slots.push(&wc, &qp);
+            slots.push(wc, &qp);
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use self::flush::{
 };
 pub(crate) use self::{
     datapath::{
-        address_handle, consume_send, kick, next_send_index, read_send, recv_view, send_head,
+        address_handle, consume_send, kick, next_send_index, read_send, recv_view,
         send_index_before, send_view, signals_all, take_recv, RecvView, SendView,
     },
     flush::{enter_error, flush_more},
@@ -87,6 +87,8 @@ pub(crate) fn new_table() -> impl PinInit<QpTable> {
 
 /// A send request of an in-kernel consumer, kept until it completes or is flushed.
 pub(crate) struct KernelSend {
+    /// The request's identifier, until its completion takes it.
+    wr_id: RequestId,
     /// The request; its payload is in `sges` or `inline`.
     wqe: SendWqe,
     /// Room for the queue pair's `max_send_sge` elements, reserved when the queue is created.
@@ -249,7 +251,6 @@ fn user_queues(
 /// An empty send request.
 fn empty_send() -> SendWqe {
     SendWqe {
-        wr_id: RequestId::UNSET,
         opcode: SendOpcode::Send,
         flags: 0,
         ex: 0,
@@ -272,6 +273,7 @@ fn empty_send() -> SendWqe {
 fn kernel_queues(requested: &QpCaps, has_srq: bool) -> Result<(WorkQueues, QpCaps)> {
     let send = KernelQueue::new(requested.max_send_wr as usize, || {
         Ok(KernelSend {
+            wr_id: RequestId::UNSET,
             wqe: empty_send(),
             sges: KVec::with_capacity(requested.max_send_sge as usize, GFP_KERNEL)?,
             inline: KVec::with_capacity(requested.max_inline_data as usize, GFP_KERNEL)?,

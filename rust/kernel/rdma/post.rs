@@ -68,11 +68,13 @@ pub struct RecvRequest<'a> {
 }
 
 impl<'a> RecvRequest<'a> {
-    /// Returns the request's identifier, reported back in its completion.
-    pub fn wr_id(&self) -> WrId {
+    /// Returns the request's identifier, to be reported back in its completion. It consumes
+    /// the request, which a post call hands out once, so no other `WrId` names the request.
+    pub fn into_wr_id(self) -> WrId {
         // SAFETY: Both union members are 64 bits; the identifier is its bits.
         let raw = unsafe { self.raw.__bindgen_anon_1.wr_id };
-        // SAFETY: An in-kernel consumer posted the request (type invariant).
+        // SAFETY: An in-kernel consumer posted the request (type invariant), and this request,
+        // which is neither `Copy` nor `Clone`, is the only one the post call made of it.
         unsafe { WrId::posted(raw) }
     }
 
@@ -234,11 +236,13 @@ pub struct SendRequest<'a, T: Driver> {
 }
 
 impl<'a, T: Driver> SendRequest<'a, T> {
-    /// Returns the request's identifier, reported back in its completion.
-    pub fn wr_id(&self) -> WrId {
+    /// Returns the request's identifier, to be reported back in its completion. It consumes
+    /// the request, which a post call hands out once, so no other `WrId` names the request.
+    pub fn into_wr_id(self) -> WrId {
         // SAFETY: Both union members are 64 bits; the identifier is its bits.
         let raw = unsafe { self.raw.__bindgen_anon_1.wr_id };
-        // SAFETY: An in-kernel consumer posted the request (type invariant).
+        // SAFETY: An in-kernel consumer posted the request (type invariant), and this request,
+        // which is neither `Copy` nor `Clone`, is the only one the post call made of it.
         unsafe { WrId::posted(raw) }
     }
 

@@ -127,22 +127,21 @@ pub mod wc_flags {
 /// The identifier an in-kernel consumer gave a work request (`wr_id`, or the `struct ib_cqe`
 /// that shares its field), to be reported back in the request's completion.
 ///
-/// The core's completion handling calls through the `ib_cqe` a completion names, so a
-/// completion for an in-kernel consumer carries only an identifier read from a request that
-/// consumer posted: [`RecvRequest::wr_id`] and [`SendRequest::wr_id`] are the only sources.
+/// The core's completion handling calls through the `ib_cqe` a completion names, and the
+/// consumer may free it once that completion is polled. So a completion for an in-kernel
+/// consumer carries only an identifier taken from a request that consumer posted, and each at
+/// most once: [`RecvRequest::into_wr_id`] and [`SendRequest::into_wr_id`] consume the request
+/// they take it from, a `WrId` can be neither copied nor cloned, and [`CompletionSlots::push`]
+/// consumes the completion that reports it.
 ///
-/// [`RecvRequest::wr_id`]: super::post::RecvRequest::wr_id
-/// [`SendRequest::wr_id`]: super::post::SendRequest::wr_id
-///
-/// A `WrId` is `Copy`, so the type does not yet stop a driver from reporting one twice, after
-/// the consumer may have freed the `ib_cqe` it names: each must be reported once. Making it
-/// move-only (taken once from its posted request, given up by the completion that reports
-/// it) is still to be done.
+/// [`RecvRequest::into_wr_id`]: super::post::RecvRequest::into_wr_id
+/// [`SendRequest::into_wr_id`]: super::post::SendRequest::into_wr_id
 ///
 /// # Invariants
 ///
-/// The value is the identifier of a request an in-kernel consumer posted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The value is the identifier of a request an in-kernel consumer posted, and no other `WrId`
+/// was taken from that request.
+#[derive(Debug, PartialEq, Eq)]
 pub struct WrId(u64);
 
 impl WrId {
@@ -151,7 +150,7 @@ impl WrId {
     /// # Safety
     ///
     /// An in-kernel consumer must have posted a request with identifier `raw` (not a user's
-    /// command).
+    /// command), and no other `WrId` may be made from that request.
     pub(crate) unsafe fn posted(raw: u64) -> Self {
         // INVARIANT: The caller's guarantee.
         Self(raw)
@@ -207,8 +206,27 @@ impl<I> WorkCompletion<I> {
         }
     }
 
-    /// Returns the same completion with identifier `wr_id`.
-    pub fn with_id<J>(&self, wr_id: J) -> WorkCompletion<J> {
+    /// Separates the completion's identifier from the rest of it.
+    pub fn split_id(self) -> (WorkCompletion<()>, I) {
+        let id = self.wr_id;
+        let rest = WorkCompletion {
+            wr_id: (),
+            status: self.status,
+            opcode: self.opcode,
+            vendor_err: self.vendor_err,
+            byte_len: self.byte_len,
+            ex: self.ex,
+            src_qp: self.src_qp,
+            wc_flags: self.wc_flags,
+            pkey_index: self.pkey_index,
+            port_num: self.port_num,
+            network_hdr_type: self.network_hdr_type,
+        };
+        (rest, id)
+    }
+
+    /// Returns the same completion with identifier `wr_id` in place of its own.
+    pub fn with_id<J>(self, wr_id: J) -> WorkCompletion<J> {
         WorkCompletion {
             wr_id,
             status: self.status,
@@ -227,7 +245,7 @@ impl<I> WorkCompletion<I> {
 
 impl WorkCompletion {
     /// The core's form of the completion, naming queue pair `qp`.
-    fn to_raw(self, qp: *mut bindings::ib_qp) -> bindings::ib_wc {
+    fn into_raw(self, qp: *mut bindings::ib_qp) -> bindings::ib_wc {
         bindings::ib_wc {
             __bindgen_anon_1: bindings::ib_wc__bindgen_ty_1 {
                 wr_id: self.wr_id.0,
@@ -296,12 +314,12 @@ impl<'a> CompletionSlots<'a> {
     /// Writes `wc`, a completion of a request posted to `qp`, into the next entry; `false` if
     /// the array is full. The consumer finds `qp` named in it: a queue pair that exists while
     /// it polls, as the reference proves.
-    pub fn push<T: Driver>(&mut self, wc: &WorkCompletion, qp: &Qp<T>) -> bool {
+    pub fn push<T: Driver>(&mut self, wc: WorkCompletion, qp: &Qp<T>) -> bool {
         if self.left == 0 {
             return false;
         }
         // SAFETY: `next` points to a writable entry since `left > 0` (type invariant).
-        unsafe { self.next.write(wc.to_raw(qp.as_raw())) };
+        unsafe { self.next.write(wc.into_raw(qp.as_raw())) };
         // SAFETY: Still within the array or one past its end.
         self.next = unsafe { self.next.add(1) };
         // INVARIANT: One more entry written, one fewer left.

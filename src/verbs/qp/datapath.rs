@@ -176,29 +176,6 @@ pub(crate) fn read_send(
     }
 }
 
-/// Returns the identifier and completion operation of the send request at `index`, for a
-/// completion that reports it failed; `None` if nothing is posted there.
-pub(crate) fn send_head(qp: &Qp<Rrxe>, index: u32) -> Option<(RequestId, WcOpcode)> {
-    let queues = qp.data().queues.lock();
-    match &*queues {
-        WorkQueues::User { send, .. } => {
-            if send.posted_from(index) == 0 {
-                return None;
-            }
-            let mut head = [0u8; wqe::ID_AND_OPCODE_LEN];
-            send.read_at(index, &mut head).ok()?;
-            // The operation of a request user space wrote garbage into is reported as a send.
-            let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
-                .map_or(WcOpcode::Send, |op| op.completion_opcode());
-            Some((RequestId::User(wqe::wr_id(&head)), opcode))
-        }
-        WorkQueues::Kernel { send, oldest, .. } => {
-            let request = send.get(index.wrapping_sub(*oldest) as usize)?;
-            Some((request.wqe.wr_id, request.wqe.opcode.completion_opcode()))
-        }
-    }
-}
-
 /// Returns the send queue index after `index`.
 pub(crate) fn next_send_index(qp: &Qp<Rrxe>, index: u32) -> u32 {
     match &*qp.data().queues.lock() {
@@ -218,17 +195,29 @@ pub(crate) fn send_index_before(qp: &Qp<Rrxe>, index: u32) -> u32 {
     }
 }
 
-/// Consumes the oldest send queue entry: its request completed.
-pub(crate) fn consume_send(qp: &Qp<Rrxe>) {
+/// Consumes the oldest send queue entry, whose request completed, and returns its identifier
+/// and the operation its completion reports; `None` if nothing is posted.
+///
+/// An in-kernel consumer's identifier is moved out of its slot here, so each is reported
+/// once. A user's is read from the shared queue, as the provider wrote it; the operation of an
+/// entry user space wrote garbage into is reported as a send.
+pub(crate) fn consume_send(qp: &Qp<Rrxe>) -> Option<(RequestId, WcOpcode)> {
     match &mut *qp.data().queues.lock() {
         WorkQueues::User { send, .. } => {
+            let mut head = [0u8; wqe::ID_AND_OPCODE_LEN];
+            let read = send.read_head(&mut head)?;
             let _ = send.advance();
+            read.ok()?;
+            let opcode = SendOpcode::from_raw(wqe::send_opcode(&head))
+                .map_or(WcOpcode::Send, |op| op.completion_opcode());
+            Some((RequestId::User(wqe::wr_id(&head)), opcode))
         }
         WorkQueues::Kernel { send, oldest, .. } => {
-            if send.len() > 0 {
-                send.pop_front();
-                *oldest = oldest.wrapping_add(1);
-            }
+            let request = send.front_mut()?;
+            let taken = (request.wr_id.take(), request.wqe.opcode.completion_opcode());
+            send.pop_front();
+            *oldest = oldest.wrapping_add(1);
+            Some(taken)
         }
     }
 }

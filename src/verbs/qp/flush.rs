@@ -30,7 +30,7 @@ fn flush(
                 && cq::post(
                     target,
                     qp,
-                    &Completion::flushed(RequestId::User(wqe::wr_id(&head)), opcode_of(&head)),
+                    Completion::flushed(RequestId::User(wqe::wr_id(&head)), opcode_of(&head)),
                     false,
                 )
                 .is_ok();
@@ -86,9 +86,9 @@ pub(crate) fn flush_more(qp: &Qp<Rrxe>) -> bool {
 /// refuses a completion (it overran) the rest are dropped without.
 pub(super) fn flush_kernel_recv(qp: &Qp<Rrxe>, recv: &mut RecvQueue) {
     let mut cq = qp.recv_cq();
-    while let Some(request) = recv.front() {
-        let completion = Completion::flushed(request.wr_id, WcOpcode::Recv);
-        if cq.is_some_and(|target| cq::post(target, qp, &completion, false).is_err()) {
+    while let Some(request) = recv.front_mut() {
+        let completion = Completion::flushed(request.wr_id.take(), WcOpcode::Recv);
+        if cq.is_some_and(|target| cq::post(target, qp, completion, false).is_err()) {
             cq = None;
         }
         recv.pop_front();
@@ -103,10 +103,10 @@ pub(super) fn flush_kernel_send(
     oldest: &mut u32,
 ) {
     let mut cq = qp.send_cq();
-    while let Some(request) = send.front() {
-        let wqe = &request.wqe;
-        let completion = Completion::flushed(wqe.wr_id, wqe.opcode.completion_opcode());
-        if cq.is_some_and(|target| cq::post(target, qp, &completion, false).is_err()) {
+    while let Some(request) = send.front_mut() {
+        let opcode = request.wqe.opcode.completion_opcode();
+        let completion = Completion::flushed(request.wr_id.take(), opcode);
+        if cq.is_some_and(|target| cq::post(target, qp, completion, false).is_err()) {
             cq = None;
         }
         send.pop_front();
@@ -120,7 +120,7 @@ pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
         if let Some(cq) = qp.recv_cq() {
             let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv);
-            let _ = cq::post(cq, qp, &completion, false);
+            let _ = cq::post(cq, qp, completion, false);
         }
     }
     t.current = None;

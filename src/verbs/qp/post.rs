@@ -72,9 +72,9 @@ pub(crate) fn send_opcode_of(opcode: WrOpcode) -> SendOpcode {
     }
 }
 
-/// Checks an in-kernel consumer's send request against the queue pair and copies it into
+/// Checks an in-kernel consumer's send request against the queue pair and moves it into
 /// `slot`. Does not allocate: the slot's room was reserved with the queue.
-fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSend) -> Result {
+fn fill_send(this: &RrxeQp, request: SendRequest<'_, Rrxe>, slot: &mut KernelSend) -> Result {
     let opcode = request.opcode().ok_or(EINVAL)?;
     if !service_allows(this.service, opcode) || request.num_sge() > this.caps.max_send_sge {
         return Err(EINVAL);
@@ -96,7 +96,6 @@ fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSe
     };
     let wqe = &mut slot.wqe;
     *wqe = empty_send();
-    wqe.wr_id = RequestId::Kernel(request.wr_id());
     wqe.opcode = send_opcode_of(opcode);
     wqe.flags = request.flags();
     wqe.length = length;
@@ -129,6 +128,8 @@ fn fill_send(this: &RrxeQp, request: &SendRequest<'_, Rrxe>, slot: &mut KernelSe
         wqe.remote_qpn = datagram.remote_qpn;
         wqe.remote_qkey = datagram.remote_qkey;
     }
+    // Last: a request that fails a check leaves no identifier behind.
+    slot.wr_id = RequestId::Kernel(request.into_wr_id());
     Ok(())
 }
 
@@ -154,7 +155,7 @@ pub(crate) fn post_send(qp: &Qp<Rrxe>, requests: SendRequests<'_, Rrxe>) -> Resu
     }
     let mut result = Ok(());
     for (posted, request) in requests.enumerate() {
-        if let Err(e) = send.push_with(|slot| fill_send(this, &request, slot)) {
+        if let Err(e) = send.push_with(|slot| fill_send(this, request, slot)) {
             result = Err(fail(posted, e));
             break;
         }
