@@ -23,6 +23,7 @@ new_files() {
 	0003-rust-workqueue-owned-queue.patch) echo kernel/workqueue/owned.rs ;;
 	0005-rust-net-netdevice.patch) echo helpers/netdevice.c kernel/net/netdevice.rs ;;
 	0006-rust-rdma.patch) echo helpers/rdma.c kernel/rdma.rs kernel/rdma ;;
+	0007-rust-net-udp-tunnel.patch) echo helpers/skbuff.c helpers/udp_tunnel.c kernel/net/route.rs kernel/net/skbuff.rs kernel/net/udp_tunnel.rs ;;
 	esac
 }
 # The MAINTAINERS entry a patch adds (its title, then its fields), and the

@@ -100,6 +100,23 @@ impl NetDevice {
         unsafe { bindings::is_vlan_dev(self.as_raw()) }
     }
 
+    /// Returns the device's interface index.
+    pub fn ifindex(&self) -> i32 {
+        // SAFETY: Valid by the type invariant; the index does not change while registered and
+        // is read as C reads it.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).ifindex) }
+    }
+
+    /// Returns the cookie of the network namespace the device is in now: a number no other
+    /// namespace has had or will have, to tell namespaces apart. A device may move to another
+    /// namespace at any time.
+    pub fn namespace_cookie(&self) -> u64 {
+        let _rcu = crate::sync::rcu::read_lock();
+        // SAFETY: Valid by the type invariant. Under the RCU read lock the namespace the device
+        // is in is not freed; its cookie is written once, when it is created.
+        unsafe { (*bindings::dev_net_rcu(self.as_raw())).net_cookie }
+    }
+
     /// Returns whether the device is fully registered (not yet being unregistered).
     pub fn is_registered(&self) -> bool {
         // SAFETY: Valid by the type invariant; `reg_state` is an aligned byte read racily as in

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IP routes (`struct dst_entry`) and sending locally built IP packets through them.
+//!
+//! C headers: [`include/net/route.h`](srctree/include/net/route.h),
+//! [`include/net/ip6_route.h`](srctree/include/net/ip6_route.h),
+//! [`include/net/dst.h`](srctree/include/net/dst.h)
+//!
+//! A [`Route`] is looked up from a network device, for packets that leave through it from one
+//! of its addresses; [`Route::send`] hands a buffer whose data is a complete IP packet to the
+//! stack's local output (`ip_local_out`, `ip6_local_out`), netfilter and queueing disciplines
+//! included.
+
+use super::{netdevice::NetDevice, skbuff::SkBuff};
+use crate::{bindings, error::from_err_ptr, prelude::*};
+use core::ptr::NonNull;
+
+/// The IP version of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpVersion {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// A reference to the namespace of a network device, held while a lookup runs.
+///
+/// # Invariants
+///
+/// `net` is a live network namespace this value holds a reference to (`maybe_get_net`).
+struct NamespaceRef {
+    net: NonNull<bindings::net>,
+}
+
+impl NamespaceRef {
+    /// Takes a reference to `netdev`'s namespace; `ENODEV` if it is being dismantled.
+    fn of(netdev: &NetDevice) -> Result<Self> {
+        let _rcu = crate::sync::rcu::read_lock();
+        // SAFETY: `netdev` is valid; under the RCU read lock its namespace is not freed.
+        let net = unsafe { bindings::maybe_get_net(bindings::dev_net_rcu(netdev.as_raw())) };
+        // INVARIANT: `maybe_get_net` returned a held reference, or null.
+        NonNull::new(net).map(|net| Self { net }).ok_or(ENODEV)
+    }
+}
+
+impl Drop for NamespaceRef {
+    fn drop(&mut self) {
+        // SAFETY: The reference is held (type invariant) and given up here.
+        unsafe { bindings::put_net(self.net.as_ptr()) };
+    }
+}
+
+/// A route: a counted reference to a destination cache entry.
+///
+/// # Invariants
+///
+/// `dst` is a valid `struct dst_entry` this value holds a reference to, of a route of
+/// version `version`.
+pub struct Route {
+    dst: NonNull<bindings::dst_entry>,
+    version: IpVersion,
+}
+
+// SAFETY: Route entries are reference counted and used from any context.
+unsafe impl Send for Route {}
+// SAFETY: Shared references do not touch the entry.
+unsafe impl Sync for Route {}
+
+impl Route {
+    /// Looks up the IPv4 route for UDP packets from `source` to `destination` leaving through
+    /// `netdev`. Does not sleep.
+    pub fn ipv4(netdev: &NetDevice, source: [u8; 4], destination: [u8; 4]) -> Result<Self> {
+        let namespace = NamespaceRef::of(netdev)?;
+        // SAFETY: All-zero is a valid `struct flowi4` (C initialises it with `{}`).
+        let mut flow: bindings::flowi4 = unsafe { core::mem::zeroed() };
+        flow.__fl_common.flowic_oif = netdev.ifindex();
+        flow.__fl_common.flowic_proto = bindings::IPPROTO_UDP as u8;
+        flow.saddr = u32::from_ne_bytes(source);
+        flow.daddr = u32::from_ne_bytes(destination);
+        // SAFETY: The namespace is held; the flow is valid for the call.
+        let rt = unsafe {
+            bindings::ip_route_output_flow(namespace.net.as_ptr(), &mut flow, core::ptr::null())
+        };
+        let rt = from_err_ptr(rt)?;
+        // `dst` is the first member of `struct rtable`.
+        let dst = NonNull::new(rt.cast::<bindings::dst_entry>()).ok_or(EHOSTUNREACH)?;
+        // INVARIANT: The lookup returned a held reference.
+        Ok(Self {
+            dst,
+            version: IpVersion::V4,
+        })
+    }
+
+    /// Looks up the IPv6 route for UDP packets from `source` to `destination` leaving through
+    /// `netdev`. Does not sleep.
+    pub fn ipv6(netdev: &NetDevice, source: [u8; 16], destination: [u8; 16]) -> Result<Self> {
+        let namespace = NamespaceRef::of(netdev)?;
+        // SAFETY: All-zero is a valid `struct flowi6` (C initialises it with `{}`).
+        let mut flow: bindings::flowi6 = unsafe { core::mem::zeroed() };
+        flow.__fl_common.flowic_oif = netdev.ifindex();
+        flow.__fl_common.flowic_proto = bindings::IPPROTO_UDP as u8;
+        flow.saddr.in6_u.u6_addr8 = source;
+        flow.daddr.in6_u.u6_addr8 = destination;
+        // SAFETY: The namespace is held; the flow is valid for the call; no socket and no final
+        // destination are needed.
+        let dst = unsafe {
+            bindings::ip6_dst_lookup_flow(
+                namespace.net.as_ptr(),
+                core::ptr::null(),
+                &mut flow,
+                core::ptr::null(),
+            )
+        };
+        let dst = NonNull::new(from_err_ptr(dst)?).ok_or(EHOSTUNREACH)?;
+        // INVARIANT: The lookup returned a held reference.
+        let route = Self {
+            dst,
+            version: IpVersion::V6,
+        };
+        // SAFETY: The entry is valid (type invariant).
+        match unsafe { (*route.dst.as_ptr()).error } {
+            0 => Ok(route),
+            _ => Err(EHOSTUNREACH),
+        }
+    }
+
+    /// Returns the route's IP version.
+    pub fn version(&self) -> IpVersion {
+        self.version
+    }
+
+    /// Returns the MTU of the path (`dst_mtu`).
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: The entry is valid (type invariant).
+        unsafe { bindings::dst_mtu(self.dst.as_ptr()) }
+    }
+
+    /// Sends `skb`, whose data is a whole IP packet of the route's version with a header
+    /// without options, through the route (`ip_local_out`, `ip6_local_out`). The stack sets
+    /// the IPv4 total length and header checksum, or the IPv6 payload length; every other
+    /// field is sent as written. `EINVAL` if the data does not start with such a header (the
+    /// buffer is dropped), `ENOBUFS` if the stack dropped the packet.
+    pub fn send(&self, skb: SkBuff) -> Result {
+        let header_len = match self.version {
+            IpVersion::V4 => 20,
+            IpVersion::V6 => 40,
+        };
+        let data = skb.data();
+        let version_ok = match self.version {
+            IpVersion::V4 => data.first() == Some(&0x45),
+            IpVersion::V6 => data.first().is_some_and(|b| b >> 4 == 6),
+        };
+        if data.len() < header_len || !version_ok {
+            return Err(EINVAL);
+        }
+        let protocol = match self.version {
+            IpVersion::V4 => bindings::ETH_P_IP,
+            IpVersion::V6 => bindings::ETH_P_IPV6,
+        };
+        let skb = skb.into_raw();
+        // SAFETY: `skb` is owned and valid; its linear data starts with an IP header of
+        // `header_len` bytes, checked above. The control block is cleared of whatever a
+        // previous layer left in it (the stack reads it as `IPCB`/`IP6CB`), `skb_scrub_packet`
+        // drops any previous route, socket and destructor, and the route reference taken here
+        // is given to the buffer.
+        let sent = unsafe {
+            bindings::skb_scrub_packet(skb, false);
+            core::ptr::write_bytes((*skb).cb.as_mut_ptr(), 0, (*skb).cb.len());
+            (*skb).__bindgen_anon_4.headers.as_mut().protocol = (protocol as u16).to_be();
+            bindings::skb_reset_network_header(skb);
+            bindings::skb_set_transport_header(skb, header_len as c_int);
+            bindings::dst_hold(self.dst.as_ptr());
+            bindings::skb_dst_set(skb, self.dst.as_ptr());
+            let net = bindings::dev_net(bindings::dst_dev(self.dst.as_ptr()));
+            match self.version {
+                IpVersion::V4 => bindings::ip_local_out(net, core::ptr::null_mut(), skb),
+                IpVersion::V6 => bindings::ip6_local_out(net, core::ptr::null_mut(), skb),
+            }
+        };
+        match sent {
+            0 => Ok(()),
+            x if x == bindings::NET_XMIT_CN as c_int => Ok(()),
+            x if x < 0 => Err(Error::from_errno(x)),
+            _ => Err(ENOBUFS),
+        }
+    }
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        // SAFETY: The reference is held (type invariant) and given up here.
+        unsafe { bindings::dst_release(self.dst.as_ptr()) };
+    }
+}
