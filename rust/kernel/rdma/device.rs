@@ -295,6 +295,29 @@ impl<T: Driver> DeviceGuard<'_, T> {
         unsafe { bindings::ib_dispatch_port_state_event(self.dev.as_raw(), netdev.as_raw()) };
     }
 
+    /// Returns whether `gid` is one of `port`'s RoCEv2 GIDs (`rdma_find_gid_by_port`): an
+    /// address packets to the device may carry. Does not sleep.
+    pub fn has_roce_v2_gid(&self, port: u32, gid: &[u8; 16]) -> bool {
+        let gid = bindings::ib_gid { raw: *gid };
+        // SAFETY: The device is registered (type invariant), so its GID table exists; `gid` is
+        // valid for the call. The core checks `port` and returns a held entry or an error.
+        let attr = unsafe {
+            bindings::rdma_find_gid_by_port(
+                self.dev.as_raw(),
+                &gid,
+                bindings::ib_gid_type_IB_GID_TYPE_ROCE_UDP_ENCAP,
+                port,
+                core::ptr::null_mut(),
+            )
+        };
+        if attr.is_null() || crate::error::from_err_ptr(attr.cast_mut()).is_err() {
+            return false;
+        }
+        // SAFETY: A held entry, released once.
+        unsafe { bindings::rdma_put_gid_attr(attr) };
+        true
+    }
+
     /// Starts unregistering the device from a workqueue and returns at once; usable where
     /// RTNL is held (a netdev notifier). The core drops the data once no guard remains.
     pub fn unregister_queued(self) {
