@@ -12,11 +12,13 @@ use crate::{
         registry::Devices,
     },
     memory::MemoryTables,
+    net::udp::{self, Tunnel, Tunnels},
     verbs::ah::{self, AhTable, RrxeAh},
     verbs::cq::{self, RrxeCq},
     verbs::mr::{self, RrxeMr, RrxeMw},
     verbs::qp::{self, QpTable, RrxeQp},
     verbs::srq::{self, RrxeSrq, SrqTable},
+    wire,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
@@ -52,22 +54,30 @@ pub(crate) enum Counter {
     RxMalformed,
     /// Received packets for a queue pair that does not exist or takes no packets.
     RxNoQp,
-    /// Packets for hosts the device cannot reach yet.
+    /// Packets for hosts no IP route reaches.
     TxUnroutable,
     /// Received packets dropped because their queue pair's inbox was full or could not grow.
     RxInboxFull,
-    /// Acknowledgments not sent for want of memory (the requester asks again).
+    /// Packets not sent for want of memory (acknowledgments: the requester asks again).
     TxNoMemory,
+    /// Received datagrams addressed to none of the device's GIDs.
+    RxNotForDevice,
+    /// Received datagrams dropped for want of memory.
+    RxNoMemory,
+    /// Packets the network stack dropped on the way out.
+    TxDropped,
 }
 
 /// The number of counters.
-const COUNTERS: usize = 5;
+const COUNTERS: usize = 8;
 
 /// Per-device state.
 #[pin_data]
 pub(crate) struct RrxeDevice {
     /// The network device the device runs on, held until the core drops the device's data.
     netdev: ARef<NetDevice>,
+    /// The device's share of its namespace's UDP sockets.
+    _tunnel: Tunnel,
     /// System image and node GUID, in network order.
     guid: u64,
     ucontexts: Arc<Quota>,
@@ -92,6 +102,11 @@ impl RrxeDevice {
         self.counters[counter as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Returns the network device the device runs on.
+    pub(crate) fn netdev(&self) -> &NetDevice {
+        &self.netdev
+    }
+
     /// Returns whether the device runs on `netdev`.
     pub(crate) fn is_on(&self, netdev: &NetDevice) -> bool {
         core::ptr::eq(self.netdev.as_raw(), netdev.as_raw())
@@ -108,10 +123,12 @@ pub(crate) struct RrxePd {
     _slot: QuotaSlot,
 }
 
-/// Creates and registers a device named `name` on `netdev` (`rdma link add`).
+/// Creates and registers a device named `name` on `netdev` (`rdma link add`). Fails with
+/// `EADDRINUSE` if something else (rdma_rxe) holds UDP port 4791 in `netdev`'s namespace.
 pub(crate) fn create(
     module: &'static ThisModule,
-    devices: &Devices,
+    devices: &Arc<Devices>,
+    tunnels: &Tunnels,
     name: &CStr,
     netdev: &NetDevice,
 ) -> Result {
@@ -123,10 +140,24 @@ pub(crate) fn create(
     if devices.exists_on(netdev) {
         return Err(EEXIST);
     }
-    let mac = netdev.ethernet_address().ok_or(EINVAL)?;
+    // A device without a hardware address (a tun device) gets the GUID of an all-zero one.
+    let mac = netdev.ethernet_address().unwrap_or([0; 6]);
     let guid = u64::from_ne_bytes(params::eui64(mac));
+    let tunnel = tunnels
+        .open(netdev, wire::ROCE_V2_PORT, || {
+            udp::Inbound::new(devices.clone(), netdev)
+        })
+        .inspect_err(|e| {
+            if *e == EADDRINUSE {
+                pr_err!(
+                    "UDP port {} is in use in this namespace\n",
+                    wire::ROCE_V2_PORT
+                );
+            }
+        })?;
     let data = try_pin_init!(RrxeDevice {
         netdev: netdev.into(),
+        _tunnel: tunnel,
         guid,
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
         pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,

@@ -5,8 +5,7 @@
 //!
 //! A packet for one of the device's own addresses is delivered to the destination queue
 //! pair's engine directly, as it would arrive from the network; receiving checks it the same
-//! way. Packets for other hosts are counted and dropped: the device has no UDP transmit path
-//! yet.
+//! way. Packets for other hosts go out as UDP datagrams ([`udp`]).
 
 use crate::{
     device::{Counter, Rrxe},
@@ -15,6 +14,8 @@ use crate::{
     wire::{self, Headers, Operation, Route},
 };
 use kernel::{prelude::*, rdma::Device, sync::Arc};
+
+pub(crate) mod udp;
 
 /// A packet on its way: its route and its transport bytes, ICRC included.
 pub(crate) struct Packet {
@@ -47,13 +48,19 @@ impl Packet {
         })
     }
 
-    /// Checks the ICRC of a packet that arrived and decodes its headers, once.
+    /// Checks the ICRC of a packet the device sent itself and decodes its headers, once.
     pub(crate) fn check(self) -> Result<Received> {
         let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
         let ip_len = self.route.header_len();
         self.route
             .write_headers(&mut ip_udp[..ip_len], self.data.len());
-        if !wire::icrc_is_valid(&ip_udp[..ip_len], &self.data) {
+        self.check_with(&ip_udp[..ip_len])
+    }
+
+    /// Checks the ICRC of a packet that arrived in the IP and UDP headers `ip_udp` and decodes
+    /// its headers, once.
+    pub(crate) fn check_with(self, ip_udp: &[u8]) -> Result<Received> {
+        if !wire::icrc_is_valid(ip_udp, &self.data) {
             return Err(EBADMSG);
         }
         let (headers, payload) = Headers::parse(&self.data)?;
@@ -201,17 +208,31 @@ pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups
         if packet.route.destination == packet.route.source {
             receive(device, packet, wakeups);
         } else {
-            device.data().count(Counter::TxUnroutable);
+            udp::send(device, &packet);
         }
     }
 }
 
-/// Takes a packet that arrived for the device to the queue pair it names; the queue pair's
-/// engine joins `wakeups`. Packets that are malformed or name no queue pair are counted and
-/// dropped.
+/// Takes a packet the device sent itself to the queue pair it names; the queue pair's engine
+/// joins `wakeups`. Packets that are malformed or name no queue pair are counted and dropped.
 pub(crate) fn receive(device: &Device<Rrxe>, packet: Packet, wakeups: &mut Wakeups) {
+    dispatch(device, packet.check(), wakeups);
+}
+
+/// Takes a packet that arrived in the IP and UDP headers `ip_udp` to the queue pair it names,
+/// with exactly the checks of [`receive`].
+pub(crate) fn receive_checked(
+    device: &Device<Rrxe>,
+    packet: Packet,
+    ip_udp: &[u8],
+    wakeups: &mut Wakeups,
+) {
+    dispatch(device, packet.check_with(ip_udp), wakeups);
+}
+
+fn dispatch(device: &Device<Rrxe>, checked: Result<Received>, wakeups: &mut Wakeups) {
     let data = device.data();
-    let Ok(received) = packet.check() else {
+    let Ok(received) = checked else {
         data.count(Counter::RxMalformed);
         return;
     };

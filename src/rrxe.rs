@@ -25,6 +25,7 @@ mod wire;
 mod kunit;
 
 use device::registry::Devices;
+use net::udp::Tunnels;
 
 module! {
     type: RrxeModule,
@@ -39,6 +40,7 @@ module! {
 struct RrxeLink {
     module: &'static ThisModule,
     devices: Arc<Devices>,
+    tunnels: Arc<Tunnels>,
 }
 
 static LINK_SLOT: link::LinkSlot<RrxeLink> = link::LinkSlot::new();
@@ -48,7 +50,7 @@ impl link::Link for RrxeLink {
     const SLOT: &'static link::LinkSlot<Self> = &LINK_SLOT;
 
     fn newlink(&self, name: &CStr, netdev: &NetDevice) -> Result {
-        device::create(self.module, &self.devices, name, netdev)
+        device::create(self.module, &self.devices, &self.tunnels, name, netdev)
     }
 }
 
@@ -90,10 +92,13 @@ struct RrxeModule {
 impl kernel::InPlaceModule for RrxeModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let devices = Arc::pin_init(Devices::new(), GFP_KERNEL);
+        // The link type holds the sockets' registration: the devices, which use it, go first.
+        let tunnels = Arc::pin_init(Tunnels::new(), GFP_KERNEL);
         try_pin_init!(Self {
             link <- link::Registration::new(Ok::<_, Error>(RrxeLink {
                 module,
                 devices: devices.clone()?,
+                tunnels: tunnels?,
             })),
             netdev_events <- NetdevNotifierRegistration::new(NetdevEvents {
                 devices: devices.clone()?,

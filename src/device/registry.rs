@@ -31,6 +31,25 @@ impl Devices {
             .any(|h| h.try_get().is_some_and(|dev| dev.data().is_on(netdev)))
     }
 
+    /// Returns the device on the network device with index `ifindex` in the namespace with
+    /// cookie `namespace`, if any.
+    pub(crate) fn find_by_ifindex(
+        &self,
+        namespace: u64,
+        ifindex: i32,
+    ) -> Option<DeviceHandle<Rrxe>> {
+        self.handles
+            .lock()
+            .iter()
+            .find(|h| {
+                h.try_get().is_some_and(|dev| {
+                    let netdev = dev.data().netdev();
+                    netdev.ifindex() == ifindex && netdev.namespace_cookie() == namespace
+                })
+            })
+            .cloned()
+    }
+
     /// Adds a newly registered device on `netdev`.
     ///
     /// If `netdev` started unregistering meanwhile, the notifier may have looked for the device

@@ -7,6 +7,7 @@
 #[kernel::prelude::kunit_tests(rrxe_packet)]
 mod tests {
     use crate::kunit::route;
+    use crate::net::udp::addressing;
     use crate::wire::{
         icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
         Syndrome, TransportType, BTH_LEN, ICRC_LEN,
@@ -118,6 +119,71 @@ mod tests {
         let mut other = headers;
         other[39] ^= 1;
         assert!(!icrc_is_valid(&other, &packet));
+    }
+
+    /// A route from 10.0.2.15 to 10.0.2.16.
+    fn route_between() -> Route {
+        let mut r = route();
+        r.destination[15] = 16;
+        r.traffic_class = 0x28;
+        r
+    }
+
+    #[test]
+    fn a_received_datagram_gives_back_its_route() -> Result {
+        for sent in [route_between(), route6()] {
+            let mut datagram = [0u8; 48 + SEND_ONLY.len()];
+            let len = sent.header_len();
+            sent.write_headers(&mut datagram[..len], SEND_ONLY.len());
+            datagram[len..len + SEND_ONLY.len()].copy_from_slice(&SEND_ONLY);
+            let ip_len = len - 8;
+            let udp = &datagram[ip_len..len + SEND_ONLY.len()];
+            let got = addressing(&datagram[..ip_len], udp).ok_or(EINVAL)?;
+            assert_eq!(got.route, sent);
+            assert_eq!(got.transport_len, SEND_ONLY.len());
+            assert_eq!(got.headers_len, len);
+            assert_eq!(got.headers[..len], datagram[..len]);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_datagrams_give_no_route() {
+        let mut datagram = [0u8; 28 + SEND_ONLY.len()];
+        route().write_headers(&mut datagram[..28], SEND_ONLY.len());
+        datagram[28..].copy_from_slice(&SEND_ONLY);
+        let (ip, udp) = datagram.split_at(20);
+        assert!(addressing(ip, udp).is_some());
+        // A UDP length beyond the datagram, or shorter than the UDP header.
+        for udp_len in [8 + SEND_ONLY.len() as u16 + 1, 7] {
+            let mut bad = datagram;
+            bad[24..26].copy_from_slice(&udp_len.to_be_bytes());
+            assert!(addressing(&bad[..20], &bad[20..]).is_none());
+        }
+        // IP options, or not IP at all.
+        for first in [0x46, 0x55] {
+            let mut bad = datagram;
+            bad[0] = first;
+            assert!(addressing(&bad[..20], &bad[20..]).is_none());
+        }
+        // A truncated UDP header, an IPv4 header of the wrong length.
+        assert!(addressing(ip, &udp[..6]).is_none());
+        assert!(addressing(&ip[..19], udp).is_none());
+    }
+
+    #[test]
+    fn the_icrc_covers_the_ipv4_identification_as_received() {
+        let mut headers = [0u8; 28];
+        route().write_headers(&mut headers, SEND_ONLY.len());
+        // A peer that numbers its datagrams seals them over its identification.
+        headers[4..6].copy_from_slice(&[0x12, 0x34]);
+        let mut packet = SEND_ONLY;
+        seal(&headers, &mut packet);
+        assert!(icrc_is_valid(&headers, &packet));
+        let mut renumbered = headers;
+        renumbered[5] = 0x35;
+        assert!(!icrc_is_valid(&renumbered, &packet));
+        assert!(!icrc_is_valid(&headers, &SEND_ONLY));
     }
 
     #[test]

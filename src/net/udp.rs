@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The UDP wire: packets for other hosts leave as RoCEv2 datagrams through the IP route to
+//! their destination, and datagrams arriving on UDP port 4791 of a network namespace reach
+//! the device whose network device they arrived on.
+//!
+//! One socket pair (IPv4 and IPv6) serves all of a namespace's devices; it opens with the
+//! namespace's first device and closes with its last. Its receive callback runs in softirq
+//! context and only queues the datagram, up to a bound; a work item takes the queue and
+//! checks and delivers each datagram in process context, as the device's own packets are.
+
+use super::{receive_checked, Packet, Wakeups};
+use crate::{
+    device::{registry::Devices, Counter, Rrxe},
+    wire::{self, Route},
+};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::{
+    c_str, impl_has_work,
+    net::{
+        netdevice::NetDevice,
+        route,
+        skbuff::SkBuff,
+        udp_tunnel::{self, PernetId},
+    },
+    new_spinlock_irq, new_work,
+    prelude::*,
+    rdma::Device,
+    sync::{Arc, SpinLockIrq},
+    workqueue::{OwnedQueue, QueueFlags, Work, WorkItem},
+};
+
+/// The index of the driver's per-namespace data.
+static PERNET_ID: PernetId = PernetId::new();
+
+/// The driver's sockets, one pair per namespace.
+pub(crate) type Tunnels = udp_tunnel::Registration<Inbound>;
+/// A device's share of its namespace's sockets.
+pub(crate) type Tunnel = udp_tunnel::Tunnel<Inbound>;
+
+/// Datagrams a namespace's sockets received and not yet delivered: beyond this many, more
+/// are dropped and counted.
+const INBOUND_LIMIT: usize = 4096;
+
+/// Room in front of a packet's IP header for the link layer's header.
+const LINK_HEADROOM: usize = 64;
+
+/// Datagrams waiting for delivery: those received since the worker last took them, and the
+/// (empty) buffer it hands back, so that receiving never allocates.
+struct Pending {
+    received: KVec<SkBuff>,
+    spare: KVec<SkBuff>,
+}
+
+/// The receiving side of a namespace's sockets.
+#[pin_data]
+pub(crate) struct InboundQueue {
+    #[pin]
+    pending: SpinLockIrq<Pending>,
+    #[pin]
+    work: Work<InboundQueue>,
+    devices: Arc<Devices>,
+    /// The namespace's cookie.
+    namespace: u64,
+    /// Datagrams dropped before reaching a device: the queue was full, or no device of the
+    /// namespace took them.
+    dropped: AtomicU64,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for InboundQueue { self.work }
+}
+
+/// What receives a namespace's datagrams: the queue and the worker that empties it.
+pub(crate) struct Inbound {
+    queue: Arc<InboundQueue>,
+    /// Runs the queue's work item; dropped (drained) after the sockets are closed.
+    worker: OwnedQueue,
+}
+
+impl Inbound {
+    /// Creates the receiving side of `netdev`'s namespace. Sleeps.
+    pub(crate) fn new(devices: Arc<Devices>, netdev: &NetDevice) -> Result<Self> {
+        let queue = Arc::pin_init(
+            try_pin_init!(InboundQueue {
+                pending <- new_spinlock_irq!(Pending {
+                    received: KVec::with_capacity(INBOUND_LIMIT, GFP_KERNEL)?,
+                    spare: KVec::with_capacity(INBOUND_LIMIT, GFP_KERNEL)?,
+                }),
+                work <- new_work!("rrxe::InboundQueue::work"),
+                devices,
+                namespace: netdev.namespace_cookie(),
+                dropped: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            queue,
+            worker: OwnedQueue::new(c_str!("rrxe_rx"), QueueFlags::UNBOUND, 1)?,
+        })
+    }
+}
+
+impl udp_tunnel::Receiver for Inbound {
+    fn pernet_id() -> &'static PernetId {
+        &PERNET_ID
+    }
+
+    fn receive(&self, skb: SkBuff) {
+        let queued = self.queue.pending.lock().received.push_within_capacity(skb);
+        if queued.is_err() {
+            self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // Already queued or running: it takes this datagram too.
+        let _ = self.worker.enqueue(self.queue.clone());
+    }
+}
+
+impl WorkItem for InboundQueue {
+    type Pointer = Arc<InboundQueue>;
+
+    fn run(this: Arc<InboundQueue>) {
+        let mut batch = {
+            let mut pending = this.pending.lock();
+            let spare = core::mem::take(&mut pending.spare);
+            core::mem::replace(&mut pending.received, spare)
+        };
+        for skb in batch.drain_all() {
+            if !this.deliver(skb) {
+                this.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        // Emptied, with its room kept, for the next turn.
+        this.pending.lock().spare = batch;
+    }
+}
+
+/// The addresses and ports of a datagram, read from its IP and UDP headers.
+pub(crate) struct Addressing {
+    /// The route the datagram came by: from its sender to the device.
+    pub(crate) route: Route,
+    /// The IP and UDP headers as received, which the ICRC covers.
+    pub(crate) headers: [u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN],
+    pub(crate) headers_len: usize,
+    /// The transport packet's length (the UDP payload).
+    pub(crate) transport_len: usize,
+}
+
+/// Reads the addressing of a datagram whose IP header is `ip` and whose UDP header and payload
+/// are `udp`; `None` if the headers are malformed or carry IP options.
+pub(crate) fn addressing(ip: &[u8], udp: &[u8]) -> Option<Addressing> {
+    let udp_header = udp.get(..wire::UDP_HEADER_LEN)?;
+    let udp_len = usize::from(u16::from_be_bytes([udp_header[4], udp_header[5]]));
+    let transport_len = udp_len.checked_sub(wire::UDP_HEADER_LEN)?;
+    if udp.len() < udp_len {
+        return None;
+    }
+    let source_port = u16::from_be_bytes([udp_header[0], udp_header[1]]);
+    let mut route = Route {
+        source: [0; 16],
+        destination: [0; 16],
+        ipv4: false,
+        traffic_class: 0,
+        hop_limit: 0,
+        flow_label: 0,
+        source_port,
+    };
+    match ip.first()? >> 4 {
+        4 if ip.len() == wire::IPV4_HEADER_LEN && ip[0] == 0x45 => {
+            route.ipv4 = true;
+            route.traffic_class = ip[1];
+            route.hop_limit = ip[8];
+            route.source = ipv4_mapped(&ip[12..16]);
+            route.destination = ipv4_mapped(&ip[16..20]);
+        }
+        6 if ip.len() == wire::IPV6_HEADER_LEN => {
+            let word = u32::from_be_bytes([ip[0], ip[1], ip[2], ip[3]]);
+            route.traffic_class = (word >> 20) as u8;
+            route.flow_label = word & 0x000f_ffff;
+            route.hop_limit = ip[7];
+            route.source.copy_from_slice(&ip[8..24]);
+            route.destination.copy_from_slice(&ip[24..40]);
+        }
+        _ => return None,
+    }
+    let mut headers = [0; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
+    let headers_len = ip.len() + wire::UDP_HEADER_LEN;
+    headers[..ip.len()].copy_from_slice(ip);
+    headers[ip.len()..headers_len].copy_from_slice(udp_header);
+    Some(Addressing {
+        route,
+        headers,
+        headers_len,
+        transport_len,
+    })
+}
+
+/// The GID of an IPv4 address: the address mapped into IPv6 (`::ffff:a.b.c.d`).
+fn ipv4_mapped(address: &[u8]) -> [u8; 16] {
+    let mut gid = [0; 16];
+    gid[10] = 0xff;
+    gid[11] = 0xff;
+    gid[12..].copy_from_slice(address);
+    gid
+}
+
+impl InboundQueue {
+    /// Checks a datagram and delivers it to the device it arrived for; `false` if no device
+    /// of the namespace took it.
+    fn deliver(&self, mut skb: SkBuff) -> bool {
+        if skb.linearize().is_err() {
+            return false;
+        }
+        let Some(device) = self
+            .devices
+            .find_by_ifindex(self.namespace, skb.ingress_ifindex())
+        else {
+            return false;
+        };
+        let Some(device) = device.try_get() else {
+            return false;
+        };
+        let data = device.data();
+        let Some(addressing) = addressing(skb.pulled_headers(), skb.data()) else {
+            data.count(Counter::RxMalformed);
+            return true;
+        };
+        if !device.has_roce_v2_gid(1, &addressing.route.destination) {
+            data.count(Counter::RxNotForDevice);
+            return true;
+        }
+        let start = wire::UDP_HEADER_LEN;
+        let Some(transport) = skb.data().get(start..start + addressing.transport_len) else {
+            data.count(Counter::RxMalformed);
+            return true;
+        };
+        let mut copy = KVec::new();
+        if copy.extend_from_slice(transport, GFP_KERNEL).is_err() {
+            data.count(Counter::RxNoMemory);
+            return true;
+        }
+        drop(skb);
+        let packet = Packet {
+            route: addressing.route,
+            data: copy,
+        };
+        let mut wakeups = Wakeups::new();
+        receive_checked(
+            &device,
+            packet,
+            &addressing.headers[..addressing.headers_len],
+            &mut wakeups,
+        );
+        wakeups.run(&device);
+        true
+    }
+}
+
+/// Sends `packet` to its destination over the device's network device. A packet that cannot
+/// be routed or that the stack drops is counted.
+pub(crate) fn send(device: &Device<Rrxe>, packet: &Packet) {
+    let data = device.data();
+    if let Err(counter) = try_send(data.netdev(), packet) {
+        data.count(counter);
+    }
+}
+
+fn try_send(netdev: &NetDevice, packet: &Packet) -> Result<(), Counter> {
+    let r = &packet.route;
+    let path = match r.ipv4 {
+        true => {
+            let address = |gid: &[u8; 16]| [gid[12], gid[13], gid[14], gid[15]];
+            route::Route::ipv4(netdev, address(&r.source), address(&r.destination))
+        }
+        false => route::Route::ipv6(netdev, r.source, r.destination),
+    }
+    .map_err(|_| Counter::TxUnroutable)?;
+    let headers_len = r.header_len();
+    let mut skb = SkBuff::alloc(LINK_HEADROOM + headers_len, packet.data.len(), GFP_KERNEL)
+        .map_err(|_| Counter::TxNoMemory)?;
+    let mut headers = [0; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
+    r.write_headers(&mut headers[..headers_len], packet.data.len());
+    skb.put_slice(&packet.data)
+        .and_then(|()| skb.push_slice(&headers[..headers_len]))
+        .map_err(|_| Counter::TxNoMemory)?;
+    path.send(skb).map_err(|_| Counter::TxDropped)
+}
