@@ -17,7 +17,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
 .PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
-	rustfmt rustfmtcheck demo check rejudge stress reference series in-tree clean
+	rustfmt rustfmtcheck demo check rejudge stress interop reference series in-tree clean
 
 all: modules
 
@@ -78,6 +78,11 @@ rejudge:
 # teardown under traffic.
 stress: modules_install guest
 	@qemu/stress.sh
+
+# The wire between two namespaces in full: every tool, rrxe to rrxe and to
+# and from rdma_rxe, over the IPv4 and the IPv6 GID.
+interop: modules_install guest
+	@qemu/run.sh -n interop qemu/scenarios/rrxe-wire.sh
 
 # rdma_rxe, the reference: its tools and the whole pyverbs suite; writes
 # tests/pyverbs/rxe0-reference.tsv.

@@ -66,6 +66,14 @@ name=${name:-$(basename "$1" .sh)}
 rundir="$root/out/$name"
 rm -rf "$rundir"
 mkdir -p "$rundir/shared"
+# The kernel's own rdma selftests, from the test kernel's source, for the
+# scenarios that run them (/shared/selftests in the guests).
+selftests="$(kernel_src)/tools/testing/selftests"
+if [ -d "$selftests/rdma" ]; then
+	mkdir -p "$rundir/shared/selftests/kselftest"
+	cp -r "$selftests/rdma" "$rundir/shared/selftests/"
+	cp "$selftests/kselftest/ktap_helpers.sh" "$rundir/shared/selftests/kselftest/"
+fi
 
 # KVM only when it really works: a usable /dev/kvm on a CPU that exposes
 # hardware virtualization. Otherwise (as in nested paravirtual sandboxes)

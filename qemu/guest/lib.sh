@@ -8,6 +8,7 @@ RESULTS=/host/results
 
 pass() { echo "PASS $1" >>"$RESULTS"; }
 fail() { echo "FAIL $1${2:+: $2}" >>"$RESULTS"; }
+skip() { echo "SKIP $1${2:+: $2}" >>"$RESULTS"; }
 
 # check NAME CMD [ARG...]: run CMD, logging to logs/NAME.log; record the
 # outcome.
@@ -66,11 +67,11 @@ roce_v2_gid_index() {
 	return 1
 }
 
-# rdma_link_add NAME TYPE NETDEV: create a soft-RoCE device and wait for its
-# port to become active.
+# rdma_link_add NAME TYPE NETDEV [NETNS]: create a soft-RoCE device (on NETDEV
+# of network namespace NETNS if given) and wait for its port to become active.
 rdma_link_add() {
 	local name=$1 type=$2 netdev=$3 i
-	rdma link add "$name" type "$type" netdev "$netdev" || return 1
+	${4:+ip netns exec "$4"} rdma link add "$name" type "$type" netdev "$netdev" || return 1
 	for ((i = 0; i < 100; i++)); do
 		grep -q ACTIVE "/sys/class/infiniband/$name/ports/1/state" 2>/dev/null && return 0
 		sleep 0.1

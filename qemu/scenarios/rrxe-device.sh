@@ -108,24 +108,37 @@ check rrxe-10-link-add-del-cycles link_cycles rrxe eth0 10
 check rrxe-5-rmmod-with-live-device rmmod_cycles rrxe eth0 5
 
 # Both soft-RoCE drivers share driver_id RXE (librxe binds by it), so rrxe
-# keeps its devices out of the core's netdev lookup that rdma_rxe relies on:
-# with rdma_rxe loaded and a device of its own, an rrxe device on its own
-# netdev comes and goes without rdma_rxe taking it for one of its own.
+# keeps its devices out of the core's netdev lookup that rdma_rxe relies on.
+# Both listen on UDP 4791, a socket per network namespace: where rdma_rxe holds
+# the port, rrxe's `rdma link add` fails and adds nothing, and the other way
+# round; in separate namespaces both run, and the port closes with the last
+# device of its namespace.
 veth_pair() {
 	ip link add "$1" type veth peer name "$2" &&
 		ip addr add "$3" dev "$1" && ip link set "$1" up && ip link set "$2" up
 }
+listens_4791() { ip netns exec "$1" ss -Huln | grep -q ':4791 '; }
 side_by_side() {
-	veth_pair rrxt2 rrxt3 198.51.100.9/24 && rdma_link_add rxe1 rxe rrxt2 &&
-		rdma_link_add rrxe2 rrxe eth0 || return 1
+	veth_pair rrxt2 rrxt3 198.51.100.9/24 && rdma_link_add rxe1 rxe rrxt2 || return 1
+	! rdma link add rrxe2 type rrxe netdev eth0 && gone rrxe2 || return 1
+	ip netns add rrxns && ip link set rrxt3 netns rrxns &&
+		ip -n rrxns addr add 198.51.100.10/24 dev rrxt3 && ip -n rrxns link set rrxt3 up &&
+		ip netns exec rrxns rdma link add rrxe2 type rrxe netdev rrxt3 &&
+		listens_4791 rrxns || return 1
 	ibv_devices | tee /dev/stderr | grep -qw rxe1 && ibv_devices | grep -qw rrxe2 || return 1
 	grep -qx rrxe $sysdev/rrxe2/node_desc || return 1
-	# rxe's netdev notifier sees eth0's events; rrxe2 must not be touched.
-	ip link set eth0 mtu 1400 && ip link set eth0 mtu 1500 || return 1
+	# rxe's netdev notifier sees rrxt3's events; rrxe2 must not be touched.
+	ip -n rrxns link set rrxt3 mtu 1400 && ip -n rrxns link set rrxt3 mtu 1500 || return 1
 	ibv_devinfo -d rrxe2 | grep -q 'state:.*PORT_ACTIVE' || return 1
-	rdma link del rrxe2 && wait_gone rrxe2 || return 1
+	rdma link del rrxe2 && wait_gone rrxe2 && ! listens_4791 rrxns || return 1
 	ibv_devinfo -d rxe1 | grep -q 'state:.*PORT_ACTIVE' || return 1
-	ip link del rrxt2 && wait_gone rxe1
+	rdma link del rxe1 && wait_gone rxe1 || return 1
+	rdma_link_add rrxe2 rrxe rrxt2 && ! rdma link add rxe1 type rxe netdev eth0 && gone rxe1 ||
+		return 1
+	rdma link del rrxe2 && wait_gone rrxe2 && ip link del rrxt2 && ip netns del rrxns || return 1
+	# `ip netns add` made /run/netns a mount point of its own.
+	if mountpoint -q /run/netns; then umount /run/netns || return 1; fi
+	rmdir /run/netns
 }
 check rrxe-beside-rdma_rxe side_by_side
 

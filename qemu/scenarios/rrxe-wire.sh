@@ -1,0 +1,325 @@
+# The RoCEv2 wire in one guest: two network namespaces, ns-a and ns-b, joined
+# by a veth pair (MTU 9000; IPv4 and IPv6 addresses), with an RDMA device on
+# each end, so that every packet leaves one device as a UDP datagram, crosses
+# the veth and is taken in by the other device. Each side's driver is rrxe or
+# the C rdma_rxe. WIRE_DRIVERS lists the pairings, SERVER:CLIENT (server in
+# ns-a, client in ns-b), separated by spaces or commas; by default
+# "rrxe:rrxe rrxe:rxe rxe:rrxe"; WIRE_FAMILIES the GID families, by default
+# "ipv4 ipv6". The guest's kernel command line passes them to the scenario:
+# `qemu/run.sh -a WIRE_DRIVERS=rxe:rxe qemu/scenarios/rrxe-wire.sh` runs it on
+# rdma_rxe alone. WIRE_TOOLS keeps only the runs it names (the last part of
+# their names): `make check` runs four in each pairing and family, `make
+# interop` every one.
+#
+# For each pairing and each GID family (the RoCE v2 GIDs of the IPv4 and of
+# the IPv6 addresses): the rdma-core pingpongs with every buffer validated
+# (--chk; RC at path MTU 1024 and 4096), perftest's bandwidth and latency
+# tests (ib_write_bw at path MTU 1024 and 4096), and the RDMA CM's rping -V,
+# ucmatose and udaddy to that family's address of the server. The tools' own
+# TCP exchange runs over IPv4 whatever the family; the GID index decides how
+# the RoCE packets travel. Results are named wire-SERVER-CLIENT-FAMILY-TOOL,
+# with -mtuN where the path MTU is chosen. Every run has a time limit. When a
+# family's first exchange (RC pingpong at path MTU 1024) fails, the rest of
+# that family is reported as skipped, by name, instead of each waiting out
+# its limit.
+#
+# The RDMA core stays in its default shared netns mode: `rdma link add` run in
+# a namespace finds the netdev there (the core looks the name up in the
+# caller's namespace), and the device, created in init_net, is usable from
+# every namespace. Exclusive mode would leave the device in init_net, out of
+# the namespaces' reach, and cannot be set while namespaces exist. rdma_rxe
+# keeps a UDP socket per namespace that holds one of its devices, so rrxe
+# (with its own socket) on one side and rdma_rxe on the other never contend
+# for port 4791.
+# timeout: 3600
+. /repo/qemu/guest/lib.sh
+
+NS_A=ns-a NS_B=ns-b VETH_A=veth-a VETH_B=veth-b
+DEV_A=wirea0 DEV_B=wireb0
+IP4_A=10.10.0.1 IP4_B=10.10.0.2 IP6_A=fd00:10::1 IP6_B=fd00:10::2
+# Seconds each server and each client may take (a hang costs this much), and
+# a server to start listening: generous, as a debug guest under TCG on a busy
+# host takes seconds to start each tool.
+LIMIT=120 READY=60
+pairings=${WIRE_DRIVERS:-rrxe:rrxe rrxe:rxe rxe:rrxe}
+pairings=${pairings//,/ }
+families=${WIRE_FAMILIES:-ipv4 ipv6}
+families=${families//,/ }
+# The tool runs to do (the last part of their names, e.g. ibv_rc_pingpong-mtu1024
+# rping), every one if empty.
+tools=${WIRE_TOOLS:-}
+tools=${tools//,/ }
+for f in $families; do
+	case $f in ipv4 | ipv6) ;; *) fail wire-families "unknown family '$f' (ipv4 or ipv6)"; exit 1 ;; esac
+done
+# Why the tests now due are not run, if they are not.
+wire_skip=
+# Each exchange its own TCP port: no listener or TIME_WAIT left by the last
+# one is in the way.
+port=18600
+
+module_of() {
+	case $1 in
+	rrxe) echo rrxe ;;
+	rxe) echo rdma_rxe ;;
+	*) return 1 ;;
+	esac
+}
+modules=()
+for p in $pairings; do
+	for d in "${p%%:*}" "${p#*:}"; do
+		m=$(module_of "$d") || { fail wire-drivers "unknown driver '$d' in '$p' (rrxe or rxe)"; exit 1; }
+		[[ " ${modules[*]} " == *" $m "* ]] || modules+=("$m")
+	done
+done
+
+netns_up() {
+	ip netns add $NS_A && ip netns add $NS_B &&
+		ip link add $VETH_A netns $NS_A type veth peer name $VETH_B netns $NS_B || return 1
+	# Batches: a process costs seconds on a loaded debug guest.
+	ip -n $NS_A -b - <<-EOF || return 1
+		link set lo up
+		link set $VETH_A mtu 9000 up
+		addr add $IP4_A/24 dev $VETH_A
+		addr add $IP6_A/64 dev $VETH_A nodad
+	EOF
+	ip -n $NS_B -b - <<-EOF || return 1
+		link set lo up
+		link set $VETH_B mtu 9000 up
+		addr add $IP4_B/24 dev $VETH_B
+		addr add $IP6_B/64 dev $VETH_B nodad
+	EOF
+	ip -n $NS_A addr show && ip -n $NS_B addr show
+}
+
+# Both ways, both families, and a datagram only the 9000-byte MTU lets through
+# whole.
+netns_ping() {
+	ip netns exec $NS_B ping -c 1 -W 5 $IP4_A && ip netns exec $NS_A ping -c 1 -W 5 $IP4_B &&
+		ip netns exec $NS_B ping -c 1 -W 5 $IP6_A && ip netns exec $NS_A ping -c 1 -W 5 $IP6_B &&
+		ip netns exec $NS_B ping -c 1 -W 5 -M do -s 8000 $IP4_A
+}
+
+netns_down() {
+	ip netns del $NS_A && ip netns del $NS_B || return 1
+	# `ip netns add` made /run/netns a mount point of its own.
+	if mountpoint -q /run/netns; then umount /run/netns || return 1; fi
+	rmdir /run/netns
+}
+
+# gid_indexes DEV NETNS IPV4 IPV6: "IPV4_INDEX IPV6_INDEX", the indexes of the
+# RoCE v2 GIDs of the two addresses in DEV's table, as ibv_devinfo -v run in
+# NETNS reads it (one query of the whole table, where a look at each of the
+# 1024 entries in sysfs takes seconds on the debug guest); with DEV's port
+# active. The core enters the addresses' GIDs asynchronously: waits for them
+# up to 10 s.
+gid_indexes() {
+	local out line i g4= g6= re='^GID\[ *([0-9]+)\]:[[:space:]]+([^,]+), RoCE v2$'
+	for ((i = 0; i < 20; i++)); do
+		out=$(ip netns exec "$2" ibv_devinfo -v -d "$1") || return 1
+		while read -r line; do
+			[[ $line =~ $re ]] || continue
+			case ${BASH_REMATCH[2]} in
+			"::ffff:$3") g4=${BASH_REMATCH[1]} ;;
+			"$4") g6=${BASH_REMATCH[1]} ;;
+			esac
+		done <<<"$out"
+		if [ -n "$g4" ] && [ -n "$g6" ] && grep -q 'state:.*PORT_ACTIVE' <<<"$out"; then
+			echo "$g4 $g6"
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "$1: no active port with RoCE v2 GIDs for $3 and $4" >&2
+	echo "$out" >&2
+	return 1
+}
+
+# links_up DRIVER_A DRIVER_B: a device on each veth end, added from within its
+# namespace, active and with its GIDs as seen from there; sets the GID indexes.
+links_up() {
+	local g
+	rdma system show
+	rdma_link_add $DEV_A "$1" $VETH_A $NS_A && rdma_link_add $DEV_B "$2" $VETH_B $NS_B || return 1
+	g=$(gid_indexes $DEV_A $NS_A $IP4_A $IP6_A) || return 1
+	read -r gid4_a gid6_a <<<"$g"
+	g=$(gid_indexes $DEV_B $NS_B $IP4_B $IP6_B) || return 1
+	read -r gid4_b gid6_b <<<"$g"
+	rdma link show
+	echo "$DEV_A ($1): IPv4 GID $gid4_a, IPv6 GID $gid6_a; $DEV_B ($2): IPv4 GID $gid4_b, IPv6 GID $gid6_b"
+}
+
+links_del() {
+	local d rc=0
+	for d in $DEV_A $DEV_B; do
+		[ ! -e /sys/class/infiniband/$d ] || rdma link del $d || rc=1
+	done
+	return $rc
+}
+
+# listening PID PORT: whether the network namespace of process PID has a TCP
+# listener on PORT (read from /proc, without starting a process).
+listening() {
+	local f l st hex
+	printf -v hex '%04X' "$2"
+	for f in /proc/$1/net/tcp /proc/$1/net/tcp6; do
+		while read -r _ l _ st _; do
+			[[ $l == *:$hex && $st == 0A ]] && return 0
+		done <"$f"
+	done 2>/dev/null
+	return 1
+}
+
+# server_ready PID tcp PORT|cm COMM: wait until the server PID, in ns-a,
+# listens (on TCP PORT, or with an RDMA CM id of process COMM); at most READY
+# seconds, and only while it runs.
+server_ready() {
+	local end=$((SECONDS + READY))
+	while kill -0 "$1" 2>/dev/null; do
+		case $2 in
+		tcp) listening "$1" "$3" && return 0 ;;
+		cm)
+			ip netns exec $NS_A rdma res show cm_id 2>/dev/null |
+				grep -Eq "state LISTEN .*comm $3( |\$)" && return 0
+			;;
+		esac
+		if [ $SECONDS -ge $end ]; then
+			echo "server not listening after ${READY}s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "server exited before listening"
+	return 1
+}
+
+# since T0: seconds since EPOCHREALTIME T0, to the millisecond.
+since() {
+	local now=${EPOCHREALTIME/[.,]/} t0=${1/[.,]/}
+	printf '%d.%03d\n' $(((now - t0) / 1000000)) $(((now - t0) / 1000 % 1000))
+}
+
+# wire_run NAME tcp PORT|cm COMM SERVER... -- CLIENT...: SERVER in ns-a until
+# it listens, then CLIENT in ns-b; both must exit 0 within LIMIT seconds.
+# Records NAME, or skips it when wire_skip says why.
+wire_run() {
+	local name=$1 kind=$2 what=$3 srv=() cli=() spid rc=0 log=/host/logs/$1.log t0=$EPOCHREALTIME
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
+	shift
+	cli=("$@")
+	# Only the runs WIRE_TOOLS names, if it names any.
+	if [ -n "$tools" ] && [[ " $tools " != *" ${name#wire-*-*-*-} "* ]]; then
+		return 0
+	fi
+	if [ -n "$wire_skip" ]; then
+		skip "$name" "$wire_skip"
+		return 1
+	fi
+	{
+		echo "+ $NS_A: ${srv[*]}"
+		echo "+ $NS_B: ${cli[*]}"
+	} >"$log"
+	# timeout runs in the namespace, so that /proc/$spid/net is the server's.
+	# Line-buffered, so that a run cut short by its limit shows how far it got.
+	ip netns exec $NS_A timeout -k 5 $LIMIT stdbuf -oL "${srv[@]}" >"$log.server" 2>&1 &
+	spid=$!
+	if server_ready $spid "$kind" "$what" >>"$log" 2>&1; then
+		echo "[$(since "$t0")s] server listening" >>"$log"
+		ip netns exec $NS_B timeout -k 5 $LIMIT stdbuf -oL "${cli[@]}" >>"$log" 2>&1 || rc=$?
+		echo "[$(since "$t0")s] client exit $rc" >>"$log"
+	else
+		rc=1
+	fi
+	[ "$rc" = 0 ] || kill "$spid" 2>/dev/null
+	wait "$spid" || { [ "$rc" != 0 ] || rc=$?; }
+	{
+		echo "[$(since "$t0")s] server done"
+		echo "--- server"
+		cat "$log.server"
+	} >>"$log"
+	rm -f "$log.server"
+	case $rc in
+	0) pass "$name" ;;
+	124) fail "$name" "timed out after ${LIMIT}s (logs/$name.log)" ;;
+	*) fail "$name" "exit $rc (logs/$name.log)" ;;
+	esac
+	[ "$rc" = 0 ]
+}
+
+# pingpong NAME TOOL ARG...: an rdma-core pingpong, each side on its device and
+# GID.
+pingpong() {
+	local name=$1 tool=$2
+	shift 2
+	port=$((port + 1))
+	wire_run "$name" tcp $port $tool -d $DEV_A -g "$gid_a" -p $port "$@" -- \
+		$tool -d $DEV_B -g "$gid_b" -p $port "$@" $IP4_A
+}
+
+# perftest NAME TOOL ARG...: a perftest pair, each side on its device and GID.
+perftest() {
+	local name=$1 tool=$2
+	shift 2
+	port=$((port + 1))
+	wire_run "$name" tcp $port $tool -d $DEV_A -x "$gid_a" -F -p $port "$@" -- \
+		$tool -d $DEV_B -x "$gid_b" -F -p $port "$@" $IP4_A
+}
+
+# family PREFIX ipv4|ipv6: every tool over one GID family.
+family() {
+	local p=$1 ip_a skip_before=$wire_skip
+	case $2 in
+	ipv4) gid_a=$gid4_a gid_b=$gid4_b ip_a=$IP4_A ;;
+	ipv6) gid_a=$gid6_a gid_b=$gid6_b ip_a=$IP6_A ;;
+	esac
+	p=$p-$2
+	# 8 KiB messages: 8 packets at path MTU 1024, 2 at 4096.
+	pingpong $p-ibv_rc_pingpong-mtu1024 ibv_rc_pingpong --chk -n 20 -s 8192 -m 1024 ||
+		wire_skip=${wire_skip:-not run: $p-ibv_rc_pingpong-mtu1024 failed}
+	pingpong $p-ibv_rc_pingpong-mtu4096 ibv_rc_pingpong --chk -n 20 -s 8192 -m 4096
+	pingpong $p-ibv_uc_pingpong ibv_uc_pingpong --chk -n 20
+	pingpong $p-ibv_ud_pingpong ibv_ud_pingpong --chk -n 20 -s 512
+	pingpong $p-ibv_srq_pingpong ibv_srq_pingpong --chk -n 20
+	perftest $p-ib_send_bw ib_send_bw -s 8192 -n 20
+	perftest $p-ib_write_bw-mtu1024 ib_write_bw -s 8192 -n 20 -m 1024
+	perftest $p-ib_write_bw-mtu4096 ib_write_bw -s 8192 -n 20 -m 4096
+	perftest $p-ib_read_bw ib_read_bw -s 8192 -n 20
+	perftest $p-ib_atomic_bw ib_atomic_bw -n 20
+	perftest $p-ib_send_lat ib_send_lat -s 64 -n 20
+	perftest $p-ib_write_lat ib_write_lat -s 64 -n 20
+	perftest $p-ib_read_lat ib_read_lat -s 64 -n 20
+	port=$((port + 1))
+	wire_run $p-rping cm rping rping -s -a $ip_a -p $port -C 10 -S 64 -V -- \
+		rping -c -a $ip_a -p $port -C 10 -S 64 -V
+	port=$((port + 1))
+	wire_run $p-ucmatose cm ucmatose ucmatose -b $ip_a -p $port -c 2 -C 10 -- \
+		ucmatose -s $ip_a -p $port -c 2 -C 10
+	wire_run $p-udaddy cm udaddy udaddy -b $ip_a -c 2 -C 10 -- udaddy -s $ip_a -c 2 -C 10
+	wire_skip=$skip_before
+}
+
+# pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
+# server's, in ns-a) and a DRIVER_B device (the client's, in ns-b).
+pairing() {
+	local p=wire-$1-$2 f
+	wire_skip=
+	check $p-links-up links_up "$1" "$2" || wire_skip="not run: $p-links-up failed"
+	for f in $families; do
+		family $p $f
+	done
+	wire_skip=
+	check $p-links-del links_del
+}
+
+if check wire-netns-up netns_up; then
+	check wire-netns-ping netns_ping
+	for p in $pairings; do
+		pairing "${p%%:*}" "${p#*:}"
+	done
+fi
+check wire-netns-del netns_down
+# modprobe -r: rdma_rxe's UDP tunnel modules go with it.
+for m in "${modules[@]}"; do
+	check "wire-rmmod-$m" modprobe -r "$m"
+done
