@@ -79,11 +79,6 @@ __rust_helper void rust_helper_dst_hold(struct dst_entry *dst)
 	dst_hold(dst);
 }
 
-__rust_helper u32 rust_helper_dst_mtu(const struct dst_entry *dst)
-{
-	return dst_mtu(dst);
-}
-
 __rust_helper struct net *rust_helper_dev_net(const struct net_device *dev)
 {
 	return dev_net(dev);

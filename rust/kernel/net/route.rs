@@ -125,17 +125,6 @@ impl Route {
         }
     }
 
-    /// Returns the route's IP version.
-    pub fn version(&self) -> IpVersion {
-        self.version
-    }
-
-    /// Returns the MTU of the path (`dst_mtu`).
-    pub fn mtu(&self) -> u32 {
-        // SAFETY: The entry is valid (type invariant).
-        unsafe { bindings::dst_mtu(self.dst.as_ptr()) }
-    }
-
     /// Sends `skb`, whose data is a whole IP packet of the route's version with a header
     /// without options, through the route (`ip_local_out`, `ip6_local_out`). The stack sets
     /// the IPv4 total length and header checksum, or the IPv6 payload length; every other

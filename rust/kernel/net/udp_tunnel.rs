@@ -386,18 +386,6 @@ pub struct Tunnel<T: Receiver> {
     shared: Arc<Shared<T>>,
 }
 
-impl<T: Receiver> Tunnel<T> {
-    /// Returns the namespace's receiver.
-    pub fn receiver(&self) -> &T {
-        &self.shared.receiver
-    }
-
-    /// Returns whether the sockets are still open: the namespace's exit closes them.
-    pub fn is_open(&self) -> bool {
-        self.shared.state.lock().sockets.is_some()
-    }
-}
-
 impl<T: Receiver> Drop for Tunnel<T> {
     fn drop(&mut self) {
         let opening = self.shared.opening.clone();
