@@ -29,13 +29,19 @@ use kernel::{
             ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
             HrTimerRestart, RelativeMode,
         },
-        Delta, Monotonic,
+        Delta, Instant, Monotonic,
     },
     workqueue::{Work, WorkItem},
 };
 
 /// How many rounds an engine run makes before it yields the worker to other queue pairs.
 const ROUNDS_PER_RUN: u32 = 16;
+/// How long an engine run goes on making rounds before it yields the worker to other queue
+/// pairs (a round started goes to its end).
+const RUN_TIME: Delta = Delta::from_millis(2);
+/// How many of the packets delivered a round takes: its acknowledgments leave once these are
+/// handled, and the packets left wait for the next round.
+pub(crate) const ROUND_PACKETS: usize = 32;
 /// How many engine runs a send doorbell makes in the caller's context.
 const INLINE_RUNS: u32 = 8;
 /// How many delivered packets wait for a queue pair at most: a peer that sends faster than
@@ -203,10 +209,20 @@ struct Inner {
     qp: Option<QpRef<Rrxe>>,
     /// Packets delivered to the queue pair, oldest first.
     inbox: KVec<Received>,
+    /// Packets taken from the inbox that the rounds have not handled yet, newest first
+    /// (older than those in the inbox).
+    backlog: KVec<Received>,
     /// The armed receiver-not-ready timer.
     timer: Option<ArcHrTimerHandle<Engine>>,
     /// Engines holding back packets for this queue pair until it takes its inbox.
     held_back: KVec<Arc<Engine>>,
+}
+
+impl Inner {
+    /// Returns how many delivered packets wait for the queue pair.
+    fn queued(&self) -> usize {
+        self.inbox.len() + self.backlog.len()
+    }
 }
 
 impl_has_work! {
@@ -229,6 +245,7 @@ impl Engine {
                 inner <- new_spinlock_irq!(Inner {
                     qp: None,
                     inbox: KVec::new(),
+                    backlog: KVec::new(),
                     timer: None,
                     held_back: KVec::new(),
                 }),
@@ -252,11 +269,12 @@ impl Engine {
     /// has finished, so that nothing it completes is posted after the caller's cleanup. May
     /// sleep.
     pub(crate) fn detach(&self) {
-        let (qp, inbox, timer, held_back) = {
+        let (qp, inbox, backlog, timer, held_back) = {
             let mut inner = self.inner.lock();
             (
                 inner.qp.take(),
                 core::mem::take(&mut inner.inbox),
+                core::mem::take(&mut inner.backlog),
                 inner.timer.take(),
                 core::mem::take(&mut inner.held_back),
             )
@@ -265,6 +283,7 @@ impl Engine {
         // be the last ones.
         drop(timer);
         drop(inbox);
+        drop(backlog);
         if let Some(qp) = &qp {
             // Nothing waits for this queue pair any more.
             for engine in &held_back {
@@ -290,7 +309,7 @@ impl Engine {
             // Being destroyed: nothing is delivered any more.
             return Ok(false);
         }
-        if !inbox_admits(inner.inbox.len()) {
+        if !inbox_admits(inner.queued()) {
             return Err(InboxFull);
         }
         if inner.inbox.push(packet, GFP_ATOMIC).is_err() {
@@ -299,12 +318,12 @@ impl Engine {
         Ok(true)
     }
 
-    /// Returns whether `sender` may send the queue pair a burst of packets now. If its inbox
-    /// holds [`REPLY_ROOM`] packets or more, it may not: `sender` runs again once the queue
-    /// pair has taken them. Does not sleep.
+    /// Returns whether `sender` may send the queue pair a burst of packets now. If
+    /// [`REPLY_ROOM`] packets or more wait for it, it may not: `sender` runs again once the
+    /// queue pair has taken them. Does not sleep.
     pub(crate) fn has_room_for(&self, sender: &Arc<Engine>) -> bool {
         let mut inner = self.inner.lock();
-        if inner.qp.is_none() || inner.inbox.len() < REPLY_ROOM {
+        if inner.qp.is_none() || inner.queued() < REPLY_ROOM {
             return true;
         }
         if inner.held_back.iter().any(|e| Arc::ptr_eq(e, sender)) {
@@ -365,24 +384,21 @@ impl Engine {
     }
 
     /// Handles the packets delivered and the requests posted, round after round, until a round
-    /// finds nothing to do or the rounds are spent. The caller holds `runner`. Engines that
-    /// receive packets, and this one if work is left, join `wakeups`.
+    /// finds nothing to do, the rounds are spent or the run has taken [`RUN_TIME`]: a run
+    /// holds its worker briefly, so that the engines of other queue pairs (and the
+    /// acknowledgments they send) wait little for it. The caller holds `runner`. Engines
+    /// that receive packets, and this one if work is left, join `wakeups`.
     fn rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
         let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
         };
+        let started = Instant::<Monotonic>::now();
         for _ in 0..ROUNDS_PER_RUN {
             // A queue pair in an error state flushes its user queues a batch per round.
             let flushing = crate::verbs::qp::flush_more(&qp);
-            let (inbox, held_back) = {
-                let mut inner = self.inner.lock();
-                (
-                    core::mem::take(&mut inner.inbox),
-                    core::mem::take(&mut inner.held_back),
-                )
-            };
-            // The inbox is empty again: those holding back packets for it go on.
+            let (inbox, held_back) = self.take_inbox();
+            // The inbox has room again: those holding back packets for it go on.
             for engine in held_back {
                 wakeups.add(qp.device(), &engine);
             }
@@ -418,9 +434,54 @@ impl Engine {
             if !received && !sent && !flushing {
                 return;
             }
+            if started.elapsed() >= RUN_TIME {
+                break;
+            }
         }
         // More to do: let other work run first.
         wakeups.add(qp.device(), self);
+    }
+
+    /// Takes at most [`ROUND_PACKETS`] of the packets delivered, oldest first, with the
+    /// engines holding back packets for the queue pair if it has room for them again.
+    fn take_inbox(&self) -> (KVec<Received>, KVec<Arc<Engine>>) {
+        // Without memory for a batch, the packets are taken in one piece.
+        let batch = KVec::with_capacity(ROUND_PACKETS, GFP_KERNEL);
+        let mut inner = self.inner.lock();
+        let taken = match batch {
+            Ok(mut batch) => {
+                if inner.backlog.is_empty() {
+                    // Oldest last, so that each is taken off the end.
+                    inner.backlog = core::mem::take(&mut inner.inbox);
+                    inner.backlog.reverse();
+                }
+                while batch.len() < ROUND_PACKETS {
+                    let Some(packet) = inner.backlog.pop() else {
+                        break;
+                    };
+                    // Within the capacity reserved.
+                    let _ = batch.push_within_capacity(packet);
+                }
+                batch
+            }
+            Err(_) => {
+                let mut all = core::mem::take(&mut inner.backlog);
+                all.reverse();
+                let newer = core::mem::take(&mut inner.inbox);
+                if all.is_empty() {
+                    newer
+                } else {
+                    // The rest wait, as they arrived.
+                    inner.inbox = newer;
+                    all
+                }
+            }
+        };
+        let held_back = match inner.queued() < REPLY_ROOM {
+            true => core::mem::take(&mut inner.held_back),
+            false => KVec::new(),
+        };
+        (taken, held_back)
     }
 }
 
