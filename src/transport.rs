@@ -18,6 +18,7 @@ pub(crate) mod engine;
 pub(crate) mod psn;
 pub(crate) mod requester;
 pub(crate) mod responder;
+pub(crate) mod retry;
 
 /// Consumes the oldest send request, `wqe` (the requester's copy of it), and posts its
 /// completion if it is due: errors always, successes when signaled.

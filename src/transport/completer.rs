@@ -4,7 +4,8 @@
 //! flight, completes them in order, lands read responses and atomic results in the
 //! requests' buffers, and reacts to negative acknowledgments (IBTA 9.7.5.1): resending
 //! from a PSN after a sequence error or after the receiver-not-ready timer, and ending the
-//! connection after the others.
+//! connection after the others; and to the local ACK timeout (IBTA 9.7.6.1.3): resending
+//! from the oldest request not acknowledged, or failing it once the retries are spent.
 
 use crate::{
     device::Rrxe,
@@ -12,11 +13,12 @@ use crate::{
     net::Received,
     queue::wqe::{Payload, SendOpcode},
     transport::complete,
-    transport::engine::{Engine, Outgoing, Transport},
+    transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
     transport::requester::needs_response,
+    transport::retry::{self, Expiry, Moment},
     verbs::qp,
-    wire::{NakCode, Operation, Syndrome},
+    wire::{NakCode, Operation, Syndrome, TransportType},
 };
 use kernel::{
     prelude::*,
@@ -134,7 +136,7 @@ fn sent_packet(current: Option<&Outgoing>, psn: u32) -> bool {
 }
 
 /// Handles an acknowledgment or response for the queue pair's requester.
-pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, packet: Received) {
+pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
     let Some(view) = qp::send_view(qp) else {
         return;
     };
@@ -172,7 +174,7 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, engine: &Arc<Engine>, t: &mut Transport, pa
                     t.rnr_retries_left = retries_left;
                     rewind(t);
                     t.rnr_waiting = true;
-                    engine.schedule_after(Delta::from_micros(i64::from(micros)));
+                    t.rnr_until = Some(Moment::now() + Delta::from_micros(i64::from(micros)));
                 }
                 NakReaction::Fail(status) => fail_oldest(qp, t, status, psn),
             }
@@ -320,7 +322,88 @@ fn fail_oldest(qp: &Qp<Rrxe>, t: &mut Transport, status: WcStatus, psn: u32) {
     }
 }
 
-/// Sends again from the oldest request in flight.
+/// Ends the receiver-not-ready wait if its time has come at `now`.
+pub(crate) fn end_rnr_wait(t: &mut Transport, now: Moment) {
+    if t.rnr_waiting && t.rnr_until.is_none_or(|end| retry::has_passed(end, now)) {
+        t.rnr_waiting = false;
+        t.rnr_until = None;
+    }
+}
+
+/// Handles the local ACK timeout at `now`, once the packets that arrived were handled: if
+/// its deadline passed without progress, the requester sends again from the oldest request
+/// not acknowledged, or that request fails with a retry-exceeded error once the retries
+/// are spent.
+pub(crate) fn check_ack_timeout(qp: &Qp<Rrxe>, t: &mut Transport, now: Moment) {
+    if t.ack_timer.deadline().is_none() || !t.awaits_acknowledgment() || t.rnr_waiting {
+        return;
+    }
+    let Some(view) = qp::send_view(qp).filter(|view| view.service == TransportType::Rc) else {
+        return;
+    };
+    if !t.ack_timer.has_passed(now) {
+        return;
+    }
+    if peer_holds_work(qp, &view) {
+        t.ack_timer.postpone();
+        return;
+    }
+    let expiry = t.ack_timer.expire(now);
+    if expiry == Expiry::Wait {
+        return;
+    }
+    if expiry == Expiry::Resend {
+        rewind(t);
+        return;
+    }
+    let failing = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), t.unacked_psn);
+    if failing {
+        let psn = t.unacked_psn;
+        fail_oldest(qp, t, WcStatus::RetryExceeded, psn);
+    } else {
+        // Nothing sent is left to fail (a rewind found no request to resend): the
+        // connection ends all the same.
+        qp::enter_error(qp, t);
+    }
+}
+
+/// Returns whether the queue pair's peer is one of the device's own queue pairs that still
+/// holds work the requester waits for (its packets, or a read being answered): packets
+/// between them are lost only where they are counted, so its acknowledgment is coming.
+fn peer_holds_work(qp: &Qp<Rrxe>, view: &qp::SendView) -> bool {
+    if view.route.destination != view.route.source {
+        return false;
+    }
+    let Some(peer) = qp.device().data().qps.get(view.dest_qpn) else {
+        return false;
+    };
+    // A queue pair connected to itself: this run is its own.
+    let own = Arc::ptr_eq(&peer.engine, &qp.data().engine);
+    peer.engine.holds_work(own)
+}
+
+/// Sets the local ACK timeout's deadline at `now`, the end of an engine round that sent
+/// request packets or not (`requests_sent`): it runs while a reliable requester has PSNs
+/// unacknowledged and does not wait for the receiver-not-ready timer, and restarts with
+/// every packet sent and every progress. Returns when the engine must run next for a
+/// deadline (the timeout's or the end of a receiver-not-ready wait), if at all.
+pub(crate) fn settle_deadlines(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    now: Moment,
+    requests_sent: bool,
+) -> Option<Moment> {
+    let timeout = qp::send_view(qp)
+        .filter(|view| view.service == TransportType::Rc)
+        .and_then(|view| retry::ack_timeout(view.timeout));
+    let awaiting = t.awaits_acknowledgment() && !t.rnr_waiting;
+    t.ack_timer.settle(now, timeout, awaiting, requests_sent);
+    let rnr_end = t.rnr_until.filter(|_| t.rnr_waiting);
+    retry::earliest(rnr_end, t.ack_timer.deadline())
+}
+
+/// Sends again from the oldest request in flight (go-back-N); a read whose responses arrived
+/// in part asks for the rest.
 fn rewind(t: &mut Transport) {
     let restart = t
         .in_flight
@@ -330,6 +413,12 @@ fn rewind(t: &mut Transport) {
     if let Some((index, psn)) = restart {
         t.next_wqe = index;
         t.next_psn = psn;
+    }
+    // Responses land in order, in the oldest request only. With nothing in flight, a read
+    // to resume from an earlier rewind still is.
+    if let Some(oldest) = t.in_flight.first() {
+        t.resume_read = (oldest.wqe.opcode == SendOpcode::RdmaRead && oldest.received > 0)
+            .then_some((oldest.index, oldest.received));
     }
     t.current = None;
     // Local operations among them were carried out; resending passes over them.

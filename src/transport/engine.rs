@@ -17,6 +17,7 @@ use crate::{
     transport::psn::Psn,
     transport::requester,
     transport::responder,
+    transport::retry::{needs_arming, AckTimer, Moment},
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
@@ -29,7 +30,7 @@ use kernel::{
             ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
             HrTimerRestart, RelativeMode,
         },
-        Delta, Instant, Monotonic,
+        Delta, Monotonic,
     },
     workqueue::{Work, WorkItem},
 };
@@ -125,10 +126,19 @@ pub(crate) struct Transport {
     /// Requester: send queue slots of local operations carried out before a rewind, so
     /// that resending does not carry them out twice.
     pub(crate) done_locally: KVec<u32>,
+    /// Requester: the send queue slot of a read whose responses arrived in part before a
+    /// rewind, and the bytes of it that arrived: the read is asked again for the rest only.
+    pub(crate) resume_read: Option<(u32, u32)>,
     /// Completer: receiver-not-ready retries left (7 means unlimited).
     pub(crate) rnr_retries_left: u8,
     /// Completer: the requester waits for the receiver-not-ready timer.
     pub(crate) rnr_waiting: bool,
+    /// Completer: when the receiver-not-ready wait ends.
+    pub(crate) rnr_until: Option<Moment>,
+    /// Completer (reliable service): the local ACK timeout's deadline and retries.
+    pub(crate) ack_timer: AckTimer,
+    /// When the engine's timer is set to expire, if it is.
+    pub(crate) timer_armed: Option<Moment>,
     /// Responder: the PSN expected next.
     pub(crate) expected_psn: u32,
     /// Responder: messages completed, for acknowledgments.
@@ -172,7 +182,13 @@ impl Transport {
         let outstanding = unacked.distance_to(Psn::new(self.sent_end_psn)).max(0) as u32;
         if psn.is_within(unacked, outstanding) {
             self.unacked_psn = psn.next().get();
+            self.ack_timer.progressed();
         }
+    }
+
+    /// Returns whether PSNs were sent and not acknowledged yet (reliable service).
+    pub(crate) fn awaits_acknowledgment(&self) -> bool {
+        Psn::new(self.unacked_psn).precedes(Psn::new(self.sent_end_psn))
     }
 
     /// Forgets everything (a reset), keeping the slot buffer.
@@ -197,8 +213,12 @@ pub(crate) struct Engine {
     /// Held for a whole run: one run at a time.
     #[pin]
     runner: Mutex<()>,
-    /// The receiver-not-ready timer expired since the last run.
+    /// The timer expired since the last round.
     timer_fired: AtomicBool,
+    /// A run is in progress.
+    running: AtomicBool,
+    /// The responder answers a read, or holds requests that wait for it.
+    answering: AtomicBool,
 }
 
 /// A packet was dropped: its queue pair's inbox was full.
@@ -212,7 +232,7 @@ struct Inner {
     /// Packets taken from the inbox that the rounds have not handled yet, newest first
     /// (older than those in the inbox).
     backlog: KVec<Received>,
-    /// The armed receiver-not-ready timer.
+    /// The armed timer: the receiver-not-ready wait or the local ACK timeout.
     timer: Option<ArcHrTimerHandle<Engine>>,
     /// Engines holding back packets for this queue pair until it takes its inbox.
     held_back: KVec<Arc<Engine>>,
@@ -251,6 +271,8 @@ impl Engine {
                 }),
                 runner <- new_mutex!(()),
                 timer_fired: AtomicBool::new(false),
+                running: AtomicBool::new(false),
+                answering: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )
@@ -334,12 +356,26 @@ impl Engine {
         inner.held_back.push(sender.clone(), GFP_ATOMIC).is_err()
     }
 
-    /// Runs the queue pair after `delay`: the receiver-not-ready timer.
+    /// Returns whether the engine still holds work that the queue pair's peer waits for:
+    /// packets delivered and not handled, a read being answered or requests waiting for it,
+    /// or (unless `ignore_running`, for the caller's own engine) a run in progress. Does not
+    /// sleep.
+    pub(crate) fn holds_work(&self, ignore_running: bool) -> bool {
+        (!ignore_running && self.running.load(Ordering::Acquire))
+            || self.answering.load(Ordering::Acquire)
+            || self.inner.lock().queued() > 0
+    }
+
+    /// Runs the queue pair after `delay` (none if negative): the engine's timer.
     pub(crate) fn schedule_after(self: &Arc<Self>, delay: Delta) {
         // The previous wait's handle goes first: dropping a handle cancels the timer, which
         // the new wait reuses.
         let old = self.inner.lock().timer.take();
         drop(old);
+        let delay = match delay.is_negative() {
+            true => Delta::from_nanos(0),
+            false => delay,
+        };
         let handle = self.clone().start(delay);
         let mut inner = self.inner.lock();
         if inner.qp.is_some() {
@@ -389,21 +425,29 @@ impl Engine {
     /// acknowledgments they send) wait little for it. The caller holds `runner`. Engines
     /// that receive packets, and this one if work is left, join `wakeups`.
     fn rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
+        self.running.store(true, Ordering::Release);
+        self.make_rounds(wakeups);
+        self.running.store(false, Ordering::Release);
+    }
+
+    /// Makes the rounds of a run ([`Engine::rounds`]).
+    fn make_rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
         let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
         };
-        let started = Instant::<Monotonic>::now();
+        let started = Moment::now();
         for _ in 0..ROUNDS_PER_RUN {
             // A queue pair in an error state flushes its user queues a batch per round.
             let flushing = crate::verbs::qp::flush_more(&qp);
-            let (inbox, held_back) = self.take_inbox();
+            let (inbox, held_back, drained) = self.take_inbox();
             // The inbox has room again: those holding back packets for it go on.
             for engine in held_back {
                 wakeups.add(qp.device(), &engine);
             }
             let mut out = Outbox::new();
             let received = !inbox.is_empty();
+            let requests_sent;
             {
                 let this = qp.data();
                 let mut transport = this.transport.lock();
@@ -417,20 +461,31 @@ impl Engine {
                     return;
                 }
                 if self.timer_fired.swap(false, Ordering::AcqRel) {
-                    transport.rnr_waiting = false;
+                    transport.timer_armed = None;
                 }
+                completer::end_rnr_wait(&mut transport, Moment::now());
                 for packet in inbox {
                     if packet.is_response() {
-                        completer::receive(&qp, self, &mut transport, packet);
+                        completer::receive(&qp, &mut transport, packet);
                     } else {
                         responder::receive(&qp, &mut transport, packet, &mut out);
                     }
                 }
+                // Judged only once every packet that arrived was handled: an acknowledgment
+                // that waited in the inbox is progress, not a timeout.
+                if drained {
+                    completer::check_ack_timeout(&qp, &mut transport, Moment::now());
+                }
                 responder::run(&qp, &mut transport, &mut out);
-                requester::run(&qp, &mut transport, &mut out);
+                let answering = transport.reply.is_some() || !transport.deferred.is_empty();
+                self.answering.store(answering, Ordering::Release);
+                requests_sent = requester::run(&qp, &mut transport, &mut out);
             }
             let sent = !out.is_empty();
             net::transmit(qp.device(), out, wakeups);
+            // The deadlines count from now, when the packets sent have reached their queue
+            // pairs.
+            self.set_timer(&qp, requests_sent);
             if !received && !sent && !flushing {
                 return;
             }
@@ -443,8 +498,9 @@ impl Engine {
     }
 
     /// Takes at most [`ROUND_PACKETS`] of the packets delivered, oldest first, with the
-    /// engines holding back packets for the queue pair if it has room for them again.
-    fn take_inbox(&self) -> (KVec<Received>, KVec<Arc<Engine>>) {
+    /// engines holding back packets for the queue pair if it has room for them again; tells
+    /// whether no packet is left.
+    fn take_inbox(&self) -> (KVec<Received>, KVec<Arc<Engine>>, bool) {
         // Without memory for a batch, the packets are taken in one piece.
         let batch = KVec::with_capacity(ROUND_PACKETS, GFP_KERNEL);
         let mut inner = self.inner.lock();
@@ -477,11 +533,30 @@ impl Engine {
                 }
             }
         };
-        let held_back = match inner.queued() < REPLY_ROOM {
+        let queued = inner.queued();
+        let held_back = match queued < REPLY_ROOM {
             true => core::mem::take(&mut inner.held_back),
             false => KVec::new(),
         };
-        (taken, held_back)
+        (taken, held_back, queued == 0)
+    }
+
+    /// Sets the local ACK timeout's deadline at the end of a round (`requests_sent` tells
+    /// whether it sent request packets) and the engine's timer for the earliest deadline.
+    fn set_timer(self: &Arc<Self>, qp: &QpRef<Rrxe>, requests_sent: bool) {
+        let now = Moment::now();
+        let due = {
+            let mut transport = qp.data().transport.lock();
+            let due = completer::settle_deadlines(qp, &mut transport, now, requests_sent);
+            if !needs_arming(due, transport.timer_armed) {
+                return;
+            }
+            transport.timer_armed = due;
+            due
+        };
+        if let Some(due) = due {
+            self.schedule_after(due - now);
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use crate::{
     queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
     transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
+    transport::retry,
     verbs::cq::{self, Completion},
     verbs::qp::{self, SendView},
     wire::{Headers, Opcode, Operation, Position, TransportType},
@@ -82,8 +83,16 @@ fn outstanding_reads(t: &Transport) -> usize {
         .count()
 }
 
+/// Sends what the send queue holds, as far as the window allows; returns whether it sent
+/// packets.
+pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) -> bool {
+    let sent_before = out.len();
+    send(qp, t, out);
+    out.len() > sent_before
+}
+
 /// Sends what the send queue holds, as far as the window allows.
-pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
+fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     let Some(view) = qp::send_view(qp) else {
         return;
     };
@@ -91,8 +100,11 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
         return;
     }
     for _ in 0..PACKETS_PER_ROUND {
+        // Requests sent before are sent again (go-back-N) even while the send queue drains.
+        let resending = Psn::new(t.next_psn).precedes(Psn::new(t.sent_end_psn));
+        let may_start = view.may_start || resending;
         if t.current.is_none() {
-            if !view.may_start {
+            if !may_start {
                 return;
             }
             match next_request(qp, &view, t) {
@@ -138,7 +150,7 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             && needs_response(current.wqe.opcode)
         {
             match read_gate(outstanding_reads(t), view.max_rd_atomic) {
-                ReadGate::Start if view.may_start => {}
+                ReadGate::Start if may_start => {}
                 // Not while the send queue drains.
                 ReadGate::Start | ReadGate::Wait => {
                     t.current = Some(current);
@@ -218,13 +230,18 @@ fn next_request(
         })?,
     };
     let packets = check(view, &wqe)?;
+    // A read asked again after part of its responses arrived goes on from there.
+    let received = t
+        .resume_read
+        .take_if(|(read, _)| *read == index)
+        .map_or(0, |(_, received)| received);
     Ok(Some(Outgoing {
         index,
         wqe,
         first_psn: t.next_psn,
         packets,
         sent: 0,
-        received: 0,
+        received,
     }))
 }
 
@@ -297,6 +314,10 @@ fn send_packet(
     let wqe = &current.wqe;
     let mtu = view.mtu;
     let index = current.sent;
+    // A read whose responses arrived in part asks for the rest (whole MTUs arrived).
+    let is_read = wqe.opcode == SendOpcode::RdmaRead;
+    let (psn, skipped) = retry::resend_from(Psn::new(psn), is_read, current.received, mtu);
+    let psn = psn.get();
     let (operation, position, payload_len, offset) = match wqe.opcode {
         SendOpcode::RdmaRead => (Operation::ReadRequest, Position::Only, 0, 0),
         SendOpcode::AtomicCompareSwap => (Operation::CompareSwap, Position::Only, 0, 0),
@@ -338,9 +359,9 @@ fn send_packet(
     headers.bth.ack_request = ack_request || (view.service == TransportType::Rc && ends);
     headers.deth.qkey = if view.is_gsi { GSI_QKEY } else { qkey };
     headers.deth.src_qpn = qp.qp_num();
-    headers.reth.va = wqe.remote_addr;
+    headers.reth.va = wqe.remote_addr.wrapping_add(u64::from(skipped));
     headers.reth.rkey = wqe.rkey;
-    headers.reth.length = wqe.length;
+    headers.reth.length = wqe.length.saturating_sub(skipped);
     headers.atomic.va = wqe.remote_addr;
     headers.atomic.rkey = wqe.rkey;
     headers.atomic.swap_add = wqe.compare_add;

@@ -552,6 +552,9 @@ pub(crate) fn modify(
     if mask.contains(AttrMask::RNR_RETRY) {
         transport.rnr_retries_left = held.values.rnr_retry;
     }
+    if mask.contains(AttrMask::RETRY_CNT) {
+        transport.ack_timer.set_retry_cnt(held.values.retry_cnt);
+    }
     match next {
         // Posted requests are dropped without completions.
         QpState::Reset => match &mut *this.queues.lock() {

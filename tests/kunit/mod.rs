@@ -16,6 +16,7 @@ mod queue;
 mod quota;
 mod requester;
 mod responder;
+mod retry;
 mod srq;
 mod wqe;
 

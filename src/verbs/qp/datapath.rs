@@ -17,6 +17,8 @@ pub(crate) struct SendView {
     pub(crate) dest_qpn: u32,
     pub(crate) pd: usize,
     pub(crate) rnr_retry: u8,
+    /// The local ACK timeout's timer code (reliable service; 0 waits forever).
+    pub(crate) timeout: u8,
     /// New requests may start (RTS); in SQD only those in flight complete.
     pub(crate) may_start: bool,
     /// Reads and atomics it may have outstanding at the responder.
@@ -86,6 +88,7 @@ pub(crate) fn send_view(qp: &Qp<Rrxe>) -> Option<SendView> {
         dest_qpn: v.dest_qp_num,
         pd: this.pd,
         rnr_retry: v.rnr_retry,
+        timeout: v.timeout,
         may_start: held.state == QpState::ReadyToSend,
         max_rd_atomic: v.max_rd_atomic,
     })

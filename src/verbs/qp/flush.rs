@@ -127,6 +127,8 @@ pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     t.in_flight.clear();
     t.done_locally.clear();
     t.rnr_waiting = false;
+    t.rnr_until = None;
+    t.resume_read = None;
     // Nothing more is answered: the read being answered and the requests waiting for it go
     // (freeing them does not sleep; a region's memory is released by its deregistration).
     t.reply = None;
