@@ -1109,6 +1109,63 @@ def reads_within_rd_atomic_limits():
         mr.close()
 
 
+def retry_exceeded_when_peer_is_gone():
+    """A requester whose peer queue pair is gone (its packets are dropped on arrival) sends
+    again after each local ACK timeout, retry_cnt times, then its oldest request completes
+    with IBV_WC_RETRY_EXC_ERR: not before the retry_cnt + 1 timeouts have passed, and not
+    much later (a retry count of 7 means seven here, not forever as for RNR retries). The
+    queue pair is then in the error state and flushes the request behind it."""
+    code = 14
+    timeout = 4.096e-6 * 2 ** code
+    with PD(ctx) as pd, CQ(ctx, 16) as cq_once, CQ(ctx, 16) as cq_seven:
+        mr = MR(pd, 4096, LW)
+        qps = []
+        for retries, cq in ((0, cq_once), (7, cq_seven)):
+            gone, qp = new_rc_qp(pd, cq, cq), new_rc_qp(pd, cq, cq)
+            qa = rc_attr()
+            qa.dest_qp_num = gone.qp_num
+            qa.rq_psn = qa.sq_psn
+            qa.timeout = code
+            qa.retry_cnt = retries
+            to_state(qp, qa, e.IBV_QPS_INIT, RC_TO_INIT)
+            to_state(qp, qa, e.IBV_QPS_RTR, RC_TO_RTR)
+            to_state(qp, qa, e.IBV_QPS_RTS, RC_TO_RTS)
+            gone.close()
+            qps.append((retries, cq, qp))
+        start = time.monotonic()
+        for retries, cq, qp in qps:
+            for wr_id in (1, 2):
+                qp.post_send(SendWR(wr_id=wr_id, opcode=e.IBV_WR_SEND, num_sge=1,
+                                    sg=[SGE(mr.buf, 64, mr.lkey)],
+                                    send_flags=e.IBV_SEND_SIGNALED))
+        done = {}
+        while len(done) < len(qps) and time.monotonic() - start < 30:
+            for retries, cq, qp in qps:
+                got, batch = cq.poll(2)
+                if got and retries not in done:
+                    done[retries] = (time.monotonic() - start, [])
+                if got:
+                    done[retries][1].extend((w.wr_id, w.status) for w in batch[:got])
+            time.sleep(0.002)
+        for retries, cq, qp in qps:
+            assert retries in done, f"retry_cnt {retries}: no completion in 30 s"
+            elapsed, wcs = done[retries]
+            wcs += [(w.wr_id, w.status) for w in poll_n(cq, 2 - len(wcs), timeout=5)]
+            least = (retries + 1) * timeout
+            most = 2 * least + 0.5
+            print(f"retry_cnt {retries}: IBV_WC_RETRY_EXC_ERR after {elapsed * 1e3:.0f} ms "
+                  f"({retries + 1} timeouts of {timeout * 1e3:.1f} ms: {least * 1e3:.0f} ms)",
+                  file=sys.stderr)
+            assert wcs == [(1, e.IBV_WC_RETRY_EXC_ERR), (2, e.IBV_WC_WR_FLUSH_ERR)], \
+                f"retry_cnt {retries}: completions {wcs} after {elapsed:.3f} s"
+            assert least <= elapsed <= most, \
+                f"retry_cnt {retries}: failed after {elapsed * 1e3:.0f} ms, not within " \
+                f"{least * 1e3:.0f}..{most * 1e3:.0f} ms"
+            assert qp.query(e.IBV_QP_STATE)[0].qp_state == e.IBV_QPS_ERR, "QP not in ERR"
+            qp.close()
+        mr.close()
+
+
 UVERBS_CMD_POST_SEND = 28
 UVERBS_WR_SEND = 2
 UVERBS_SEND_SIGNALED, UVERBS_SEND_INLINE = 2, 8
@@ -1252,6 +1309,7 @@ check("ring-garbage-recv-masked-flush", ring_garbage_recv)
 check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 check("legacy-post-recv-refused", legacy_post_recv_refused)
+check("rc-retry-exceeded-when-peer-is-gone", retry_exceeded_when_peer_is_gone)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 # `make stress` runs this one (--only): it keeps both CPUs busy for minutes.
 if args.only:
