@@ -21,6 +21,7 @@ use crate::{
         object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
         post::{self, PostError, RecvRequests, SendRequests},
         qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
+        stats::{CounterName, Mad, MadOutcome, MAD_SIZE},
         udata::UData,
         wc::CompletionSlots,
     },
@@ -282,6 +283,28 @@ pub trait Driver: Sized + Send + Sync + 'static {
         // Not called: `alloc_mw` is only set for drivers that implement it.
         Err::<(u32, Result<Self::Mw>), _>(EOPNOTSUPP)
     }
+
+    /// The names of the counters [`Driver::read_port_counters`] reads, in its order: `rdma
+    /// statistic` and each port's sysfs `hw_counters` show them.
+    const PORT_COUNTERS: &'static [CounterName] = &[];
+
+    /// Writes the values of `port`'s counters into `values`, one for each name of
+    /// [`Driver::PORT_COUNTERS`], in order (`get_hw_stats`). May sleep.
+    fn read_port_counters(_dev: &Device<Self>, _port: u32, _values: &mut [u64]) {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles the management datagram `request` for `port` (`process_mad`), answering it in
+    /// `reply`, which starts zeroed. The core passes the datagrams the device's QP1 receives,
+    /// and its own performance management queries for the port's sysfs `counters`. May sleep.
+    fn process_mad(
+        _dev: &Device<Self>,
+        _port: u32,
+        _request: &Mad,
+        _reply: &mut Mad,
+    ) -> MadOutcome {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The type of a memory window (`enum ib_mw_type`).
@@ -388,6 +411,21 @@ impl<T: Driver> OperationsVTable<T> {
         create_user_ah: Some(callbacks::create_ah::<T>),
         destroy_ah: Some(callbacks::destroy_ah::<T>),
         dealloc_driver: Some(callbacks::dealloc_driver::<T>),
+        alloc_hw_port_stats: if T::HAS_READ_PORT_COUNTERS {
+            Some(callbacks::alloc_hw_port_stats::<T>)
+        } else {
+            None
+        },
+        get_hw_stats: if T::HAS_READ_PORT_COUNTERS {
+            Some(callbacks::get_hw_stats::<T>)
+        } else {
+            None
+        },
+        process_mad: if T::HAS_PROCESS_MAD {
+            Some(callbacks::process_mad::<T>)
+        } else {
+            None
+        },
         mmap: Some(mmap::callbacks::mmap),
         mmap_free: Some(mmap::callbacks::mmap_free),
         size_ib_ucontext: UContext::<T>::alloc_size(),
@@ -1339,6 +1377,94 @@ mod callbacks {
         // SAFETY: Created by `create_srq`; the core frees it after this returns 0.
         unsafe { Srq::<T>::drop_data(srq) };
         0
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised.
+    pub(super) unsafe extern "C" fn alloc_hw_port_stats<T: Driver>(
+        _ib: *mut bindings::ib_device,
+        _port: u32,
+    ) -> *mut bindings::rdma_hw_stats {
+        let names = T::PORT_COUNTERS;
+        let Ok(count) = c_int::try_from(names.len()) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: `CounterName` is a transparent `struct rdma_stat_desc`, and the table lives
+        // for the whole program, as long as the core keeps the statistics it describes. The
+        // function copies nothing else and returns null or a new allocation the core frees.
+        unsafe {
+            bindings::rdma_alloc_hw_stats_struct(
+                names.as_ptr().cast(),
+                count,
+                bindings::RDMA_HW_STATS_DEFAULT_LIFESPAN as c_ulong,
+            )
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised, with statistics that
+    /// `alloc_hw_port_stats` allocated for the device, whose lock the core holds.
+    pub(super) unsafe extern "C" fn get_hw_stats<T: Driver>(
+        ib: *mut bindings::ib_device,
+        stats: *mut bindings::rdma_hw_stats,
+        port: u32,
+        _index: c_int,
+    ) -> c_int {
+        // SAFETY: Called by the core on a device of `T`.
+        let dev = unsafe { dev::<T>(ib) };
+        // SAFETY: The core passes statistics it allocated through `alloc_hw_port_stats`.
+        let count = unsafe { (*stats).num_counters };
+        let Ok(len) = usize::try_from(count) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: `rdma_alloc_hw_stats_struct` allocated `num_counters` values after the
+        // struct, and the core's hold of the statistics' lock keeps other writers and readers
+        // away while this runs.
+        let values = unsafe { (*stats).value.as_mut_slice(len) };
+        T::read_port_counters(dev, port, values);
+        count
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe extern "C" fn process_mad<T: Driver>(
+        ib: *mut bindings::ib_device,
+        _flags: c_int,
+        port: u32,
+        _in_wc: *const bindings::ib_wc,
+        _in_grh: *const bindings::ib_grh,
+        in_mad: *const bindings::ib_mad,
+        out_mad: *mut bindings::ib_mad,
+        out_mad_size: *mut usize,
+        _out_mad_pkey_index: *mut u16,
+    ) -> c_int {
+        if in_mad.is_null() || out_mad.is_null() || out_mad_size.is_null() {
+            return MadOutcome::Failed.to_raw();
+        }
+        // SAFETY: The core passes the size of the reply buffer, valid for reads.
+        if unsafe { *out_mad_size } < MAD_SIZE {
+            return MadOutcome::Failed.to_raw();
+        }
+        // SAFETY: Called by the core on a device of `T`.
+        let dev = unsafe { dev::<T>(ib) };
+        // SAFETY: `in_mad` points to a whole `struct ib_mad` (`MAD_SIZE` bytes, any alignment
+        // fits bytes), a received datagram's buffer or the core's query, which nothing writes
+        // while the operation runs.
+        let request = unsafe { &*in_mad.cast::<Mad>() };
+        // SAFETY: `out_mad` is the core's reply buffer of `*out_mad_size` bytes, at least
+        // `MAD_SIZE` as checked, distinct from `in_mad` and used by nobody else during the
+        // operation.
+        let reply = unsafe { &mut *out_mad.cast::<Mad>() };
+        reply.fill(0);
+        T::process_mad(dev, port, request, reply).to_raw()
     }
 
     /// Converts a region or an error to what the core's MR operations return.
