@@ -2,12 +2,16 @@
 
 //! The rrxe device: creation, queries, user contexts and protection domains.
 
+pub(crate) mod counters;
 pub(crate) mod params;
 pub(crate) mod quota;
 pub(crate) mod registry;
 
+pub(crate) use counters::Counter;
+
 use crate::{
     device::{
+        counters::Counters,
         quota::{Quota, QuotaSlot},
         registry::Devices,
     },
@@ -20,7 +24,6 @@ use crate::{
     verbs::srq::{self, RrxeSrq, SrqTable},
     wire,
 };
-use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     c_str,
     net::netdevice::NetDevice,
@@ -36,6 +39,7 @@ use kernel::{
         object::{Cq, Pd, Qp, Srq},
         post::{PostError, RecvRequests, SendRequests},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
+        stats::{CounterName, Mad, MadOutcome},
         udata::UData,
         wc::CompletionSlots,
         Device, MwKind, UnregisteredDevice,
@@ -46,30 +50,6 @@ use kernel::{
 
 /// The rrxe driver.
 pub(crate) struct Rrxe;
-
-/// What the data path counts.
-#[derive(Clone, Copy)]
-pub(crate) enum Counter {
-    /// Received packets dropped for a bad ICRC or malformed headers.
-    RxMalformed,
-    /// Received packets for a queue pair that does not exist or takes no packets.
-    RxNoQp,
-    /// Packets for hosts no IP route reaches.
-    TxUnroutable,
-    /// Received packets dropped because their queue pair's inbox was full or could not grow.
-    RxInboxFull,
-    /// Packets not sent for want of memory (acknowledgments: the requester asks again).
-    TxNoMemory,
-    /// Received datagrams addressed to none of the device's GIDs.
-    RxNotForDevice,
-    /// Received datagrams dropped for want of memory.
-    RxNoMemory,
-    /// Packets the network stack dropped on the way out.
-    TxDropped,
-}
-
-/// The number of counters.
-const COUNTERS: usize = 8;
 
 /// Per-device state.
 #[pin_data]
@@ -93,13 +73,18 @@ pub(crate) struct RrxeDevice {
     /// Serialises atomic operations, each a read and a write of the target.
     #[pin]
     pub(crate) atomic_lock: Mutex<()>,
-    counters: [AtomicU64; COUNTERS],
+    counters: Counters,
 }
 
 impl RrxeDevice {
     /// Counts a data path event.
     pub(crate) fn count(&self, counter: Counter) {
-        self.counters[counter as usize].fetch_add(1, Ordering::Relaxed);
+        self.counters.add(counter, 1);
+    }
+
+    /// Returns the device's counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// Returns the network device the device runs on.
@@ -259,6 +244,19 @@ impl rdma::Driver for Rrxe {
 
     fn get_netdev(dev: &Device<Self>, port: u32) -> Option<ARef<NetDevice>> {
         (port == 1).then(|| dev.data().netdev.clone())
+    }
+
+    const PORT_COUNTERS: &'static [CounterName] = &counters::NAMES;
+
+    fn read_port_counters(dev: &Device<Self>, _port: u32, values: &mut [u64]) {
+        dev.data().counters.read_into(values);
+    }
+
+    fn process_mad(dev: &Device<Self>, port: u32, request: &Mad, reply: &mut Mad) -> MadOutcome {
+        if port != 1 {
+            return MadOutcome::Failed;
+        }
+        counters::answer_mad(request, dev.data().counters.traffic(), reply)
     }
 
     fn alloc_ucontext(

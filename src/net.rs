@@ -205,10 +205,16 @@ pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups
         device.data().count(Counter::TxNoMemory);
     }
     for packet in out.packets {
-        if packet.route.destination == packet.route.source {
+        let len = packet.data.len() as u64;
+        let sent = if packet.route.destination == packet.route.source {
             receive(device, packet, wakeups);
+            true
         } else {
-            udp::send(device, &packet);
+            udp::send(device, &packet)
+        };
+        if sent {
+            device.data().counters().add(Counter::TxPackets, 1);
+            device.data().counters().add(Counter::TxBytes, len);
         }
     }
 }
@@ -249,7 +255,13 @@ fn dispatch(device: &Device<Rrxe>, checked: Result<Received>, wakeups: &mut Wake
         data.count(Counter::RxMalformed);
         return;
     }
-    match info.engine.deliver(received) {
+    let len = received.packet.data.len() as u64;
+    let delivered = info.engine.deliver(received);
+    if delivered.is_ok() {
+        data.counters().add(Counter::RxPackets, 1);
+        data.counters().add(Counter::RxBytes, len);
+    }
+    match delivered {
         Ok(true) => wakeups.add(device, &info.engine),
         Ok(false) => {}
         Err(_) => data.count(Counter::RxInboxFull),

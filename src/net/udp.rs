@@ -257,12 +257,16 @@ impl InboundQueue {
     }
 }
 
-/// Sends `packet` to its destination over the device's network device. A packet that cannot
-/// be routed or that the stack drops is counted.
-pub(crate) fn send(device: &Device<Rrxe>, packet: &Packet) {
+/// Sends `packet` to its destination over the device's network device; returns whether it
+/// left. A packet that cannot be routed or that the stack drops is counted.
+pub(crate) fn send(device: &Device<Rrxe>, packet: &Packet) -> bool {
     let data = device.data();
-    if let Err(counter) = try_send(data.netdev(), packet) {
-        data.count(counter);
+    match try_send(data.netdev(), packet) {
+        Ok(()) => true,
+        Err(counter) => {
+            data.count(counter);
+            false
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! from the oldest request not acknowledged, or failing it once the retries are spent.
 
 use crate::{
-    device::Rrxe,
+    device::{Counter, Rrxe},
     memory::scatter,
     net::Received,
     queue::wqe::{Payload, SendOpcode},
@@ -166,11 +166,15 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
                 t.rnr_retries_left,
             ) {
                 NakReaction::Ignore => {}
-                NakReaction::Resend => rewind(t),
+                NakReaction::Resend => {
+                    qp.device().data().count(Counter::SeqNaksReceived);
+                    rewind(t);
+                }
                 NakReaction::RnrWait {
                     micros,
                     retries_left,
                 } => {
+                    qp.device().data().count(Counter::RnrNaksReceived);
                     t.rnr_retries_left = retries_left;
                     rewind(t);
                     t.rnr_waiting = true;
@@ -352,11 +356,14 @@ pub(crate) fn check_ack_timeout(qp: &Qp<Rrxe>, t: &mut Transport, now: Moment) {
     if expiry == Expiry::Wait {
         return;
     }
+    let counters = qp.device().data().counters();
+    counters.add(Counter::AckTimeouts, 1);
     if expiry == Expiry::Resend {
         rewind(t);
         return;
     }
     let failing = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), t.unacked_psn);
+    counters.add(Counter::RetryExceeded, 1);
     if failing {
         let psn = t.unacked_psn;
         fail_oldest(qp, t, WcStatus::RetryExceeded, psn);

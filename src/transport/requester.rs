@@ -9,7 +9,7 @@
 
 use super::complete;
 use crate::{
-    device::Rrxe,
+    device::{Counter, Rrxe},
     memory::for_each_piece,
     memory::MemoryTables,
     net::{Outbox, Packet},
@@ -178,6 +178,9 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
                     current.sent -= 1;
                     t.current = Some(current);
                     return;
+                }
+                if resending {
+                    qp.device().data().count(Counter::RetransmittedPackets);
                 }
             }
             Err(status) => {

@@ -227,21 +227,25 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
             }
         }
         Verdict::SequenceError => {
+            qp.device().data().count(Counter::SeqNaksSent);
             let syndrome = Syndrome::Nak(NakCode::PsnSequenceError);
             acknowledge(t, &view, &route, t.expected_psn, syndrome, out);
         }
-        Verdict::Duplicate => match headers.opcode.operation {
-            Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers, out),
-            Operation::CompareSwap | Operation::FetchAdd => {
-                duplicate_atomic(t, &view, &route, headers, out)
+        Verdict::Duplicate => {
+            qp.device().data().count(Counter::DuplicateRequests);
+            match headers.opcode.operation {
+                Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers, out),
+                Operation::CompareSwap | Operation::FetchAdd => {
+                    duplicate_atomic(t, &view, &route, headers, out)
+                }
+                _ => {
+                    let last = Psn::new(t.expected_psn)
+                        .add(crate::transport::psn::PSN_MASK)
+                        .get();
+                    acknowledge(t, &view, &route, last, Syndrome::ACK, out);
+                }
             }
-            _ => {
-                let last = Psn::new(t.expected_psn)
-                    .add(crate::transport::psn::PSN_MASK)
-                    .get();
-                acknowledge(t, &view, &route, last, Syndrome::ACK, out);
-            }
-        },
+        }
         Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
     }
 }
@@ -327,6 +331,7 @@ fn execute(
         }
         Err(Syndrome::RnrNak(timer)) => {
             if reliable {
+                qp.device().data().count(Counter::RnrNaksSent);
                 acknowledge(
                     t,
                     view,

@@ -4,6 +4,7 @@
 //! kernel has CONFIG_KUNIT and run when the module loads.
 
 mod completer;
+mod counters;
 mod engine;
 mod kqueue;
 mod mr;
