@@ -34,6 +34,9 @@ pub(crate) enum Counter {
     SeqNaksReceived,
     /// Receiver-not-ready NAKs a requester received.
     RnrNaksReceived,
+    /// Read responses beyond the one expected, each making the requester ask again for the
+    /// rest of the read (an implied sequence error NAK).
+    ImpliedNaks,
     /// PSN sequence error NAKs a responder sent (a request packet out of order).
     SeqNaksSent,
     /// Receiver-not-ready NAKs a responder sent (no receive posted).
@@ -59,7 +62,7 @@ pub(crate) enum Counter {
 }
 
 /// The number of counters.
-pub(crate) const COUNTERS: usize = 20;
+pub(crate) const COUNTERS: usize = 21;
 
 impl Counter {
     /// Every counter, in the order `rdma statistic` shows them.
@@ -73,6 +76,7 @@ impl Counter {
         Self::RetryExceeded,
         Self::SeqNaksReceived,
         Self::RnrNaksReceived,
+        Self::ImpliedNaks,
         Self::SeqNaksSent,
         Self::RnrNaksSent,
         Self::DuplicateRequests,
@@ -98,6 +102,7 @@ impl Counter {
             Self::RetryExceeded => c"retry_exceeded",
             Self::SeqNaksReceived => c"seq_naks_received",
             Self::RnrNaksReceived => c"rnr_naks_received",
+            Self::ImpliedNaks => c"implied_naks",
             Self::SeqNaksSent => c"seq_naks_sent",
             Self::RnrNaksSent => c"rnr_naks_sent",
             Self::DuplicateRequests => c"duplicate_requests",

@@ -107,6 +107,14 @@ pub(crate) fn answers_read(first: Psn, packets: u32, psn: Psn) -> bool {
 /// read of `length` bytes starting at PSN `first` with `received` bytes so far, for a path
 /// MTU of `mtu`: `None` for a duplicate or a response out of order (a gap makes the requester
 /// ask again), `Err` when the data would run past the read's end.
+/// Returns whether a response at `psn` to a read of `packets` packets from `first`, of
+/// which `received` bytes arrived, lies beyond the one expected: an earlier response was
+/// lost, which the requester takes as an implied sequence error NAK (IBTA 9.7.7.1.3).
+pub(crate) fn read_gap(first: Psn, packets: u32, received: u32, mtu: u32, psn: Psn) -> bool {
+    let expected = first.add(received / mtu.max(1));
+    expected.precedes(psn) && psn.is_within(first, packets)
+}
+
 pub(crate) fn read_landing(
     first: Psn,
     received: u32,
@@ -168,6 +176,7 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
                 NakReaction::Ignore => {}
                 NakReaction::Resend => {
                     qp.device().data().count(Counter::SeqNaksReceived);
+                    t.window.shrink();
                     rewind(t);
                 }
                 NakReaction::RnrWait {
@@ -259,7 +268,28 @@ fn read_response(
         payload.len(),
     );
     let offset = match landing {
-        None => return,
+        None => {
+            let gap = read_gap(
+                Psn::new(oldest.first_psn),
+                oldest.packets,
+                oldest.received,
+                view.mtu,
+                Psn::new(psn),
+            );
+            if gap && !t.read_gap_asked {
+                // Ask for the rest now rather than after the local ACK timeout.
+                qp.device().data().count(Counter::ImpliedNaks);
+                t.window.shrink();
+                rewind(t);
+                t.read_gap_asked = true;
+            } else if answers_in_flight(t, Psn::new(psn)) {
+                // The responder still works through reads this requester sent (those
+                // behind a lost response, sent again after it): it is alive, and the
+                // response awaited comes after them. Waiting for it spends no retry.
+                t.ack_timer.postpone();
+            }
+            return;
+        }
         Some(Err(status)) => {
             fail_oldest(qp, t, status, psn);
             return;
@@ -268,11 +298,31 @@ fn read_response(
     };
     let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
     oldest.received += payload.len() as u32;
+    t.read_gap_asked = false;
     let (len, ends) = (oldest.received, headers.opcode.position.ends());
     t.acknowledged_through(Psn::new(psn));
     if result.is_err() || ends {
         finish_oldest(qp, t, result, len);
     }
+}
+
+/// Returns how many packets of a message of `packets` packets from `first` are
+/// acknowledged when `unacked` is the first PSN not acknowledged: those need not be sent
+/// again. None if the message is not acknowledged in part.
+pub(crate) fn resend_within(first: Psn, packets: u32, unacked: Psn) -> u32 {
+    let acknowledged = first.distance_to(unacked);
+    if acknowledged > 0 && (acknowledged as u32) < packets {
+        acknowledged as u32
+    } else {
+        0
+    }
+}
+
+/// Returns whether `psn` is one of the response PSNs of a read in flight.
+fn answers_in_flight(t: &Transport, psn: Psn) -> bool {
+    t.in_flight.iter().any(|o| {
+        o.wqe.opcode == SendOpcode::RdmaRead && psn.is_within(Psn::new(o.first_psn), o.packets)
+    })
 }
 
 /// Writes response data into a request's scatter/gather list at `offset`.
@@ -359,6 +409,7 @@ pub(crate) fn check_ack_timeout(qp: &Qp<Rrxe>, t: &mut Transport, now: Moment) {
     let counters = qp.device().data().counters();
     counters.add(Counter::AckTimeouts, 1);
     if expiry == Expiry::Resend {
+        t.window.shrink();
         rewind(t);
         return;
     }
@@ -416,10 +467,18 @@ fn rewind(t: &mut Transport) {
         .in_flight
         .first()
         .or(t.current.as_ref())
-        .map(|o| (o.index, o.first_psn));
-    if let Some((index, psn)) = restart {
+        .map(|o| (o.index, o.first_psn, o.packets, o.wqe.opcode));
+    t.resume_message = None;
+    if let Some((index, first, packets, opcode)) = restart {
         t.next_wqe = index;
-        t.next_psn = psn;
+        t.next_psn = first;
+        // A send or write acknowledged in part goes on from its first packet not
+        // acknowledged, the PSN a sequence error NAK names (IBTA 9.7.5.2.2).
+        let acknowledged = resend_within(Psn::new(first), packets, Psn::new(t.unacked_psn));
+        if acknowledged > 0 && !needs_response(opcode) {
+            t.resume_message = Some((index, first, acknowledged));
+            t.next_psn = t.unacked_psn;
+        }
     }
     // Responses land in order, in the oldest request only. With nothing in flight, a read
     // to resume from an earlier rewind still is.
@@ -428,6 +487,7 @@ fn rewind(t: &mut Transport) {
             .then_some((oldest.index, oldest.received));
     }
     t.current = None;
+    t.read_gap_asked = false;
     // Local operations among them were carried out; resending passes over them.
     t.done_locally.clear();
     for outgoing in t.in_flight.iter().filter(|o| o.is_local()) {

@@ -15,7 +15,7 @@ use crate::{
     queue::wqe::{RecvWqe, SendWqe},
     transport::completer,
     transport::psn::Psn,
-    transport::requester,
+    transport::requester::{self, Window},
     transport::responder,
     transport::retry::{needs_arming, AckTimer, Moment},
 };
@@ -117,6 +117,8 @@ pub(crate) struct Transport {
     /// Requester: one past the last PSN sent (or taken by a read's responses), however far
     /// a resend went back.
     pub(crate) sent_end_psn: u32,
+    /// Requester (reliable service): the PSNs it may keep unacknowledged.
+    pub(crate) window: Window,
     /// Requester: the send queue slot of the next request to start.
     pub(crate) next_wqe: u32,
     /// Requester: the request being sent.
@@ -129,6 +131,13 @@ pub(crate) struct Transport {
     /// Requester: the send queue slot of a read whose responses arrived in part before a
     /// rewind, and the bytes of it that arrived: the read is asked again for the rest only.
     pub(crate) resume_read: Option<(u32, u32)>,
+    /// Requester: the send queue slot of a send or write acknowledged in part before a
+    /// rewind, its first PSN and the packets of it acknowledged: it is sent again from the
+    /// first packet not acknowledged.
+    pub(crate) resume_message: Option<(u32, u32, u32)>,
+    /// Completer: a read response beyond the one expected made the requester ask again for
+    /// the rest of the read; further responses beyond it ask nothing more until one lands.
+    pub(crate) read_gap_asked: bool,
     /// Completer: receiver-not-ready retries left (7 means unlimited).
     pub(crate) rnr_retries_left: u8,
     /// Completer: the requester waits for the receiver-not-ready timer.
@@ -181,6 +190,7 @@ impl Transport {
         let unacked = Psn::new(self.unacked_psn);
         let outstanding = unacked.distance_to(Psn::new(self.sent_end_psn)).max(0) as u32;
         if psn.is_within(unacked, outstanding) {
+            self.window.grow(unacked.distance_to(psn) as u32 + 1);
             self.unacked_psn = psn.next().get();
             self.ack_timer.progressed();
         }

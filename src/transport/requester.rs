@@ -26,8 +26,42 @@ use kernel::{
     rdma::{mr::Access, object::Qp, wc::WcStatus},
 };
 
-/// Packets a reliable queue pair sends ahead of its acknowledgments.
+/// Packets a reliable queue pair sends ahead of its acknowledgments, at most.
 pub(crate) const MAX_UNACKNOWLEDGED: u32 = 128;
+/// Packets a reliable queue pair may send ahead of its acknowledgments however many were
+/// lost.
+pub(crate) const MIN_WINDOW: u32 = 8;
+
+/// The PSNs a reliable sender may keep unacknowledged. A loss (a sequence error NAK, a read
+/// response past a lost one, a local ACK timeout) halves it, down to [`MIN_WINDOW`]: each
+/// loss makes the sender go back and send again what it sent after the lost packet, so on a
+/// lossy path a smaller window wastes less. Each acknowledgment grows it by the PSNs it
+/// covers, back to [`MAX_UNACKNOWLEDGED`]: a window's worth of acknowledgments doubles it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window(u32);
+
+impl Default for Window {
+    fn default() -> Self {
+        Self(MAX_UNACKNOWLEDGED)
+    }
+}
+
+impl Window {
+    /// Returns the number of PSNs.
+    pub(crate) fn size(self) -> u32 {
+        self.0
+    }
+
+    /// Halves the window after a loss.
+    pub(crate) fn shrink(&mut self) {
+        self.0 = (self.0 / 2).max(MIN_WINDOW);
+    }
+
+    /// Grows the window by `acknowledged` PSNs.
+    pub(crate) fn grow(&mut self, acknowledged: u32) {
+        self.0 = self.0.saturating_add(acknowledged).min(MAX_UNACKNOWLEDGED);
+    }
+}
 /// Packets one requester round sends, so that responses are handled in between.
 const PACKETS_PER_ROUND: u32 = 32;
 /// The Q_Key of QP1.
@@ -42,16 +76,16 @@ pub(crate) fn needs_response(opcode: SendOpcode) -> bool {
 }
 
 /// Returns whether a reliable sender may send the packet at `next` while `unacked` is the
-/// first PSN not acknowledged: fewer than [`MAX_UNACKNOWLEDGED`] PSNs are outstanding.
-pub(crate) fn window_open(unacked: Psn, next: Psn) -> bool {
-    unacked.distance_to(next) < MAX_UNACKNOWLEDGED as i32
+/// first PSN not acknowledged: fewer than `window` PSNs are outstanding.
+pub(crate) fn window_open(unacked: Psn, next: Psn, window: Window) -> bool {
+    unacked.distance_to(next) < window.size() as i32
 }
 
 /// Returns whether the packet at `psn` asks for an acknowledgment besides the last of each
-/// message: every half window, so that one at the window's end always does and the sender is
-/// never left waiting for an acknowledgment nobody asked for.
-pub(crate) fn asks_ack(unacked: Psn, psn: Psn) -> bool {
-    let half = (MAX_UNACKNOWLEDGED / 2) as i32;
+/// message: every half `window`, so that one at the window's end always does and the sender
+/// is never left waiting for an acknowledgment nobody asked for.
+pub(crate) fn asks_ack(unacked: Psn, psn: Psn, window: Window) -> bool {
+    let half = (window.size() / 2).max(1) as i32;
     (unacked.distance_to(psn) + 1).rem_euclid(half) == 0
 }
 
@@ -165,12 +199,12 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
         }
         let reliable = view.service == TransportType::Rc;
         let unacked = Psn::new(t.unacked_psn);
-        if reliable && !window_open(unacked, Psn::new(t.next_psn)) {
+        if reliable && !window_open(unacked, Psn::new(t.next_psn), t.window) {
             // Acknowledgments move the window on; the packet before asked for one.
             t.current = Some(current);
             return;
         }
-        let ack_request = reliable && asks_ack(unacked, Psn::new(t.next_psn));
+        let ack_request = reliable && asks_ack(unacked, Psn::new(t.next_psn), t.window);
         match send_packet(qp, &view, t.next_psn, ack_request, &mut current) {
             Ok(packet) => {
                 if out.push(packet).is_err() {
@@ -238,12 +272,17 @@ fn next_request(
         .resume_read
         .take_if(|(read, _)| *read == index)
         .map_or(0, |(_, received)| received);
+    // A message acknowledged in part goes on from its first packet not acknowledged.
+    let (first_psn, sent) = t
+        .resume_message
+        .take_if(|(message, _, done)| *message == index && *done < packets)
+        .map_or((t.next_psn, 0), |(_, first, done)| (first, done));
     Ok(Some(Outgoing {
         index,
         wqe,
-        first_psn: t.next_psn,
+        first_psn,
         packets,
-        sent: 0,
+        sent,
         received,
     }))
 }

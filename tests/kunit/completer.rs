@@ -7,7 +7,10 @@
 mod tests {
     use crate::{
         transport::{
-            completer::{acknowledged, answers_read, nak_reaction, read_landing, NakReaction},
+            completer::{
+                acknowledged, answers_read, nak_reaction, read_gap, read_landing, resend_within,
+                NakReaction,
+            },
             psn::{Psn, PSN_MASK},
         },
         wire::{NakCode, Syndrome},
@@ -69,6 +72,34 @@ mod tests {
             land(8192, 1, usize::MAX),
             Some(Err(WcStatus::LocalLengthError))
         );
+    }
+
+    #[test]
+    fn a_response_past_a_lost_one_is_an_implied_nak() {
+        let first = Psn::new(PSN_MASK - 1);
+        // 5 packets of 4096 bytes: PSNs PSN_MASK - 1 to 2, across the wrap.
+        let gap = |received, psn: u32| read_gap(first, 5, received, 4096, Psn::new(psn));
+        // The one expected, duplicates of those landed, and PSNs beyond the read are no gap.
+        assert!(!gap(0, PSN_MASK - 1));
+        assert!(!gap(8192, 0));
+        assert!(!gap(8192, PSN_MASK));
+        assert!(!gap(0, 3));
+        // Responses after one lost, before and across the wrap.
+        assert!(gap(0, PSN_MASK));
+        assert!(gap(4096, 1));
+        assert!(gap(8192, 2));
+    }
+
+    #[test]
+    fn a_message_acknowledged_in_part_is_sent_again_from_the_rest() {
+        let first = Psn::new(PSN_MASK - 1);
+        // 4 packets: PSNs PSN_MASK - 1 to 1, across the wrap.
+        assert_eq!(resend_within(first, 4, first), 0);
+        assert_eq!(resend_within(first, 4, Psn::new(PSN_MASK)), 1);
+        assert_eq!(resend_within(first, 4, Psn::new(1)), 3);
+        // All of it acknowledged, or the acknowledgments still before it.
+        assert_eq!(resend_within(first, 4, Psn::new(2)), 0);
+        assert_eq!(resend_within(first, 4, Psn::new(PSN_MASK - 5)), 0);
     }
 
     #[test]

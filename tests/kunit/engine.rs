@@ -10,7 +10,9 @@ mod tests {
     use crate::transport::{
         engine::{inbox_admits, INBOX_PACKETS, REPLY_ROOM},
         psn::{Psn, PSN_MASK},
-        requester::{asks_ack, read_gate, window_open, ReadGate, MAX_UNACKNOWLEDGED},
+        requester::{
+            asks_ack, read_gate, window_open, ReadGate, Window, MAX_UNACKNOWLEDGED, MIN_WINDOW,
+        },
     };
     use kernel::prelude::*;
 
@@ -35,19 +37,50 @@ mod tests {
     #[test]
     fn a_reliable_sender_stays_within_its_window() {
         let oldest = Psn::new(PSN_MASK - 10);
-        assert!(window_open(oldest, oldest));
-        assert!(window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED - 1)));
+        let full = Window::default();
+        assert_eq!(full.size(), MAX_UNACKNOWLEDGED);
+        assert!(window_open(oldest, oldest, full));
+        assert!(window_open(
+            oldest,
+            oldest.add(MAX_UNACKNOWLEDGED - 1),
+            full
+        ));
         // Across the wrap.
-        assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED)));
-        assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED + 500)));
+        assert!(!window_open(oldest, oldest.add(MAX_UNACKNOWLEDGED), full));
+        assert!(!window_open(
+            oldest,
+            oldest.add(MAX_UNACKNOWLEDGED + 500),
+            full
+        ));
+        let mut small = full;
+        small.shrink();
+        assert!(window_open(oldest, oldest.add(63), small));
+        assert!(!window_open(oldest, oldest.add(64), small));
+    }
+
+    #[test]
+    fn losses_halve_the_window_and_acknowledgments_grow_it_back() {
+        let mut window = Window::default();
+        window.shrink();
+        assert_eq!(window.size(), MAX_UNACKNOWLEDGED / 2);
+        for _ in 0..10 {
+            window.shrink();
+        }
+        assert_eq!(window.size(), MIN_WINDOW);
+        // A window's worth of acknowledgments doubles it.
+        window.grow(MIN_WINDOW);
+        assert_eq!(window.size(), 2 * MIN_WINDOW);
+        window.grow(u32::MAX);
+        assert_eq!(window.size(), MAX_UNACKNOWLEDGED);
     }
 
     #[test]
     fn a_long_message_asks_for_acknowledgments_every_half_window() {
         let unacked = Psn::new(PSN_MASK - 10);
+        let full = Window::default();
         let mut asked = [0u32; 4];
         let mut count = 0;
-        for n in (0..300).filter(|&n| asks_ack(unacked, unacked.add(n))) {
+        for n in (0..300).filter(|&n| asks_ack(unacked, unacked.add(n), full)) {
             if let Some(slot) = asked.get_mut(count) {
                 *slot = n;
             }
@@ -56,7 +89,15 @@ mod tests {
         // The packet that fills the window asks, and so does the one half a window earlier.
         assert_eq!(count, 4);
         assert_eq!(asked, [63, 127, 191, 255]);
-        assert!(asks_ack(unacked, unacked.add(MAX_UNACKNOWLEDGED - 1)));
+        assert!(asks_ack(unacked, unacked.add(MAX_UNACKNOWLEDGED - 1), full));
+        // The smallest window's last packet asks too.
+        let mut small = full;
+        for _ in 0..10 {
+            small.shrink();
+        }
+        assert!(asks_ack(unacked, unacked.add(MIN_WINDOW - 1), small));
+        assert!(asks_ack(unacked, unacked.add(MIN_WINDOW / 2 - 1), small));
+        assert!(!asks_ack(unacked, unacked.add(MIN_WINDOW / 2), small));
     }
 
     #[test]
