@@ -179,4 +179,26 @@ check rrxe-netdev-removed-under-open-device netdev_removal
 kill $watch 2>/dev/null
 cat /tmp/asyncwatch.txt >/host/logs/asyncwatch.log
 
+# A netdev moved to another namespace leaves its old one (NETDEV_UNREGISTER
+# there): its device goes, and the namespace's UDP socket with its last
+# device (the device is removed from a work item: waits up to 10 s).
+socket_closes() {
+	local i
+	for ((i = 0; i < 100; i++)); do listens_4791 "$1" || return 0; sleep 0.1; done
+	echo "UDP 4791 still open in $1 after 10s" >&2
+	return 1
+}
+netdev_moved() {
+	ip netns add rrxmv && ip -n rrxmv link add rrxt4 type veth peer name rrxt5 &&
+		ip -n rrxmv addr add 198.51.100.20/24 dev rrxt4 && ip -n rrxmv link set rrxt4 up &&
+		ip -n rrxmv link set rrxt5 up &&
+		ip netns exec rrxmv rdma link add rrxe3 type rrxe netdev rrxt4 && listens_4791 rrxmv ||
+		return 1
+	ip -n rrxmv link set rrxt4 netns 1 && wait_gone rrxe3 && socket_closes rrxmv || return 1
+	ip link del rrxt4 && ip netns del rrxmv || return 1
+	if mountpoint -q /run/netns; then umount /run/netns || return 1; fi
+	rmdir /run/netns
+}
+check rrxe-netdev-moved-to-another-namespace netdev_moved
+
 check rrxe-rmmod-clean sh -c "rmmod rrxe && ! ls $sysdev | grep -q rrxe && modprobe -r rdma_rxe"

@@ -2,7 +2,9 @@
 # rdma_rxe) run against rrxe with only the module and link type names
 # changed: the UDP socket per network namespace (shared by a namespace's
 # devices, closed with the last), IPv6, a netdev's removal taking the device
-# and its socket, and rping between two namespaces over a veth pair.
+# and its socket, rping between two namespaces over a veth pair, and the
+# port's sysfs byte counters (port_xmit_data, port_rcv_data) equal after
+# rping to the device's own address.
 # timeout: 600
 . /repo/qemu/guest/lib.sh
 
@@ -14,7 +16,8 @@ for t in $src/rdma/rxe_*.sh; do
 	sed -e 's/rdma_rxe/rrxe/g' -e 's/type rxe/type rrxe/g' "$t" >"$work/rdma/${t##*/}"
 done
 
-for t in rxe_ipv6 rxe_socket_with_netns rxe_test_NETDEV_UNREGISTER rxe_rping_between_netns; do
+for t in rxe_ipv6 rxe_socket_with_netns rxe_test_NETDEV_UNREGISTER rxe_rping_between_netns \
+	rxe_sent_rcvd_bytes; do
 	check "selftest-rdma-$t" timeout 240 bash $work/rdma/$t.sh
 done
 check selftests-rrxe-unloaded sh -c '! lsmod | grep -qw ^rrxe'
