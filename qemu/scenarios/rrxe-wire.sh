@@ -18,10 +18,18 @@
 # ucmatose and udaddy to that family's address of the server. The tools' own
 # TCP exchange runs over IPv4 whatever the family; the GID index decides how
 # the RoCE packets travel. Results are named wire-SERVER-CLIENT-FAMILY-TOOL,
-# with -mtuN where the path MTU is chosen. Every run has a time limit. When a
+# with -mtuN where the path MTU is chosen; the rrxe devices' counters must
+# show in `rdma statistic` (-statistic-a, -statistic-b). WIRE_STAGE=loss
+# (rrxe-wire-loss.sh) runs, for each pairing, over the IPv4 GID, loss and
+# reordering instead, named wire-loss-SERVER-CLIENT-ipv4-...: with netem on
+# both veth ends (1% loss, 10% loss, reordering), the client's device writes
+# 64 MiB (WIRE_LOSS_MIB) into the server's and reads them back, compared, and
+# the rrxe devices' recovery counters must move (-loss1, -loss10, -reorder);
+# and an rrxe requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
+# within its timeouts (-peer-gone). Every run has a time limit. When a
 # family's first exchange (RC pingpong at path MTU 1024) fails, the rest of
-# that family is reported as skipped, by name, instead of each waiting out
-# its limit.
+# that family is reported as skipped, by name, instead of each waiting out its
+# limit.
 #
 # The RDMA core stays in its default shared netns mode: `rdma link add` run in
 # a namespace finds the netdev there (the core looks the name up in the
@@ -49,6 +57,14 @@ families=${families//,/ }
 # rping), every one if empty.
 tools=${WIRE_TOOLS:-}
 tools=${tools//,/ }
+# The tool runs (wire-...), or the loss stage (wire-loss-..., the scenario
+# rrxe-wire-loss.sh).
+stage=${WIRE_STAGE:-tools}
+case $stage in
+tools) prefix=wire ;;
+loss) prefix=wire-loss ;;
+*) fail wire-stage "unknown stage '$stage' (tools or loss)"; exit 1 ;;
+esac
 for f in $families; do
 	case $f in ipv4 | ipv6) ;; *) fail wire-families "unknown family '$f' (ipv4 or ipv6)"; exit 1 ;; esac
 done
@@ -299,27 +315,145 @@ family() {
 	wire_skip=$skip_before
 }
 
+# netem add|change|del [ARG...]: the same netem qdisc on both veth ends, so that
+# packets are lost or reordered both ways.
+netem() {
+	local op=$1
+	shift
+	tc -n $NS_A qdisc "$op" dev $VETH_A root "$@" && tc -n $NS_B qdisc "$op" dev $VETH_B root "$@"
+}
+
+# counter DEV NAME...: the sum of rrxe device DEV's counters NAME... (its
+# sysfs hw_counters).
+counter() {
+	local d=$1 c v sum=0
+	shift
+	for c in "$@"; do
+		read -r v <"/sys/class/infiniband/$d/ports/1/hw_counters/$c" || return 1
+		sum=$((sum + v))
+	done
+	echo $sum
+}
+
+# recovery DRIVER_A DRIVER_B: what the pairing's rrxe devices counted of
+# their recovery from loss: the client's device (the requester) the packets
+# it sent again, the server's (the responder) the sequence error NAKs it sent
+# and the duplicate requests it answered again.
+recovery() {
+	local a=0 b=0
+	[ "$1" != rrxe ] || a=$(counter $DEV_A seq_naks_sent duplicate_requests) || return 1
+	[ "$2" != rrxe ] || b=$(counter $DEV_B retransmitted_packets) || return 1
+	echo "$a $b"
+}
+
+# moved DRIVER_A DRIVER_B BEFORE AFTER: whether each rrxe device's recovery
+# counters went up (BEFORE and AFTER from `recovery`).
+moved() {
+	local a0 b0 a1 b1
+	read -r a0 b0 <<<"$3"
+	read -r a1 b1 <<<"$4"
+	echo "server ($1): sequence NAKs sent and duplicates answered $a0 -> $a1"
+	echo "client ($2): packets retransmitted $b0 -> $b1"
+	{ [ "$1" != rrxe ] || [ "$a1" -gt "$a0" ]; } && { [ "$2" != rrxe ] || [ "$b1" -gt "$b0" ]; }
+}
+
+# lossy PREFIX DRIVER_A DRIVER_B LABEL NETEM...: with netem NETEM on both veth
+# ends, over the IPv4 GID, the client's device writes WIRE_LOSS_MIB (64 by
+# default) mebibytes of random bytes into the server's and reads them back,
+# the bytes compared (qemu/guest/wire_transfer.py); the rrxe devices'
+# recovery counters must move. Named PREFIX-ipv4-LABEL.
+lossy() {
+	local p=$1 a=$2 b=$3 label=$4 name before after
+	shift 4
+	name=$p-ipv4-$label
+	if [ -n "$tools" ] && [[ " $tools " != *" $label "* ]]; then
+		return 0
+	fi
+	if [ -n "$wire_skip" ]; then
+		skip "$name" "$wire_skip"
+		return 1
+	fi
+	check $name-netem netem add netem "$@" || return 1
+	before=$(recovery "$a" "$b")
+	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py $DEV_B $gid4_b $DEV_A $gid4_a "${WIRE_LOSS_MIB:-64}"
+	after=$(recovery "$a" "$b")
+	# What each device counted, for reading the run.
+	rdma statistic show link $DEV_A/1 >>/host/logs/$name.log 2>&1
+	rdma statistic show link $DEV_B/1 >>/host/logs/$name.log 2>&1
+	check $name-netem-del netem del
+	check $name-recovery-counted moved "$a" "$b" "$before" "$after"
+}
+
+# statistic DEV: DEV's counters as `rdma statistic` shows them, with packets
+# sent and received counted, and the traffic in the port's sysfs counters
+# (from performance management queries) in 4-byte words.
+statistic() {
+	local out c v
+	out=$(rdma statistic show link "$1/1") || return 1
+	echo "$out"
+	[[ $out =~ " tx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+		[[ $out =~ " rx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+		[[ $out == *" retransmitted_packets "* ]] || return 1
+	for c in port_xmit_data port_rcv_data port_xmit_packets port_rcv_packets; do
+		read -r v <"/sys/class/infiniband/$1/ports/1/counters/$c" || return 1
+		echo "$c $v"
+		[ "$v" -gt 0 ] || return 1
+	done
+}
+
+# peer_gone PREFIX DRIVER_A DRIVER_B: an rrxe requester (the client's device
+# if it is rrxe's, else the server's) whose peer queue pair on the other end,
+# after a first send went through, is destroyed: the next send fails with
+# IBV_WC_RETRY_EXC_ERR within the time its local ACK timeout and retry count
+# imply (qemu/guest/wire_retry.py). Named PREFIX-ipv4-peer-gone.
+peer_gone() {
+	local name=$1-ipv4-peer-gone
+	if [ -n "$tools" ] && [[ " $tools " != *" peer-gone "* ]]; then
+		return 0
+	fi
+	if [ -n "$wire_skip" ]; then
+		skip "$name" "$wire_skip"
+		return 1
+	fi
+	if [ "$3" = rrxe ]; then
+		check $name timeout $LIMIT python3 /repo/qemu/guest/wire_retry.py $DEV_B $gid4_b $DEV_A $gid4_a
+	elif [ "$2" = rrxe ]; then
+		check $name timeout $LIMIT python3 /repo/qemu/guest/wire_retry.py $DEV_A $gid4_a $DEV_B $gid4_b
+	fi
+}
+
 # pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
-# server's, in ns-a) and a DRIVER_B device (the client's, in ns-b).
+# server's, in ns-a) and a DRIVER_B device (the client's, in ns-b), then loss
+# and reordering on the wire.
 pairing() {
-	local p=wire-$1-$2 f
+	local p=$prefix-$1-$2 f
 	wire_skip=
 	check $p-links-up links_up "$1" "$2" || wire_skip="not run: $p-links-up failed"
-	for f in $families; do
-		family $p $f
-	done
+	if [ "$stage" = tools ]; then
+		for f in $families; do
+			family $p $f
+		done
+		[ "$1" != rrxe ] || check $p-statistic-a statistic $DEV_A
+		[ "$2" != rrxe ] || check $p-statistic-b statistic $DEV_B
+	else
+		lossy $p "$1" "$2" loss1 loss 1%
+		lossy $p "$1" "$2" loss10 loss 10%
+		# netem reorders by sending some packets at once and delaying the rest.
+		lossy $p "$1" "$2" reorder delay 2ms reorder 75% 50%
+		peer_gone $p "$1" "$2"
+	fi
 	wire_skip=
 	check $p-links-del links_del
 }
 
-if check wire-netns-up netns_up; then
-	check wire-netns-ping netns_ping
+if check $prefix-netns-up netns_up; then
+	check $prefix-netns-ping netns_ping
 	for p in $pairings; do
 		pairing "${p%%:*}" "${p#*:}"
 	done
 fi
-check wire-netns-del netns_down
+check $prefix-netns-del netns_down
 # modprobe -r: rdma_rxe's UDP tunnel modules go with it.
 for m in "${modules[@]}"; do
-	check "wire-rmmod-$m" modprobe -r "$m"
+	check "$prefix-rmmod-$m" modprobe -r "$m"
 done

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""A reliable requester whose peer on another host is gone for good, over the wire.
+
+    wire_retry.py LOCAL_DEV LOCAL_GID PEER_DEV PEER_GID
+
+An RC queue pair on LOCAL_DEV (GID index LOCAL_GID) is connected to one on
+PEER_DEV (GID index PEER_GID), a device on another network namespace's end of
+the wire, and a send goes through and is received. Then the peer is destroyed:
+its device drops what arrives for it, so nothing is acknowledged. Two sends
+follow. With local ACK timeout 14 (4.096 us x 2^14, about 67 ms) and retry_cnt
+7, the first must complete with IBV_WC_RETRY_EXC_ERR no sooner than the eight
+timeouts the requester waits (the first, and one after each of its seven
+resends) and no later than twice that plus 0.5 s; the second is flushed, and
+the queue pair is in the error state. Exits 0 if so.
+"""
+import sys
+import time
+
+import pyverbs.enums as e
+from pyverbs.addr import AHAttr, GlobalRoute
+from pyverbs.cq import CQ
+from pyverbs.device import Context
+from pyverbs.mr import MR
+from pyverbs.pd import PD
+from pyverbs.qp import QP, QPAttr, QPCap, QPInitAttr
+from pyverbs.wr import SGE, RecvWR, SendWR
+
+TIMEOUT_CODE, RETRY_CNT = 14, 7
+TIMEOUT = 4.096e-6 * 2 ** TIMEOUT_CODE
+INIT = e.IBV_QP_STATE | e.IBV_QP_PKEY_INDEX | e.IBV_QP_PORT | e.IBV_QP_ACCESS_FLAGS
+RTR = (e.IBV_QP_STATE | e.IBV_QP_AV | e.IBV_QP_PATH_MTU | e.IBV_QP_DEST_QPN |
+       e.IBV_QP_RQ_PSN | e.IBV_QP_MAX_DEST_RD_ATOMIC | e.IBV_QP_MIN_RNR_TIMER)
+RTS = (e.IBV_QP_STATE | e.IBV_QP_SQ_PSN | e.IBV_QP_TIMEOUT | e.IBV_QP_RETRY_CNT |
+       e.IBV_QP_RNR_RETRY | e.IBV_QP_MAX_QP_RD_ATOMIC)
+
+
+class Side:
+    def __init__(self, name, gid_index):
+        self.ctx = Context(name=name)
+        self.gid_index = gid_index
+        self.gid = self.ctx.query_gid(1, gid_index)
+        self.pd = PD(self.ctx)
+        self.cq = CQ(self.ctx, 16)
+        self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
+        self.qp = QP(self.pd, QPInitAttr(qp_type=e.IBV_QPT_RC, scq=self.cq, rcq=self.cq,
+                                         cap=QPCap(max_send_wr=8, max_recv_wr=8)))
+
+    def connect(self, peer):
+        qa = QPAttr(port_num=1)
+        qa.pkey_index = 0
+        qa.qp_access_flags = e.IBV_ACCESS_LOCAL_WRITE
+        gr = GlobalRoute(dgid=peer.gid, sgid_index=self.gid_index, hop_limit=64)
+        qa.ah_attr = AHAttr(gr=gr, is_global=1, port_num=1)
+        qa.path_mtu = e.IBV_MTU_1024
+        qa.dest_qp_num = peer.qp.qp_num
+        qa.rq_psn = qa.sq_psn = 0x100
+        qa.max_dest_rd_atomic = qa.max_rd_atomic = 1
+        qa.min_rnr_timer = 12
+        qa.timeout = TIMEOUT_CODE
+        qa.retry_cnt = RETRY_CNT
+        qa.rnr_retry = 7
+        for state, mask in ((e.IBV_QPS_INIT, INIT), (e.IBV_QPS_RTR, RTR), (e.IBV_QPS_RTS, RTS)):
+            qa.qp_state = state
+            self.qp.modify(qa, mask)
+
+    def send(self, wr_id):
+        self.qp.post_send(SendWR(wr_id=wr_id, opcode=e.IBV_WR_SEND, num_sge=1,
+                                 sg=[SGE(self.mr.buf, 64, self.mr.lkey)],
+                                 send_flags=e.IBV_SEND_SIGNALED))
+
+
+def poll(cq, n, limit):
+    """(wr_id, status) of up to n completions, and the seconds until the first."""
+    got_all, first, start = [], None, time.monotonic()
+    while len(got_all) < n and time.monotonic() - start < limit:
+        got, wcs = cq.poll(n - len(got_all))
+        if got and first is None:
+            first = time.monotonic() - start
+        got_all += [(w.wr_id, w.status) for w in wcs[:got]]
+        if not got:
+            time.sleep(0.002)
+    return got_all, first
+
+
+def main():
+    local_dev, local_gid, peer_dev, peer_gid = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
+        int(sys.argv[4])
+    local, peer = Side(local_dev, local_gid), Side(peer_dev, peer_gid)
+    local.connect(peer)
+    peer.connect(local)
+    peer.qp.post_recv(RecvWR(wr_id=10, num_sge=1, sg=[SGE(peer.mr.buf, 64, peer.mr.lkey)]))
+    local.send(1)
+    sent, _ = poll(local.cq, 1, 10)
+    received, _ = poll(peer.cq, 1, 10)
+    assert sent == [(1, e.IBV_WC_SUCCESS)] and received == [(10, e.IBV_WC_SUCCESS)], \
+        f"first send: {sent}, received: {received}"
+    peer.qp.close()
+    start = time.monotonic()
+    local.send(2)
+    local.send(3)
+    wcs, first = poll(local.cq, 2, 30)
+    least = (RETRY_CNT + 1) * TIMEOUT
+    most = 2 * least + 0.5
+    print(f"{local_dev} to {peer_dev}, peer gone: completions {wcs} after "
+          f"{first if first is None else round(first * 1e3)} ms "
+          f"(at least {least * 1e3:.0f} ms, at most {most * 1e3:.0f} ms)")
+    assert wcs == [(2, e.IBV_WC_RETRY_EXC_ERR), (3, e.IBV_WC_WR_FLUSH_ERR)], f"completions {wcs}"
+    assert least <= first <= most, f"failed after {first * 1e3:.0f} ms"
+    assert local.qp.query(e.IBV_QP_STATE)[0].qp_state == e.IBV_QPS_ERR, "QP not in ERR"
+    assert time.monotonic() - start < 30
+
+
+if __name__ == "__main__":
+    main()
