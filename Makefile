@@ -80,9 +80,14 @@ stress: modules_install guest
 	@qemu/stress.sh
 
 # The wire between two namespaces in full: every tool, rrxe to rrxe and to
-# and from rdma_rxe, over the IPv4 and the IPv6 GID.
+# and from rdma_rxe, over the IPv4 and the IPv6 GID, then loss and reordering;
+# and between two guests over QEMU's link, rrxe to rrxe and to and from
+# rdma_rxe.
 interop: modules_install guest
-	@qemu/run.sh -n interop qemu/scenarios/rrxe-wire.sh
+	@rc=0; qemu/run.sh -n interop qemu/scenarios/rrxe-wire.sh qemu/scenarios/rrxe-wire-loss.sh || rc=1; \
+	for d in rrxe:rrxe rrxe:rxe rxe:rrxe; do \
+	  qemu/run.sh -n interop-two-$${d/:/-} -g 2 -a TWO_GUEST_DRIVERS=$$d qemu/scenarios/rrxe-two-guests.sh || rc=1; \
+	done; exit $$rc
 
 # rdma_rxe, the reference: its tools and the whole pyverbs suite; writes
 # tests/pyverbs/rxe0-reference.tsv.
