@@ -114,14 +114,14 @@ run_tests() {
 	} | tally
 
 	# The guest runs side by side: the rrxe scenarios, the kernel's rdma
-	# selftests and loss on the wire (rrxe to rrxe, 8 MiB each way under each
+	# selftests and loss on the wire (rrxe to rrxe, 2 MiB each way under each
 	# loss; `make interop` moves 64 MiB, to and from rdma_rxe too) in one
 	# guest, the whole pyverbs suite and the wire between two namespaces (four
 	# of its tool runs per pairing and family; `make interop` runs them all) in
 	# another, and the runner's self-test (three short boots).
 	step "guests: rrxe scenarios | pyverbs suite, wire | runner self-test"
 	bounded "$here/run.sh" -n rrxe -d "$deadline" \
-		-a "WIRE_DRIVERS=rrxe:rrxe WIRE_LOSS_MIB=8" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
+		-a "WIRE_DRIVERS=rrxe:rrxe WIRE_LOSS_MIB=2" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
 		qemu/scenarios/rrxe-data.sh qemu/scenarios/rrxe-kernel.sh qemu/scenarios/rrxe-selftests.sh \
 		qemu/scenarios/rrxe-wire-loss.sh >out/run-rrxe.txt 2>&1 &
 	rrxe_run=$!
