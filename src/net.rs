@@ -213,8 +213,9 @@ pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups
             udp::send(device, &packet)
         };
         if sent {
-            device.data().counters().add(Counter::TxPackets, 1);
-            device.data().counters().add(Counter::TxBytes, len);
+            let counters = device.data().counters();
+            counters.add(Counter::TxPackets, 1);
+            counters.add(Counter::TxBytes, len);
         }
     }
 }
@@ -258,8 +259,9 @@ fn dispatch(device: &Device<Rrxe>, checked: Result<Received>, wakeups: &mut Wake
     let len = received.packet.data.len() as u64;
     let delivered = info.engine.deliver(received);
     if delivered.is_ok() {
-        data.counters().add(Counter::RxPackets, 1);
-        data.counters().add(Counter::RxBytes, len);
+        let counters = data.counters();
+        counters.add(Counter::RxPackets, 1);
+        counters.add(Counter::RxBytes, len);
     }
     match delivered {
         Ok(true) => wakeups.add(device, &info.engine),

@@ -176,8 +176,7 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
                 NakReaction::Ignore => {}
                 NakReaction::Resend => {
                     qp.device().data().count(Counter::SeqNaksReceived);
-                    t.window.shrink();
-                    rewind(t);
+                    resend_after_loss(t);
                 }
                 NakReaction::RnrWait {
                     micros,
@@ -279,8 +278,7 @@ fn read_response(
             if gap && !t.read_gap_asked {
                 // Ask for the rest now rather than after the local ACK timeout.
                 qp.device().data().count(Counter::ImpliedNaks);
-                t.window.shrink();
-                rewind(t);
+                resend_after_loss(t);
                 t.read_gap_asked = true;
             } else if answers_in_flight(t, Psn::new(psn)) {
                 // The responder still works through reads this requester sent (those
@@ -409,8 +407,7 @@ pub(crate) fn check_ack_timeout(qp: &Qp<Rrxe>, t: &mut Transport, now: Moment) {
     let counters = qp.device().data().counters();
     counters.add(Counter::AckTimeouts, 1);
     if expiry == Expiry::Resend {
-        t.window.shrink();
-        rewind(t);
+        resend_after_loss(t);
         return;
     }
     let failing = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), t.unacked_psn);
@@ -458,6 +455,12 @@ pub(crate) fn settle_deadlines(
     t.ack_timer.settle(now, timeout, awaiting, requests_sent);
     let rnr_end = t.rnr_until.filter(|_| t.rnr_waiting);
     retry::earliest(rnr_end, t.ack_timer.deadline())
+}
+
+/// Sends again after a loss, with the window halved.
+fn resend_after_loss(t: &mut Transport) {
+    t.window.shrink();
+    rewind(t);
 }
 
 /// Sends again from the oldest request in flight (go-back-N); a read whose responses arrived

@@ -148,11 +148,10 @@ impl Route {
             IpVersion::V6 => bindings::ETH_P_IPV6,
         };
         let skb = skb.into_raw();
-        // SAFETY: `skb` is owned and valid; its linear data starts with an IP header of
-        // `header_len` bytes, checked above. The control block is cleared of whatever a
-        // previous layer left in it (the stack reads it as `IPCB`/`IP6CB`), `skb_scrub_packet`
-        // drops any previous route, socket and destructor, and the route reference taken here
-        // is given to the buffer.
+        // The control block is cleared (the stack reads it as `IPCB`/`IP6CB`),
+        // `skb_scrub_packet` drops any previous route, socket and destructor, and the route
+        // reference taken here is given to the buffer.
+        // SAFETY: `skb` is owned and valid, its data starting with a checked IP header.
         let sent = unsafe {
             bindings::skb_scrub_packet(skb, false);
             core::ptr::write_bytes((*skb).cb.as_mut_ptr(), 0, (*skb).cb.len());

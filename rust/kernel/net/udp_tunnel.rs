@@ -222,10 +222,9 @@ impl<T: Receiver> Registration<T> {
         let slot = unsafe { Self::slot(net) };
         let existing = slot.shared.load(Ordering::Acquire);
         if !existing.is_null() {
-            // SAFETY: The slot owns a reference to the `Shared<T>`, which only the namespace's
-            // exit or the last `Tunnel` gives up, after clearing the slot. The exit cannot run
-            // while the namespace is held, and the last `Tunnel` does it holding `opening`,
-            // which this caller holds: the reference is still the slot's.
+            // Only the namespace's exit (not while `net` is held) or the last `Tunnel` (under
+            // `opening`, which this caller holds) clears the slot and drops its reference.
+            // SAFETY: So the slot still owns a reference to this `Shared<T>`.
             let shared = unsafe { ArcBorrow::<Shared<T>>::from_raw(existing.cast()) };
             let mut state = shared.state.lock();
             if state.sockets.is_some() {
