@@ -17,21 +17,17 @@ import sys
 import time
 
 import pyverbs.enums as e
-from pyverbs.addr import AHAttr, GlobalRoute
 from pyverbs.cq import CQ
 from pyverbs.device import Context
 from pyverbs.mr import MR
 from pyverbs.pd import PD
-from pyverbs.qp import QP, QPAttr, QPCap, QPInitAttr
+from pyverbs.qp import QP, QPCap, QPInitAttr
 from pyverbs.wr import SGE, RecvWR, SendWR
+from wire_qp import connect
 
+# retry_cnt is 7 (wire_qp.connect).
 TIMEOUT_CODE, RETRY_CNT = 14, 7
 TIMEOUT = 4.096e-6 * 2 ** TIMEOUT_CODE
-INIT = e.IBV_QP_STATE | e.IBV_QP_PKEY_INDEX | e.IBV_QP_PORT | e.IBV_QP_ACCESS_FLAGS
-RTR = (e.IBV_QP_STATE | e.IBV_QP_AV | e.IBV_QP_PATH_MTU | e.IBV_QP_DEST_QPN |
-       e.IBV_QP_RQ_PSN | e.IBV_QP_MAX_DEST_RD_ATOMIC | e.IBV_QP_MIN_RNR_TIMER)
-RTS = (e.IBV_QP_STATE | e.IBV_QP_SQ_PSN | e.IBV_QP_TIMEOUT | e.IBV_QP_RETRY_CNT |
-       e.IBV_QP_RNR_RETRY | e.IBV_QP_MAX_QP_RD_ATOMIC)
 
 
 class Side:
@@ -46,22 +42,8 @@ class Side:
                                          cap=QPCap(max_send_wr=8, max_recv_wr=8)))
 
     def connect(self, peer):
-        qa = QPAttr(port_num=1)
-        qa.pkey_index = 0
-        qa.qp_access_flags = e.IBV_ACCESS_LOCAL_WRITE
-        gr = GlobalRoute(dgid=peer.gid, sgid_index=self.gid_index, hop_limit=64)
-        qa.ah_attr = AHAttr(gr=gr, is_global=1, port_num=1)
-        qa.path_mtu = e.IBV_MTU_1024
-        qa.dest_qp_num = peer.qp.qp_num
-        qa.rq_psn = qa.sq_psn = 0x100
-        qa.max_dest_rd_atomic = qa.max_rd_atomic = 1
-        qa.min_rnr_timer = 12
-        qa.timeout = TIMEOUT_CODE
-        qa.retry_cnt = RETRY_CNT
-        qa.rnr_retry = 7
-        for state, mask in ((e.IBV_QPS_INIT, INIT), (e.IBV_QPS_RTR, RTR), (e.IBV_QPS_RTS, RTS)):
-            qa.qp_state = state
-            self.qp.modify(qa, mask)
+        connect(self.qp, self.gid_index, peer.gid, peer.qp.qp_num, e.IBV_ACCESS_LOCAL_WRITE,
+                e.IBV_MTU_1024, 0x100, 1, TIMEOUT_CODE)
 
     def send(self, wr_id):
         self.qp.post_send(SendWR(wr_id=wr_id, opcode=e.IBV_WR_SEND, num_sge=1,

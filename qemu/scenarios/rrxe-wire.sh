@@ -358,6 +358,30 @@ moved() {
 		{ [ "$resp0" = - ] || [ "$resp1" -gt "$resp0" ]; }
 }
 
+# stage_due NAME LABEL: whether the loss stage's run NAME is to be done:
+# WIRE_TOOLS names its LABEL, if it names any, and nothing before it failed
+# (NAME is then reported skipped).
+stage_due() {
+	if [ -n "$tools" ] && [[ " $tools " != *" $2 "* ]]; then
+		return 1
+	fi
+	if [ -n "$wire_skip" ]; then
+		skip "$1" "$wire_skip"
+		return 1
+	fi
+}
+
+# requester DRIVER_A DRIVER_B: sets req to "DRIVER DEV GID PEER_DRIVER
+# PEER_DEV PEER_GID" (IPv4 GID indexes) for the requester of a loss stage run:
+# the client's device if it is rrxe's, else the server's.
+requester() {
+	if [ "$2" = rrxe ]; then
+		req=("$2" $DEV_B $gid4_b "$1" $DEV_A $gid4_a)
+	else
+		req=("$1" $DEV_A $gid4_a "$2" $DEV_B $gid4_b)
+	fi
+}
+
 # lossy PREFIX DRIVER_A DRIVER_B LABEL NETEM...: with netem NETEM on both veth
 # ends, over the IPv4 GID, an rrxe device (the client's if it is rrxe's, else
 # the server's) writes WIRE_LOSS_MIB (64 by default) mebibytes of random
@@ -370,18 +394,8 @@ lossy() {
 	local p=$1 a=$2 b=$3 label=$4 name before after req
 	shift 4
 	name=$p-ipv4-$label
-	if [ -n "$tools" ] && [[ " $tools " != *" $label "* ]]; then
-		return 0
-	fi
-	if [ -n "$wire_skip" ]; then
-		skip "$name" "$wire_skip"
-		return 1
-	fi
-	if [ "$b" = rrxe ]; then
-		req=("$b" $DEV_B $gid4_b "$a" $DEV_A $gid4_a)
-	else
-		req=("$a" $DEV_A $gid4_a "$b" $DEV_B $gid4_b)
-	fi
+	stage_due $name $label || return 0
+	requester "$a" "$b"
 	check $name-netem netem add netem "$@" || return 1
 	before=$(recovery "${req[0]}" "${req[1]}" "${req[3]}" "${req[4]}")
 	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
@@ -417,19 +431,12 @@ statistic() {
 # IBV_WC_RETRY_EXC_ERR within the time its local ACK timeout and retry count
 # imply (qemu/guest/wire_retry.py). Named PREFIX-ipv4-peer-gone.
 peer_gone() {
-	local name=$1-ipv4-peer-gone
-	if [ -n "$tools" ] && [[ " $tools " != *" peer-gone "* ]]; then
-		return 0
-	fi
-	if [ -n "$wire_skip" ]; then
-		skip "$name" "$wire_skip"
-		return 1
-	fi
-	if [ "$3" = rrxe ]; then
-		check $name timeout $LIMIT python3 /repo/qemu/guest/wire_retry.py $DEV_B $gid4_b $DEV_A $gid4_a
-	elif [ "$2" = rrxe ]; then
-		check $name timeout $LIMIT python3 /repo/qemu/guest/wire_retry.py $DEV_A $gid4_a $DEV_B $gid4_b
-	fi
+	local name=$1-ipv4-peer-gone req
+	stage_due $name peer-gone || return 0
+	requester "$2" "$3"
+	[ "${req[0]}" = rrxe ] || return 0
+	check $name timeout $LIMIT python3 /repo/qemu/guest/wire_retry.py "${req[1]}" "${req[2]}" \
+		"${req[4]}" "${req[5]}"
 }
 
 # pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
