@@ -238,16 +238,26 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
                 Operation::CompareSwap | Operation::FetchAdd => {
                     duplicate_atomic(t, &view, &route, headers, out)
                 }
-                _ => {
+                _ if acknowledges_duplicate(headers) => {
                     let last = Psn::new(t.expected_psn)
                         .add(crate::transport::psn::PSN_MASK)
                         .get();
                     acknowledge(t, &view, &route, last, Syndrome::ACK, out);
                 }
+                _ => {}
             }
         }
         Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
     }
+}
+
+/// Whether a duplicate send or write packet is acknowledged again: when it asks for an
+/// acknowledgment, as a resent message's last packet does. The acknowledgment names the last
+/// PSN received, the message's end or beyond; sent for each resent packet, it would tell a
+/// requester still resending the message that it is done, and rdma_rxe's requester, taking
+/// that for the message's completion, stalls.
+pub(crate) fn acknowledges_duplicate(headers: &Headers) -> bool {
+    headers.bth.ack_request
 }
 
 /// Checks a connected-service packet's PSN and its place in the message sequence.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The responder's decisions as pure logic: a read answered a burst at a time within its
-//! window, and the reads and atomics kept to answer duplicates.
+//! window, the reads and atomics kept to answer duplicates, and which duplicate sends and
+//! writes are acknowledged again.
 
 #[kernel::prelude::kunit_tests(rrxe_responder)]
 mod tests {
@@ -9,10 +10,10 @@ mod tests {
     use crate::{
         net::Outbox,
         transport::responder::{
-            atomic_answered, read_answered, remember, send_reply, ReadReply, ReplyProgress,
-            Responded,
+            acknowledges_duplicate, atomic_answered, read_answered, remember, send_reply,
+            ReadReply, ReplyProgress, Responded,
         },
-        wire::{Operation, Position},
+        wire::{Headers, Operation, Position},
     };
     use kernel::prelude::*;
 
@@ -125,6 +126,25 @@ mod tests {
         assert_eq!(read_answered(&responded, 0), None);
         assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
         assert_eq!(atomic_answered(&responded, 3), Some((1, 10)));
+        Ok(())
+    }
+
+    #[test]
+    fn duplicates_are_acknowledged_when_they_ask() -> Result {
+        // A resent RC send: its middle packets without AckReq, its last with it; a resent
+        // write's last (RDMA WRITE LAST, 0x08), and a write's middle packet that a requester
+        // asked within its window.
+        let mut middle = Headers::new(0x01, 7, 100).ok_or(EINVAL)?;
+        assert!(!acknowledges_duplicate(&middle));
+        let mut last = Headers::new(0x02, 7, 101).ok_or(EINVAL)?;
+        last.bth.ack_request = true;
+        assert!(acknowledges_duplicate(&last));
+        let mut write_last = Headers::new(0x08, 7, 102).ok_or(EINVAL)?;
+        assert!(!acknowledges_duplicate(&write_last));
+        write_last.bth.ack_request = true;
+        assert!(acknowledges_duplicate(&write_last));
+        middle.bth.ack_request = true;
+        assert!(acknowledges_duplicate(&middle));
         Ok(())
     }
 }
