@@ -151,7 +151,9 @@ pub(crate) fn create(
         memory: MemoryTables::new()?,
         qps: Arc::pin_init(qp::new_table(), GFP_KERNEL)?,
         srqs: Arc::pin_init(srq::new_table(), GFP_KERNEL)?,
-        queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND, 0)?,
+        // High priority, as the core's completion queues: a peer's requester times out if
+        // the acknowledgments its packets are owed wait behind busy user processes.
+        queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND | QueueFlags::HIGHPRI, 0)?,
         atomic_lock <- new_mutex!(()),
         counters: Default::default(),
     }? Error);

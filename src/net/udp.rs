@@ -96,7 +96,12 @@ impl Inbound {
         )?;
         Ok(Self {
             queue,
-            worker: OwnedQueue::new(c_str!("rrxe_rx"), QueueFlags::UNBOUND, 1)?,
+            // High priority as the engines' queue (`RrxeDevice::queue`).
+            worker: OwnedQueue::new(
+                c_str!("rrxe_rx"),
+                QueueFlags::UNBOUND | QueueFlags::HIGHPRI,
+                1,
+            )?,
         })
     }
 }
