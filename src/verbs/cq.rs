@@ -27,7 +27,10 @@ use kernel::{
         udata::UData,
         wc::{CompletionSlots, CqEvent, WorkCompletion},
     },
-    sync::{Mutex, SpinLockIrq},
+    sync::{
+        barrier::{smp_mb, Full},
+        Mutex, SpinLockIrq,
+    },
 };
 use zerocopy_derive::Immutable;
 
@@ -263,6 +266,8 @@ pub(crate) fn req_notify(cq: &Cq<Rrxe>, notify: CqNotify) -> Result<bool> {
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
             (cur != NOTIFY_NEXT).then_some(want)
         });
+    // Armed before the consumer looks at the queue again: pairs with the barrier in `post`.
+    smp_mb(Full);
     Ok(notify.report_missed && this.ring.lock().count() > 0)
 }
 
@@ -293,6 +298,10 @@ pub(crate) fn post(
             return Err(e);
         }
     }
+    // The completion is written before the armed state is read, as `req_notify` arms it
+    // before the consumer polls again: else each could miss the other's store, and the
+    // consumer would wait for an event for a completion it did not see.
+    smp_mb(Full);
     let armed = this.notify.load(Ordering::Acquire);
     let due = armed == NOTIFY_NEXT || (armed == NOTIFY_SOLICITED && solicited);
     // Disarmed by whoever reports it: a request re-arming it meanwhile is served by this one.
