@@ -603,8 +603,15 @@ pub(crate) fn modify(
 /// Returns a queue pair's attributes (`query_qp`).
 pub(crate) fn query(qp: &Qp<Rrxe>) -> Result<(QpAttr, QpCaps, bool)> {
     let this = qp.data();
+    let transport = this.transport.lock();
     let held = this.attrs.lock();
     let mut values = held.values;
+    if !matches!(held.state, QpState::Reset | QpState::Init) {
+        // Where the transport stands, not where it was set to start (`rdma res show qp`).
+        values.rq_psn = transport.expected_psn;
+        values.sq_psn = transport.next_psn;
+    }
+    drop(transport);
     values.state = held.state as u32;
     values.cur_state = held.state as u32;
     values.caps = this.caps;
