@@ -219,7 +219,7 @@ since() {
 # it listens, then CLIENT in ns-b; both must exit 0 within LIMIT seconds.
 # Records NAME, or skips it when wire_skip says why.
 wire_run() {
-	local name=$1 kind=$2 what=$3 srv=() cli=() spid rc=0 log=/host/logs/$1.log t0=$EPOCHREALTIME
+	local name=$1 kind=$2 what=$3 srv=() cli=() spid wpid rc=0 log=/host/logs/$1.log t0=$EPOCHREALTIME
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
 	shift
@@ -240,6 +240,10 @@ wire_run() {
 	# Line-buffered, so that a run cut short by its limit shows how far it got.
 	ip netns exec $NS_A timeout -k 5 $LIMIT stdbuf -oL "${srv[@]}" >"$log.server" 2>&1 &
 	spid=$!
+	# What a run that hangs is waiting on, taken before its limit ends it: only read when
+	# the run fails.
+	{ sleep $((LIMIT - 5)) && wire_state "${srv[0]}"; } >"$log.state" 2>&1 &
+	wpid=$!
 	if server_ready $spid "$kind" "$what" >>"$log" 2>&1; then
 		echo "[$(since "$t0")s] server listening" >>"$log"
 		ip netns exec $NS_B timeout -k 5 $LIMIT stdbuf -oL "${cli[@]}" >>"$log" 2>&1 || rc=$?
@@ -255,12 +259,37 @@ wire_run() {
 		cat "$log.server"
 	} >>"$log"
 	rm -f "$log.server"
+	pkill -P "$wpid" sleep
+	wait "$wpid"
+	[ "$rc" = 0 ] || cat "$log.state" >>"$log"
+	rm -f "$log.state"
 	case $rc in
 	0) pass "$name" ;;
 	124) fail "$name" "timed out after ${LIMIT}s (logs/$name.log)" ;;
 	*) fail "$name" "exit $rc (logs/$name.log)" ;;
 	esac
 	[ "$rc" = 0 ]
+}
+
+# wire_state COMM: what the devices and the processes named COMM show, for
+# reading a run that hangs: each device's counters and queue pairs (with the
+# PSNs each side stands at), the state and wait channel of each thread of the
+# tool, the kernel log's end.
+wire_state() {
+	local d p t c s w
+	echo "--- state 5 s before the limit"
+	for d in $DEV_A $DEV_B; do
+		rdma statistic show link $d/1
+	done
+	rdma res show qp
+	for p in /proc/[0-9]*; do
+		read -r c <$p/comm 2>/dev/null && [ "$c" = "${1:0:15}" ] || continue
+		for t in $p/task/*; do
+			s=$(grep '^State:' $t/status) w=$(cat $t/wchan)
+			echo "$c ${p#/proc/} thread ${t##*/}: $s, waiting in ${w:-nothing}"
+		done
+	done
+	dmesg | tail -n 20
 }
 
 # pingpong NAME TOOL ARG...: an rdma-core pingpong, each side on its device and
