@@ -238,26 +238,25 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
                 Operation::CompareSwap | Operation::FetchAdd => {
                     duplicate_atomic(t, &view, &route, headers, out)
                 }
-                _ if acknowledges_duplicate(headers) => {
-                    let last = Psn::new(t.expected_psn)
-                        .add(crate::transport::psn::PSN_MASK)
-                        .get();
-                    acknowledge(t, &view, &route, last, Syndrome::ACK, out);
+                _ => {
+                    if let Some(psn) = duplicate_acknowledgment(headers) {
+                        acknowledge(t, &view, &route, psn, Syndrome::ACK, out);
+                    }
                 }
-                _ => {}
             }
         }
         Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
     }
 }
 
-/// Whether a duplicate send or write packet is acknowledged again: when it asks for an
-/// acknowledgment, as a resent message's last packet does. The acknowledgment names the last
-/// PSN received, the message's end or beyond; sent for each resent packet, it would tell a
-/// requester still resending the message that it is done, and rdma_rxe's requester, taking
-/// that for the message's completion, stalls.
-pub(crate) fn acknowledges_duplicate(headers: &Headers) -> bool {
-    headers.bth.ack_request
+/// The PSN a duplicate send or write packet is acknowledged again with, if it is: its own,
+/// when it asks for an acknowledgment (as a resent message's last packet does). Answering
+/// every resent packet, or naming the last PSN received, would tell a requester still
+/// resending a message that the message is done before it has sent it again; rdma_rxe's
+/// requester then completes the request mid-resend, loses its place in the send queue, and
+/// either stalls or sends the next request's packets as the rest of the old one.
+pub(crate) fn duplicate_acknowledgment(headers: &Headers) -> Option<u32> {
+    headers.bth.ack_request.then_some(headers.bth.psn)
 }
 
 /// Checks a connected-service packet's PSN and its place in the message sequence.

@@ -10,7 +10,7 @@ mod tests {
     use crate::{
         net::Outbox,
         transport::responder::{
-            acknowledges_duplicate, atomic_answered, read_answered, remember, send_reply,
+            atomic_answered, duplicate_acknowledgment, read_answered, remember, send_reply,
             ReadReply, ReplyProgress, Responded,
         },
         wire::{Headers, Operation, Position},
@@ -130,21 +130,21 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_are_acknowledged_when_they_ask() -> Result {
+    fn duplicates_are_acknowledged_with_their_own_psn_when_they_ask() -> Result {
         // A resent RC send: its middle packets without AckReq, its last with it; a resent
-        // write's last (RDMA WRITE LAST, 0x08), and a write's middle packet that a requester
-        // asked within its window.
+        // write's last (RDMA WRITE LAST, 0x08); a write's middle packet asked within the
+        // requester's window; across the PSN wrap.
         let mut middle = Headers::new(0x01, 7, 100).ok_or(EINVAL)?;
-        assert!(!acknowledges_duplicate(&middle));
+        assert_eq!(duplicate_acknowledgment(&middle), None);
         let mut last = Headers::new(0x02, 7, 101).ok_or(EINVAL)?;
         last.bth.ack_request = true;
-        assert!(acknowledges_duplicate(&last));
-        let mut write_last = Headers::new(0x08, 7, 102).ok_or(EINVAL)?;
-        assert!(!acknowledges_duplicate(&write_last));
+        assert_eq!(duplicate_acknowledgment(&last), Some(101));
+        let mut write_last = Headers::new(0x08, 7, 0xff_ffff).ok_or(EINVAL)?;
+        assert_eq!(duplicate_acknowledgment(&write_last), None);
         write_last.bth.ack_request = true;
-        assert!(acknowledges_duplicate(&write_last));
+        assert_eq!(duplicate_acknowledgment(&write_last), Some(0xff_ffff));
         middle.bth.ack_request = true;
-        assert!(acknowledges_duplicate(&middle));
+        assert_eq!(duplicate_acknowledgment(&middle), Some(100));
         Ok(())
     }
 }
