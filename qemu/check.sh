@@ -20,7 +20,7 @@ rejudge=0
 if [ "$rejudge" = 1 ]; then
 	[ -f out/check-results.txt ] || die "no out/check-results.txt: run make check first"
 	# The last run's own results, without what its judges said.
-	grep -Ev '^[A-Z]+ (pyverbs:|pyverbs-results|pyverbs-expectations|pyverbs-judge|results-manifest|check-deadline)' \
+	grep -Ev '^[A-Z]+ (pyverbs:|pyverbs-results|pyverbs-expectations|pyverbs-judge|results-manifest|expected-result:|unlisted-result:|check-deadline)' \
 		out/check-results.txt >out/run-results.txt
 else
 	# Nothing of an earlier run may be read as this run's.
