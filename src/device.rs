@@ -13,7 +13,7 @@ use crate::{
     device::{
         counters::Counters,
         quota::{Quota, QuotaSlot},
-        registry::Devices,
+        registry::{DataDropNotice, DataDropped, Devices},
     },
     memory::MemoryTables,
     net::udp::{self, Tunnel, Tunnels},
@@ -74,6 +74,8 @@ pub(crate) struct RrxeDevice {
     #[pin]
     pub(crate) atomic_lock: Mutex<()>,
     counters: Counters,
+    /// Tells the registry, when dropped, that the core is done with the device.
+    _drop_notice: DataDropNotice,
 }
 
 impl RrxeDevice {
@@ -140,6 +142,7 @@ pub(crate) fn create(
                 );
             }
         })?;
+    let (drop_notice, dropped) = DataDropped::new()?;
     let data = try_pin_init!(RrxeDevice {
         netdev: netdev.into(),
         _tunnel: tunnel,
@@ -156,6 +159,7 @@ pub(crate) fn create(
         queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND | QueueFlags::HIGHPRI, 0)?,
         atomic_lock <- new_mutex!(()),
         counters: Default::default(),
+        _drop_notice: drop_notice,
     }? Error);
     // The device keeps its netdev itself (`get_netdev`) rather than through the core's netdev
     // association: rdma_rxe looks devices up there by the driver id both drivers share and
@@ -163,7 +167,7 @@ pub(crate) fn create(
     let mut dev = UnregisteredDevice::<Rrxe>::new(module, guid, data)?;
     dev.mark_name_assigned_by_user();
     let handle = dev.register(name)?;
-    if let Err(e) = devices.add(handle.clone(), netdev) {
+    if let Err(e) = devices.add(handle.clone(), dropped, netdev) {
         handle.unregister();
         return Err(e);
     }
