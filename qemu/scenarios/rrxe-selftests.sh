@@ -16,9 +16,10 @@ for t in $src/rdma/rxe_*.sh; do
 	sed -e 's/rdma_rxe/rrxe/g' -e 's/type rxe/type rrxe/g' "$t" >"$work/rdma/${t##*/}"
 done
 
-for t in rxe_ipv6 rxe_socket_with_netns rxe_test_NETDEV_UNREGISTER rxe_rping_between_netns \
-	rxe_sent_rcvd_bytes; do
-	check "selftest-rdma-$t" timeout 240 bash $work/rdma/$t.sh
+# rrxe-selftests-long.sh runs the long ones instead, each with a longer limit.
+for t in ${SELFTESTS:-rxe_ipv6 rxe_socket_with_netns rxe_test_NETDEV_UNREGISTER \
+	rxe_rping_between_netns rxe_sent_rcvd_bytes}; do
+	check "selftest-rdma-$t" timeout "${SELFTEST_LIMIT:-240}" bash $work/rdma/$t.sh
 done
 check selftests-rrxe-unloaded sh -c '! lsmod | grep -qw ^rrxe'
 # `ip netns add` made /run/netns a mount point of its own; the tests delete
