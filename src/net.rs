@@ -13,14 +13,21 @@ use crate::{
     verbs::qp::state::Service,
     wire::{self, Headers, Operation, Route},
 };
-use kernel::{prelude::*, rdma::Device, sync::Arc};
+use core::ops::Range;
+use kernel::{net::skbuff::SkBuff, prelude::*, rdma::Device, sync::Arc};
 
 pub(crate) mod udp;
 
-/// A packet on its way: its route and its transport bytes, ICRC included.
+/// A packet on its way: its route and its transport bytes (BTH to ICRC), in a socket buffer.
+///
+/// A packet built here fills its buffer with exactly those bytes, with room in front for the
+/// IP, UDP and link headers, so that it leaves as it was built; a packet that arrived keeps
+/// the datagram's buffer as received.
 pub(crate) struct Packet {
     pub(crate) route: Route,
-    pub(crate) data: KVec<u8>,
+    skb: SkBuff,
+    /// Where the transport bytes lie in the buffer's linear data.
+    transport: Range<usize>,
 }
 
 impl Packet {
@@ -33,37 +40,68 @@ impl Packet {
         fill: impl FnOnce(&mut [u8]) -> Result,
     ) -> Result<Self> {
         let len = headers.packet_len(payload_len);
-        let mut data = KVec::with_capacity(len, GFP_KERNEL)?;
-        data.resize(len, 0, GFP_KERNEL)?;
-        headers.write(&mut data, payload_len);
-        let start = headers.opcode.header_len();
-        fill(&mut data[start..start + payload_len])?;
-        let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
-        let ip_len = route.header_len();
-        route.write_headers(&mut ip_udp[..ip_len], len);
-        wire::seal(&ip_udp[..ip_len], &mut data);
+        let mut skb = SkBuff::alloc(udp::HEADROOM, len, GFP_KERNEL)?;
+        skb.put_with(len, |data| {
+            headers.write(data, payload_len);
+            let start = headers.opcode.header_len();
+            let payload = data.get_mut(start..start + payload_len).ok_or(EINVAL)?;
+            fill(payload)?;
+            let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
+            let ip_len = route.header_len();
+            route.write_headers(&mut ip_udp[..ip_len], len);
+            wire::seal(&ip_udp[..ip_len], data);
+            Ok(())
+        })?;
         Ok(Self {
             route: *route,
-            data,
+            skb,
+            transport: 0..len,
         })
+    }
+
+    /// Takes a datagram that arrived over `route` whose transport bytes lie at `transport` in
+    /// its linear data; `None` if they do not.
+    pub(crate) fn arrived(route: Route, skb: SkBuff, transport: Range<usize>) -> Option<Self> {
+        skb.data().get(transport.clone())?;
+        Some(Self {
+            route,
+            skb,
+            transport,
+        })
+    }
+
+    /// Returns the transport bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.skb.data().get(self.transport.clone()).unwrap_or(&[])
+    }
+
+    /// Returns the length of the transport bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.transport.len()
+    }
+
+    /// Returns the buffer of a packet built here, holding its transport bytes and nothing
+    /// else, to send; `None` for a packet that arrived.
+    pub(crate) fn into_buffer(self) -> Option<(Route, SkBuff)> {
+        (self.transport.start == 0 && self.transport.end == self.skb.len())
+            .then_some((self.route, self.skb))
     }
 
     /// Checks the ICRC of a packet the device sent itself and decodes its headers, once.
     pub(crate) fn check(self) -> Result<Received> {
         let mut ip_udp = [0u8; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
         let ip_len = self.route.header_len();
-        self.route
-            .write_headers(&mut ip_udp[..ip_len], self.data.len());
+        self.route.write_headers(&mut ip_udp[..ip_len], self.len());
         self.check_with(&ip_udp[..ip_len])
     }
 
     /// Checks the ICRC of a packet that arrived in the IP and UDP headers `ip_udp` and decodes
     /// its headers, once.
     pub(crate) fn check_with(self, ip_udp: &[u8]) -> Result<Received> {
-        if !wire::icrc_is_valid(ip_udp, &self.data) {
+        if !wire::icrc_is_valid(ip_udp, self.bytes()) {
             return Err(EBADMSG);
         }
-        let (headers, payload) = Headers::parse(&self.data)?;
+        let (headers, payload) = Headers::parse(self.bytes())?;
         Ok(Received {
             packet: self,
             headers,
@@ -133,7 +171,7 @@ pub(crate) struct Received {
 impl Received {
     /// Returns the payload.
     pub(crate) fn payload(&self) -> &[u8] {
-        self.packet.data.get(self.payload.clone()).unwrap_or(&[])
+        self.packet.bytes().get(self.payload.clone()).unwrap_or(&[])
     }
 
     /// Returns whether the packet is for a requester (a response or acknowledgment) rather
@@ -205,12 +243,12 @@ pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups
         device.data().count(Counter::TxNoMemory);
     }
     for packet in out.packets {
-        let len = packet.data.len() as u64;
+        let len = packet.len() as u64;
         let sent = if packet.route.destination == packet.route.source {
             receive(device, packet, wakeups);
             true
         } else {
-            udp::send(device, &packet)
+            udp::send(device, packet)
         };
         if sent {
             let counters = device.data().counters();
@@ -256,7 +294,7 @@ fn dispatch(device: &Device<Rrxe>, checked: Result<Received>, wakeups: &mut Wake
         data.count(Counter::RxMalformed);
         return;
     }
-    let len = received.packet.data.len() as u64;
+    let len = received.packet.len() as u64;
     let delivered = info.engine.deliver(received);
     if delivered.is_ok() {
         let counters = data.counters();

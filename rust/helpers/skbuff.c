@@ -54,6 +54,16 @@ __rust_helper int rust_helper_skb_network_offset(const struct sk_buff *skb)
 	return skb_network_offset(skb);
 }
 
+__rust_helper void rust_helper_skb_dst_drop(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+}
+
+__rust_helper void rust_helper_nf_reset_ct(struct sk_buff *skb)
+{
+	nf_reset_ct(skb);
+}
+
 __rust_helper struct net_device *rust_helper_dst_dev(const struct dst_entry *dst)
 {
 	return dst_dev(dst);

@@ -45,6 +45,10 @@ const INBOUND_LIMIT: usize = 4096;
 /// Room in front of a packet's IP header for the link layer's header.
 const LINK_HEADROOM: usize = 64;
 
+/// Room a packet is built with in front of its transport bytes: its IP and UDP headers and
+/// the link layer's header.
+pub(crate) const HEADROOM: usize = LINK_HEADROOM + wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN;
+
 /// Datagrams waiting for delivery: those received since the worker last took them, and the
 /// (empty) buffer it hands back, so that receiving never allocates.
 struct Pending {
@@ -236,19 +240,10 @@ impl InboundQueue {
             return true;
         }
         let start = wire::UDP_HEADER_LEN;
-        let Some(transport) = skb.data().get(start..start + addressing.transport_len) else {
+        let transport = start..start + addressing.transport_len;
+        let Some(packet) = Packet::arrived(addressing.route, skb, transport) else {
             data.count(Counter::RxMalformed);
             return true;
-        };
-        let mut copy = KVec::new();
-        if copy.extend_from_slice(transport, GFP_KERNEL).is_err() {
-            data.count(Counter::RxNoMemory);
-            return true;
-        }
-        drop(skb);
-        let packet = Packet {
-            route: addressing.route,
-            data: copy,
         };
         let mut wakeups = Wakeups::new();
         receive_checked(
@@ -264,7 +259,7 @@ impl InboundQueue {
 
 /// Sends `packet` to its destination over the device's network device; returns whether it
 /// left. A packet that cannot be routed or that the stack drops is counted.
-pub(crate) fn send(device: &Device<Rrxe>, packet: &Packet) -> bool {
+pub(crate) fn send(device: &Device<Rrxe>, packet: Packet) -> bool {
     let data = device.data();
     match try_send(data.netdev(), packet) {
         Ok(()) => true,
@@ -275,8 +270,10 @@ pub(crate) fn send(device: &Device<Rrxe>, packet: &Packet) -> bool {
     }
 }
 
-fn try_send(netdev: &NetDevice, packet: &Packet) -> Result<(), Counter> {
-    let r = &packet.route;
+/// Puts the IP and UDP headers in front of a packet built with room for them, and hands it to
+/// the IP layer: the payload was copied into the buffer once, when the packet was built.
+fn try_send(netdev: &NetDevice, packet: Packet) -> Result<(), Counter> {
+    let (r, mut skb) = packet.into_buffer().ok_or(Counter::TxDropped)?;
     let path = match r.ipv4 {
         true => {
             let address = |gid: &[u8; 16]| [gid[12], gid[13], gid[14], gid[15]];
@@ -286,12 +283,9 @@ fn try_send(netdev: &NetDevice, packet: &Packet) -> Result<(), Counter> {
     }
     .map_err(|_| Counter::TxUnroutable)?;
     let headers_len = r.header_len();
-    let mut skb = SkBuff::alloc(LINK_HEADROOM + headers_len, packet.data.len(), GFP_KERNEL)
-        .map_err(|_| Counter::TxNoMemory)?;
     let mut headers = [0; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
-    r.write_headers(&mut headers[..headers_len], packet.data.len());
-    skb.put_slice(&packet.data)
-        .and_then(|()| skb.push_slice(&headers[..headers_len]))
+    r.write_headers(&mut headers[..headers_len], skb.len());
+    skb.push_slice(&headers[..headers_len])
         .map_err(|_| Counter::TxNoMemory)?;
     path.send(skb).map_err(|_| Counter::TxDropped)
 }

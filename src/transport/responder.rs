@@ -926,7 +926,7 @@ fn receive_datagram(
     let mut grh = [0u8; GRH_LEN];
     let ip_len = route.header_len() - crate::wire::UDP_HEADER_LEN;
     let mut ip = [0u8; GRH_LEN + crate::wire::UDP_HEADER_LEN];
-    route.write_headers(&mut ip[..route.header_len()], packet.data.len());
+    route.write_headers(&mut ip[..route.header_len()], packet.len());
     // An IPv4 header takes the last 20 bytes of the 40 (RoCEv2, Annex A17.4.5.1).
     grh[GRH_LEN - ip_len..].copy_from_slice(&ip[..ip_len]);
     let total = GRH_LEN + payload.len();

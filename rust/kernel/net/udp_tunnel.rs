@@ -35,7 +35,8 @@ pub trait Receiver: Send + Sync + Sized + 'static {
 
     /// Takes a datagram that arrived on the tunnel's port. Called in softirq context, so it
     /// must not sleep. The buffer's data starts at the UDP header; its
-    /// [`SkBuff::pulled_headers`] are the IP header.
+    /// [`SkBuff::pulled_headers`] are the IP header. The buffer holds no route and no
+    /// connection tracking entry, so keeping it holds nothing of its namespace's stack.
     fn receive(&self, skb: SkBuff);
 }
 
@@ -331,7 +332,15 @@ impl<T: Receiver> Registration<T> {
             return 0;
         };
         // SAFETY: The UDP layer gives the buffer, and its reference, to the callback that
-        // returns 0; its destructor, if any, is the stack's own.
+        // returns 0. Its route may be one that only the RCU read lock held here keeps, and a
+        // connection tracking entry would hold its namespace's conntrack table: both are
+        // dropped before the buffer outlives this call.
+        unsafe {
+            bindings::skb_dst_drop(skb.as_ptr());
+            bindings::nf_reset_ct(skb.as_ptr());
+        }
+        // SAFETY: The buffer's reference is given here (see above); its destructor, if any, is
+        // the stack's own.
         let skb = unsafe { SkBuff::from_raw(skb) };
         if shared.is_null() {
             // Being released: the datagram is dropped with the buffer.
