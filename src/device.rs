@@ -57,7 +57,7 @@ pub(crate) struct RrxeDevice {
     /// The network device the device runs on, held until the core drops the device's data.
     netdev: ARef<NetDevice>,
     /// The device's share of its namespace's UDP sockets.
-    _tunnel: Tunnel,
+    tunnel: Tunnel,
     /// System image and node GUID, in network order.
     guid: u64,
     ucontexts: Arc<Quota>,
@@ -87,6 +87,11 @@ impl RrxeDevice {
     /// Returns the device's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Returns the device's share of its namespace's UDP sockets.
+    pub(crate) fn tunnel(&self) -> &Tunnel {
+        &self.tunnel
     }
 
     /// Returns the network device the device runs on.
@@ -145,7 +150,7 @@ pub(crate) fn create(
     let (drop_notice, dropped) = DataDropped::new()?;
     let data = try_pin_init!(RrxeDevice {
         netdev: netdev.into(),
-        _tunnel: tunnel,
+        tunnel,
         guid,
         ucontexts: Arc::new(Quota::new(params::MAX_UCONTEXT), GFP_KERNEL)?,
         pds: Arc::new(Quota::new(params::MAX_PD), GFP_KERNEL)?,

@@ -18,6 +18,8 @@ use kernel::{net::skbuff::SkBuff, prelude::*, rdma::Device, sync::Arc};
 
 pub(crate) mod udp;
 
+pub(crate) use udp::has_send_room;
+
 /// A packet on its way: its route and its transport bytes (BTH to ICRC), in a socket buffer.
 ///
 /// A packet built here fills its buffer with exactly those bytes, with room in front for the
@@ -218,8 +220,8 @@ impl Wakeups {
 
 /// Returns whether `sender` may send a burst of packets to queue pair `dest_qpn` over
 /// `route` now. A queue pair of this device whose inbox has fallen behind takes no more
-/// until its engine takes the inbox, and `sender` then runs again. Packets for other hosts
-/// may always go.
+/// until its engine takes the inbox, and `sender` then runs again; packets for other hosts
+/// wait for room in the namespace's socket ([`udp::has_send_room`]).
 pub(crate) fn has_room(
     device: &Device<Rrxe>,
     route: &Route,
@@ -227,7 +229,7 @@ pub(crate) fn has_room(
     sender: &Arc<Engine>,
 ) -> bool {
     if route.destination != route.source {
-        return true;
+        return udp::has_send_room(device, route, sender);
     }
     match device.data().qps.get(dest_qpn) {
         Some(info) => info.engine.has_room_for(sender),

@@ -25,6 +25,8 @@
 # both veth ends (1% loss, 10% loss, reordering), an rrxe device writes 64
 # MiB (WIRE_LOSS_MIB) into the other's memory and reads them back, compared,
 # and the rrxe devices' recovery counters must move (-loss1, -loss10, -reorder);
+# the same transfer over a link slower than the requester completes with the
+# requester waiting for room in its socket, nothing dropped or resent (-slow);
 # and an rrxe requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
 # within its timeouts (-peer-gone). Every run has a time limit. When a
 # family's first exchange (RC pingpong at path MTU 1024) fails, the rest of
@@ -437,6 +439,47 @@ lossy() {
 	check $name-recovery-counted moved "$before" "$after"
 }
 
+# qdisc_drops NS VETH: the packets VETH's root queueing discipline dropped.
+qdisc_drops() {
+	tc -s -n "$1" qdisc show dev "$2" | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -1
+}
+
+# held_back WAITS0 WAITS1 RESENT0 RESENT1 DROPS: whether the requester waited
+# for room in its socket (tx_waits went up), resent nothing, and its queueing
+# discipline dropped nothing.
+held_back() {
+	echo "requester: tx_waits $1 -> $2, retransmitted_packets $3 -> $4; packets the queue dropped: $5"
+	[ "$2" -gt "$1" ] && [ "$4" = "$3" ] && [ "$5" = 0 ]
+}
+
+# slow PREFIX DRIVER_A DRIVER_B: a link slower than the rrxe requester (the
+# client's device if it is rrxe's, else the server's): netem on the
+# requester's veth end sending 20 Mbit/s with at most 110 packets queued,
+# fewer than the 128 packets of 4 kB a reliable requester's window lets out
+# and more than its socket's send buffer holds (512 KiB of buffers of 8 KiB
+# and a round of 32 packets beyond). The transfer
+# (as in `lossy`) completes with its data verified, and the requester, rather
+# than overflow the queue, waits for room in its namespace's socket, whose
+# send buffer holds what the stack has not sent yet: tx_waits goes up, the
+# queue drops nothing, nothing is sent again. Named PREFIX-ipv4-slow.
+slow() {
+	local name=$1-ipv4-slow req ns veth waits0 waits1 resent0 resent1 drops
+	stage_due $name slow || return 0
+	requester "$2" "$3"
+	[ "${req[0]}" = rrxe ] || return 0
+	ns=$NS_B veth=$VETH_B
+	[ "${req[1]}" = $DEV_B ] || ns=$NS_A veth=$VETH_A
+	check $name-netem tc -n $ns qdisc add dev $veth root netem rate 20mbit limit 110 || return 1
+	waits0=$(counter "${req[1]}" tx_waits) && resent0=$(counter "${req[1]}" retransmitted_packets)
+	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
+		"${req[4]}" "${req[5]}" "${WIRE_LOSS_MIB:-64}"
+	waits1=$(counter "${req[1]}" tx_waits) && resent1=$(counter "${req[1]}" retransmitted_packets)
+	drops=$(qdisc_drops $ns $veth)
+	tc -s -n $ns qdisc show dev $veth >>/host/logs/$name.log 2>&1
+	check $name-netem-del tc -n $ns qdisc del dev $veth root
+	check $name-held-back held_back "$waits0" "$waits1" "$resent0" "$resent1" "$drops"
+}
+
 # statistic DEV: DEV's counters as `rdma statistic` shows them, with packets
 # sent and received counted, and the traffic in the port's sysfs counters
 # (from performance management queries) in 4-byte words.
@@ -486,6 +529,7 @@ pairing() {
 		lossy $p "$1" "$2" loss10 loss 10%
 		# netem reorders by sending some packets at once and delaying the rest.
 		lossy $p "$1" "$2" reorder delay 2ms reorder 75% 50%
+		slow $p "$1" "$2"
 		peer_gone $p "$1" "$2"
 	fi
 	wire_skip=

@@ -12,3 +12,8 @@ __rust_helper void *rust_helper_rcu_dereference_sk_user_data(const struct sock *
 {
 	return rcu_dereference_sk_user_data(sk);
 }
+
+__rust_helper bool rust_helper_sock_writeable(const struct sock *sk)
+{
+	return sock_writeable(sk);
+}

@@ -51,8 +51,9 @@ pub(crate) enum Counter {
     RxInboxFull,
     /// Received datagrams addressed to none of the device's GIDs.
     RxNotForDevice,
-    /// Received datagrams dropped for want of memory.
-    RxNoMemory,
+    /// Times a sender (a requester, or a responder answering a read) stopped because its
+    /// namespace's socket had no room in its send buffer, until the stack freed what it sent.
+    TxWaits,
     /// Packets for hosts no IP route reaches.
     TxUnroutable,
     /// Packets not sent for want of memory (acknowledgments: the requester asks again).
@@ -84,7 +85,7 @@ impl Counter {
         Self::RxNoQp,
         Self::RxInboxFull,
         Self::RxNotForDevice,
-        Self::RxNoMemory,
+        Self::TxWaits,
         Self::TxUnroutable,
         Self::TxNoMemory,
         Self::TxDropped,
@@ -110,7 +111,7 @@ impl Counter {
             Self::RxNoQp => c"rx_no_qp",
             Self::RxInboxFull => c"rx_inbox_full",
             Self::RxNotForDevice => c"rx_not_for_device",
-            Self::RxNoMemory => c"rx_no_memory",
+            Self::TxWaits => c"tx_waits",
             Self::TxUnroutable => c"tx_unroutable",
             Self::TxNoMemory => c"tx_no_memory",
             Self::TxDropped => c"tx_dropped",

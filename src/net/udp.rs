@@ -12,6 +12,7 @@
 use super::{receive_checked, Packet, Wakeups};
 use crate::{
     device::{registry::Devices, Counter, Rrxe},
+    transport::engine::Engine,
     wire::{self, Route},
 };
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +20,7 @@ use kernel::{
     c_str, impl_has_work,
     net::{
         netdevice::NetDevice,
-        route,
+        route::{self, IpVersion},
         skbuff::SkBuff,
         udp_tunnel::{self, PernetId},
     },
@@ -75,11 +76,14 @@ impl_has_work! {
     impl HasWork<Self> for InboundQueue { self.work }
 }
 
-/// What receives a namespace's datagrams: the queue and the worker that empties it.
+/// What receives a namespace's datagrams: the queue and the worker that empties it; and the
+/// engines waiting for room in its sockets' send buffers.
 pub(crate) struct Inbound {
     queue: Arc<InboundQueue>,
     /// Runs the queue's work item; dropped (drained) after the sockets are closed.
     worker: OwnedQueue,
+    /// Engines that stopped sending for want of room, each once; woken when there is room.
+    waiting: Pin<KBox<SpinLockIrq<KVec<Arc<Engine>>>>>,
 }
 
 impl Inbound {
@@ -106,7 +110,18 @@ impl Inbound {
                 QueueFlags::UNBOUND | QueueFlags::HIGHPRI,
                 1,
             )?,
+            waiting: KBox::pin_init(new_spinlock_irq!(KVec::new()), GFP_KERNEL)?,
         })
+    }
+
+    /// Records that `engine` waits for room in the send buffers; `false` if it cannot be
+    /// recorded (it then sends anyway, rather than wait for a wakeup that would not come).
+    fn wait_for_room(&self, engine: &Arc<Engine>) -> bool {
+        let mut waiting = self.waiting.lock();
+        if waiting.iter().any(|e| Arc::ptr_eq(e, engine)) {
+            return true;
+        }
+        waiting.push(engine.clone(), GFP_ATOMIC).is_ok()
     }
 }
 
@@ -124,6 +139,44 @@ impl udp_tunnel::Receiver for Inbound {
         // Already queued or running: it takes this datagram too.
         let _ = self.worker.enqueue(self.queue.clone());
     }
+
+    /// A sender's bound on what it may have in the stack at once, per namespace and IP
+    /// version: sixty-odd packets of a 4096-byte path MTU. Beyond it senders wait (see
+    /// [`has_send_room`]), so that the queueing discipline below does not drop their packets
+    /// and nothing grows without bound.
+    const SEND_BUFFER: Option<u32> = Some(512 * 1024);
+
+    fn write_space(&self) {
+        let waiting = core::mem::take(&mut *self.waiting.lock());
+        for engine in waiting {
+            engine.wake();
+        }
+    }
+}
+
+/// Returns whether a sender on `device` may send packets over `route` now: always to the
+/// device's own address, and to other hosts while the namespace's socket for the route's IP
+/// version has room in its send buffer. Otherwise `engine` runs again when there is room.
+/// Does not sleep.
+pub(crate) fn has_send_room(device: &Device<Rrxe>, route: &Route, engine: &Arc<Engine>) -> bool {
+    if route.destination == route.source {
+        return true;
+    }
+    let data = device.data();
+    let version = match route.ipv4 {
+        true => IpVersion::V4,
+        false => IpVersion::V6,
+    };
+    if data.tunnel().has_send_room(version) || !data.tunnel().receiver().wait_for_room(engine) {
+        return true;
+    }
+    // Room may have come between the two looks, its wakeup gone before the engine waited:
+    // look again. The engine then runs once more for nothing, at worst.
+    if data.tunnel().has_send_room(version) {
+        return true;
+    }
+    data.count(Counter::TxWaits);
+    false
 }
 
 impl WorkItem for InboundQueue {
@@ -261,7 +314,7 @@ impl InboundQueue {
 /// left. A packet that cannot be routed or that the stack drops is counted.
 pub(crate) fn send(device: &Device<Rrxe>, packet: Packet) -> bool {
     let data = device.data();
-    match try_send(data.netdev(), packet) {
+    match try_send(data.netdev(), data.tunnel(), packet) {
         Ok(()) => true,
         Err(counter) => {
             data.count(counter);
@@ -272,7 +325,7 @@ pub(crate) fn send(device: &Device<Rrxe>, packet: Packet) -> bool {
 
 /// Puts the IP and UDP headers in front of a packet built with room for them, and hands it to
 /// the IP layer: the payload was copied into the buffer once, when the packet was built.
-fn try_send(netdev: &NetDevice, packet: Packet) -> Result<(), Counter> {
+fn try_send(netdev: &NetDevice, tunnel: &Tunnel, packet: Packet) -> Result<(), Counter> {
     let (r, mut skb) = packet.into_buffer().ok_or(Counter::TxDropped)?;
     let path = match r.ipv4 {
         true => {
@@ -287,5 +340,5 @@ fn try_send(netdev: &NetDevice, packet: Packet) -> Result<(), Counter> {
     r.write_headers(&mut headers[..headers_len], skb.len());
     skb.push_slice(&headers[..headers_len])
         .map_err(|_| Counter::TxNoMemory)?;
-    path.send(skb).map_err(|_| Counter::TxDropped)
+    tunnel.send(&path, skb).map_err(|_| Counter::TxDropped)
 }

@@ -333,6 +333,16 @@ impl Engine {
         let _ = device.data().queue.enqueue(self.clone());
     }
 
+    /// Queues a run of the engine on its queue pair's device, unless the queue pair is gone.
+    /// Does not sleep; usable in any context.
+    pub(crate) fn wake(self: &Arc<Self>) {
+        // A detached engine runs no more; the queue pair keeps its device alive.
+        let qp = self.inner.lock().qp.clone();
+        if let Some(qp) = qp {
+            let _ = qp.device().data().queue.enqueue(self.clone());
+        }
+    }
+
     /// Delivers a packet to the queue pair and returns whether the engine is to run; `Err`
     /// with the packet dropped if the inbox is full (or cannot grow). Does not sleep.
     pub(crate) fn deliver(&self, packet: Received) -> Result<bool, InboxFull> {
@@ -583,11 +593,8 @@ impl HrTimerCallback for Engine {
 
     fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
         this.timer_fired.store(true, Ordering::Release);
-        // A detached engine's timer was cancelled; the queue pair keeps its device alive.
-        let qp = this.inner.lock().qp.clone();
-        if let Some(qp) = qp {
-            let _ = qp.device().data().queue.enqueue(Arc::from(this));
-        }
+        // A detached engine's timer was cancelled.
+        Arc::from(this).wake();
         HrTimerRestart::NoRestart
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     device::{Counter, Rrxe},
     memory::for_each_piece,
     memory::MemoryTables,
-    net::{Outbox, Packet},
+    net::{self, Outbox, Packet},
     queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
     transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
@@ -201,6 +201,15 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
         let unacked = Psn::new(t.unacked_psn);
         if reliable && !window_open(unacked, Psn::new(t.next_psn), t.window) {
             // Acknowledgments move the window on; the packet before asked for one.
+            t.current = Some(current);
+            return;
+        }
+        let route = match view.service {
+            TransportType::Ud => qp::address_handle(qp, current.wqe.ah_num),
+            _ => Some(view.route),
+        };
+        if route.is_some_and(|route| !net::has_send_room(qp.device(), &route, &qp.data().engine)) {
+            // Runs again when the stack has freed some of what was sent.
             t.current = Some(current);
             return;
         }

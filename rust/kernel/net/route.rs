@@ -131,6 +131,24 @@ impl Route {
     /// field is sent as written. `EINVAL` if the data does not start with such a header (the
     /// buffer is dropped), `ENOBUFS` if the stack dropped the packet.
     pub fn send(&self, skb: SkBuff) -> Result {
+        // SAFETY: No socket is given.
+        unsafe { self.send_from(skb, core::ptr::null_mut()) }
+    }
+
+    /// Returns the route's IP version.
+    pub fn version(&self) -> IpVersion {
+        self.version
+    }
+
+    /// [`Self::send`], with the buffer charged to the send buffer of `sk` (`skb_set_owner_w`)
+    /// unless it is null.
+    ///
+    /// # Safety
+    ///
+    /// `sk` must be null or a full socket that stays valid for the call, whose
+    /// `sk_write_space`, if set, may be called whenever the stack frees the buffer (the charge
+    /// keeps the socket's memory until then).
+    pub(crate) unsafe fn send_from(&self, skb: SkBuff, sk: *mut bindings::sock) -> Result {
         let header_len = match self.version {
             IpVersion::V4 => 20,
             IpVersion::V6 => 40,
@@ -149,9 +167,11 @@ impl Route {
         };
         let skb = skb.into_raw();
         // The control block is cleared (the stack reads it as `IPCB`/`IP6CB`),
-        // `skb_scrub_packet` drops any previous route, socket and destructor, and the route
-        // reference taken here is given to the buffer.
-        // SAFETY: `skb` is owned and valid, its data starting with a checked IP header.
+        // `skb_scrub_packet` drops any previous route and connection tracking entry, and the
+        // route reference taken here is given to the buffer.
+        // SAFETY: `skb` is owned and valid, its data starting with a checked IP header; it has
+        // no socket and no destructor (`SkBuff`'s invariant). `sk` is null or valid for the
+        // call (the caller's contract).
         let sent = unsafe {
             bindings::skb_scrub_packet(skb, false);
             core::ptr::write_bytes((*skb).cb.as_mut_ptr(), 0, (*skb).cb.len());
@@ -160,10 +180,15 @@ impl Route {
             bindings::skb_set_transport_header(skb, header_len as c_int);
             bindings::dst_hold(self.dst.as_ptr());
             bindings::skb_dst_set(skb, self.dst.as_ptr());
+            if !sk.is_null() {
+                // The buffer had no socket and no destructor (`SkBuff`'s invariant); the
+                // caller's socket is valid and lets its destructor run at any time.
+                bindings::skb_set_owner_w(skb, sk);
+            }
             let net = bindings::dev_net(bindings::dst_dev(self.dst.as_ptr()));
             match self.version {
-                IpVersion::V4 => bindings::ip_local_out(net, core::ptr::null_mut(), skb),
-                IpVersion::V6 => bindings::ip6_local_out(net, core::ptr::null_mut(), skb),
+                IpVersion::V4 => bindings::ip_local_out(net, sk, skb),
+                IpVersion::V6 => bindings::ip6_local_out(net, sk, skb),
             }
         };
         match sent {

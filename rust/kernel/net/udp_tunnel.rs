@@ -11,7 +11,11 @@
 //! of the namespace is dropped or when the namespace is dismantled, whichever comes first:
 //! kernel sockets do not keep their namespace alive, so the namespace's exit closes them.
 
-use super::{netdevice::NetDevice, skbuff::SkBuff};
+use super::{
+    netdevice::NetDevice,
+    route::{IpVersion, Route},
+    skbuff::SkBuff,
+};
 use crate::{
     bindings,
     error::to_result,
@@ -38,6 +42,16 @@ pub trait Receiver: Send + Sync + Sized + 'static {
     /// [`SkBuff::pulled_headers`] are the IP header. The buffer holds no route and no
     /// connection tracking entry, so keeping it holds nothing of its namespace's stack.
     fn receive(&self, skb: SkBuff);
+
+    /// The send buffer of each of the tunnel's sockets, in bytes (at least 4096): how much
+    /// memory the buffers sent through it (see [`Tunnel::send`]) may hold before it has no room
+    /// ([`Tunnel::has_send_room`]). `None` keeps the system's default (`net.core.wmem_default`).
+    const SEND_BUFFER: Option<u32> = None;
+
+    /// Called when the stack freed a buffer sent through the tunnel and its socket has room
+    /// ([`Tunnel::has_send_room`]). Called in any context, possibly with interrupts disabled:
+    /// must not sleep or take locks that such contexts may hold.
+    fn write_space(&self) {}
 }
 
 /// Where the core keeps the index of a registration's per-namespace data (`pernet_operations.id`).
@@ -123,6 +137,30 @@ struct Shared<T: Receiver> {
     #[pin]
     state: Mutex<State>,
     receiver: T,
+    /// The sockets' `struct sock`s for sending (IPv4, IPv6), read under the RCU read lock:
+    /// set once the sockets are open, cleared a grace period before they are released.
+    senders: [AtomicPtr<bindings::sock>; 2],
+}
+
+impl<T: Receiver> Shared<T> {
+    /// Stops senders from using the sockets; they may be released once a grace period has
+    /// passed.
+    fn clear_senders(&self) {
+        for sender in &self.senders {
+            sender.store(core::ptr::null_mut(), Ordering::Release);
+        }
+    }
+}
+
+/// Closes `sockets` of `shared`: no sender uses them and no callback runs for them once this
+/// returns. Sleeps.
+fn close<T: Receiver>(shared: &Shared<T>, sockets: Sockets) {
+    shared.clear_senders();
+    rcu::synchronize_rcu();
+    sockets.release();
+    // No receive or write space callback that found the user data still runs once the grace
+    // period ends.
+    rcu::synchronize_rcu();
 }
 
 /// A driver's UDP tunnels, one per network namespace.
@@ -246,10 +284,17 @@ impl<T: Receiver> Registration<T> {
                     net,
                 }),
                 receiver: make_receiver()?,
+                senders: [const { AtomicPtr::new(core::ptr::null_mut()) }; 2],
             }),
             GFP_KERNEL,
         )?;
         let sockets = Self::create_sockets(net, port, &shared)?;
+        for (sender, sock) in shared.senders.iter().zip([Some(sockets.v4), sockets.v6]) {
+            if let Some(sock) = sock {
+                // SAFETY: An open socket, with its `struct sock`.
+                sender.store(unsafe { (*sock.as_ptr()).sk }, Ordering::Release);
+            }
+        }
         shared.state.lock().sockets = Some(sockets);
         slot.shared.store(
             Arc::into_raw(shared.clone()).cast_mut().cast(),
@@ -312,6 +357,20 @@ impl<T: Receiver> Registration<T> {
         // the socket plus an RCU grace period: every path that releases the sockets waits for
         // one before giving up its reference to `shared`.
         unsafe { bindings::setup_udp_tunnel_sock(net, (*sock.as_ptr()).sk, &mut tunnel) };
+        // SAFETY: A new socket that has sent nothing: its write space callback and send buffer
+        // may be set. The callback reads the user data as the receive callback does.
+        unsafe {
+            let sk = (*sock.as_ptr()).sk;
+            (*sk).sk_write_space = Some(Self::write_space);
+            if let Some(bytes) = T::SEND_BUFFER {
+                // As `SO_SNDBUF` does: the kernel doubles the size for its own overhead, and
+                // the size is locked against the kernel's own tuning. At least 4 KiB, so that
+                // a socket with nothing in flight has room.
+                let bytes = c_int::try_from(bytes).unwrap_or(c_int::MAX).max(4096);
+                (*sk).sk_sndbuf = bytes.saturating_mul(2);
+                (*sk).sk_userlocks |= bindings::SOCK_SNDBUF_LOCK as u8;
+            }
+        }
         Ok(sock)
     }
 
@@ -353,6 +412,30 @@ impl<T: Receiver> Registration<T> {
         0
     }
 
+    /// `sk_write_space`: the stack freed a buffer sent through a tunnel socket.
+    ///
+    /// # Safety
+    ///
+    /// Called by the stack (`sock_wfree`) with a tunnel socket of this registration whose
+    /// memory the buffer's charge still keeps.
+    unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
+        // SAFETY: `sk` is valid for the call.
+        if !unsafe { bindings::sock_writeable(sk) } {
+            return;
+        }
+        let _rcu = rcu::read_lock();
+        // SAFETY: `sk` is valid for the call; its user data is read under the RCU read lock.
+        let shared = unsafe { bindings::rcu_dereference_sk_user_data(sk) };
+        if shared.is_null() {
+            // Released: nobody waits for room any more.
+            return;
+        }
+        // SAFETY: The user data of a tunnel socket points to its `Shared<T>`, which stays
+        // valid for an RCU grace period after the socket is released (see `close`).
+        let shared = unsafe { &*shared.cast::<Shared<T>>() };
+        shared.receiver.write_space();
+    }
+
     /// `exit`: the namespace is being dismantled; its tunnel, if open, closes now.
     ///
     /// # Safety
@@ -371,9 +454,7 @@ impl<T: Receiver> Registration<T> {
         let shared = unsafe { Arc::<Shared<T>>::from_raw(shared.cast()) };
         let sockets = shared.state.lock().sockets.take();
         if let Some(sockets) = sockets {
-            sockets.release();
-            // No receive callback still runs once the grace period ends.
-            rcu::synchronize_rcu();
+            close(&shared, sockets);
         }
     }
 }
@@ -392,6 +473,49 @@ impl<T: Receiver> PinnedDrop for Registration<T> {
 /// the namespace's exit closed them first). Dropping it may sleep.
 pub struct Tunnel<T: Receiver> {
     shared: Arc<Shared<T>>,
+}
+
+impl<T: Receiver> Tunnel<T> {
+    /// Returns the receiver of the tunnel's namespace.
+    pub fn receiver(&self) -> &T {
+        &self.shared.receiver
+    }
+
+    /// Returns the `struct sock` that sends packets of `version`, if open, for use under the
+    /// RCU read lock.
+    fn sender(&self, version: IpVersion) -> *mut bindings::sock {
+        let index = match version {
+            IpVersion::V4 => 0,
+            IpVersion::V6 => 1,
+        };
+        self.shared.senders[index].load(Ordering::Acquire)
+    }
+
+    /// Returns whether the socket sending packets of `version` has room: the buffers it sent
+    /// that the stack still holds take less than half its send buffer (`sock_writeable`, as
+    /// `poll` reports it). A closed tunnel has room: sending fails at once. Does not sleep.
+    pub fn has_send_room(&self, version: IpVersion) -> bool {
+        let _rcu = rcu::read_lock();
+        let sk = self.sender(version);
+        // SAFETY: Senders are cleared a grace period before their sockets are released.
+        sk.is_null() || unsafe { bindings::sock_writeable(sk) }
+    }
+
+    /// Sends `skb` through `route` as [`Route::send`] does, from the tunnel's socket of the
+    /// route's IP version: the buffer is charged to that socket's send buffer until the stack
+    /// frees it, and the receiver's [`Receiver::write_space`] is called then. `ENOTCONN` if
+    /// the namespace's exit closed the tunnel. Does not sleep.
+    pub fn send(&self, route: &Route, skb: SkBuff) -> Result {
+        let _rcu = rcu::read_lock();
+        let sk = self.sender(route.version());
+        if sk.is_null() {
+            return Err(ENOTCONN);
+        }
+        // SAFETY: Senders are cleared a grace period before their sockets are released, so
+        // `sk` is valid until the RCU read lock is released; it is a full UDP socket whose
+        // write space callback only reads its user data under the RCU read lock.
+        unsafe { route.send_from(skb, sk) }
+    }
 }
 
 impl<T: Receiver> Drop for Tunnel<T> {
@@ -420,8 +544,7 @@ impl<T: Receiver> Drop for Tunnel<T> {
             )
             .is_ok();
         drop(state);
-        sockets.release();
-        rcu::synchronize_rcu();
+        close(&self.shared, sockets);
         if cleared {
             // SAFETY: The slot owned this reference; clearing the slot gave it to us.
             drop(unsafe { Arc::<Shared<T>>::from_raw(own.cast()) });
