@@ -141,10 +141,10 @@ impl udp_tunnel::Receiver for Inbound {
     }
 
     /// A sender's bound on what it may have in the stack at once, per namespace and IP
-    /// version: sixty-odd packets of a 4096-byte path MTU. Beyond it senders wait (see
-    /// [`has_send_room`]), so that the queueing discipline below does not drop their packets
-    /// and nothing grows without bound.
-    const SEND_BUFFER: Option<u32> = Some(512 * 1024);
+    /// version: thirty-odd packets of a 4096-byte path MTU (each in a buffer of 8 KiB).
+    /// Beyond it senders wait (see [`has_send_room`]), so that the queueing discipline below
+    /// does not drop their packets and nothing grows without bound.
+    const SEND_BUFFER: Option<u32> = Some(256 * 1024);
 
     fn write_space(&self) {
         let waiting = core::mem::take(&mut *self.waiting.lock());
