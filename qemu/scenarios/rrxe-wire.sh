@@ -453,11 +453,12 @@ held_back() {
 }
 
 # slow PREFIX DRIVER_A DRIVER_B: a link slower than the rrxe requester (the
-# client's device if it is rrxe's, else the server's): netem on the
-# requester's veth end sending 4 Mbit/s with at most 90 packets queued,
-# fewer than the 128 packets of 4 kB a reliable requester's window lets out
-# and more than its socket's send buffer holds (256 KiB of buffers of 8 KiB,
-# and a round of 32 packets built before they are sent). The transfer
+# client's device if it is rrxe's, else the server's): a token bucket on the
+# requester's veth end sending 4 Mbit/s with at most 380 kB queued, less than
+# the 128 packets of 4 kB a reliable requester's window lets out and more
+# than its socket's send buffer holds (256 KiB of buffers of 8 KiB, and a
+# round of 32 packets built before they are sent). netem would not do: it
+# hands a delayed packet's memory back to its socket at once. The transfer
 # (as in `lossy`) completes with its data verified, and the requester, rather
 # than overflow the queue, waits for room in its namespace's socket, whose
 # send buffer holds what the stack has not sent yet: tx_waits goes up, the
@@ -469,14 +470,15 @@ slow() {
 	[ "${req[0]}" = rrxe ] || return 0
 	ns=$NS_B veth=$VETH_B
 	[ "${req[1]}" = $DEV_B ] || ns=$NS_A veth=$VETH_A
-	check $name-netem tc -n $ns qdisc add dev $veth root netem rate 4mbit limit 90 || return 1
+	check $name-tbf tc -n $ns qdisc add dev $veth root tbf rate 4mbit burst 16kb limit 380kb ||
+		return 1
 	waits0=$(counter "${req[1]}" tx_waits) && resent0=$(counter "${req[1]}" retransmitted_packets)
 	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
 		"${req[4]}" "${req[5]}" "${WIRE_LOSS_MIB:-64}"
 	waits1=$(counter "${req[1]}" tx_waits) && resent1=$(counter "${req[1]}" retransmitted_packets)
 	drops=$(qdisc_drops $ns $veth)
 	tc -s -n $ns qdisc show dev $veth >>/host/logs/$name.log 2>&1
-	check $name-netem-del tc -n $ns qdisc del dev $veth root
+	check $name-tbf-del tc -n $ns qdisc del dev $veth root
 	check $name-held-back held_back "$waits0" "$waits1" "$resent0" "$resent1" "$drops"
 }
 
