@@ -160,14 +160,16 @@ nvme_target_up() {
 		ln -s $subsys $port/subsystems/rrxe-test
 }
 
-# nvme_host_io: connects, writes 1 MiB of random data with direct I/O in
-# 64 KiB requests (each mapped by a fast-registration region of the host and
-# moved by the target's RDMA reads), reads it back (RDMA writes) and compares
-# both the read-back and the target's file with what was written.
+# nvme_host_io [TRADDR]: connects to the target at TRADDR ($GUEST_IP by
+# default), writes 1 MiB of random data (kept in /tmp/nvme-pattern) with
+# direct I/O in 64 KiB requests (each mapped by a fast-registration region of
+# the host and moved by the target's RDMA reads), reads it back (RDMA writes)
+# and compares the read-back, and the target's file if it is local, with what
+# was written.
 nvme_host_io() {
-	local dev= i
+	local dev= i traddr=${1:-$GUEST_IP}
 	modprobe nvme-rdma || return 1
-	echo "transport=rdma,traddr=$GUEST_IP,trsvcid=4420,nqn=rrxe-test,nr_io_queues=1" \
+	echo "transport=rdma,traddr=$traddr,trsvcid=4420,nqn=rrxe-test,nr_io_queues=1" \
 		>/dev/nvme-fabrics || return 1
 	for ((i = 0; i < 100; i++)); do
 		dev=$(ls /sys/class/nvme/nvme0 2>/dev/null | grep -m1 '^nvme0[c0-9]*n1$') &&
@@ -178,8 +180,8 @@ nvme_host_io() {
 	head -c 1048576 /dev/urandom >/tmp/nvme-pattern
 	dd if=/tmp/nvme-pattern of="/dev/$dev" bs=64k oflag=direct &&
 		dd if="/dev/$dev" of=/tmp/nvme-readback bs=64k count=16 iflag=direct &&
-		cmp /tmp/nvme-pattern /tmp/nvme-readback &&
-		cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
+		cmp /tmp/nvme-pattern /tmp/nvme-readback || return 1
+	[ ! -e /tmp/nvme/ns1 ] || cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
 }
 
 # nvme_down DEV TYPE NETDEV: the host disconnects and the target goes, every
@@ -191,15 +193,28 @@ nvme_host_io() {
 # arrives before its connection is established, and lockdep reports the
 # reverse order (an nvmet lock order, whatever the device).
 nvme_down() {
-	local c dev=$1 type=$2 netdev=$3
+	nvme_host_down && nvme_target_down "$@"
+}
+
+# nvme_host_down: the host's controllers deleted and nvme-rdma unloaded.
+nvme_host_down() {
+	local c
 	for c in /sys/class/nvme/nvme*; do [ -e "$c" ] && echo 1 >"$c/delete_controller"; done
-	modprobe -r nvme-rdma && rdma link del "$dev" && rdma_link_add "$dev" "$type" "$netdev" &&
+	modprobe -r nvme-rdma
+}
+
+# nvme_target_down DEV TYPE NETDEV: the target's side of nvme_down, once no
+# host is connected.
+nvme_target_down() {
+	local dev=$1 type=$2 netdev=$3
+	rdma link del "$dev" && rdma_link_add "$dev" "$type" "$netdev" &&
 		rm $nvmet/ports/1/subsystems/rrxe-test && rmdir $nvmet/ports/1 &&
 		echo 0 >$nvmet/subsystems/rrxe-test/namespaces/1/enable &&
 		rmdir $nvmet/subsystems/rrxe-test/namespaces/1 &&
 		rmdir $nvmet/subsystems/rrxe-test &&
-		modprobe -r nvmet-rdma nvmet && modprobe -r nvme-core && umount /tmp/nvme && rmdir /tmp/nvme &&
-		umount /sys/kernel/config
+		modprobe -r nvmet-rdma nvmet || return 1
+	if lsmod | grep -qw ^nvme_core; then modprobe -r nvme-core || return 1; fi
+	umount /tmp/nvme && rmdir /tmp/nvme && umount /sys/kernel/config
 }
 
 # wait_ipv6_link_local NETDEV: wait until NETDEV's IPv6 link-local address

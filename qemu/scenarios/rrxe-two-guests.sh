@@ -2,8 +2,10 @@
 # `qemu/run.sh -g 2`): g1 serves, g2 is the client, each with a device on its
 # eth0. TWO_GUEST_DRIVERS names the drivers, G1:G2 (rrxe or rxe), rrxe:rrxe by
 # default. Over the IPv4 GID: ibv_rc_pingpong --chk at path MTU 1024,
-# ib_write_bw and ib_send_bw with 64 KiB messages, and rping -V; then each
-# rrxe device's counters in `rdma statistic` show packets both ways.
+# ib_write_bw and ib_send_bw with 64 KiB messages, rping -V, and NVMe over
+# RDMA (target on g1, host on g2: 1 MiB written, read back and compared on
+# both); then each rrxe device's counters in `rdma statistic` show packets
+# both ways.
 # timeout: 900
 . /repo/qemu/guest/lib.sh
 
@@ -61,6 +63,26 @@ server_then_client ib_send_bw tcp 18517 \
 server_then_client rping cm rping \
 	rping -s -a "$GUEST_IP" -C 20 -S 4096 -V -- \
 	rping -c -a "$PEER_IP" -C 20 -S 4096 -V
+
+# NVMe over RDMA across the wire: g1 the target, g2 the host, which writes
+# 1 MiB, reads it back and compares it; g1 then compares its file with the
+# pattern g2 wrote (passed through /shared).
+if [ "$GUEST_INDEX" = 1 ]; then
+	check two-guests-nvmet-rdma-target-up nvme_target_up
+	barrier nvme-target-up 240
+	barrier nvme-host-done 600 &&
+		check two-guests-nvmet-rdma-target-file-verified cmp -n 1048576 /shared/nvme-pattern \
+			/tmp/nvme/ns1
+	barrier nvme-host-down 240
+	check two-guests-nvmet-rdma-target-down nvme_target_down $dev "$driver" eth0
+else
+	barrier nvme-target-up 240 &&
+		check two-guests-nvme-rdma-host-io-verified nvme_host_io "$PEER_IP" &&
+		cp /tmp/nvme-pattern /shared/nvme-pattern
+	barrier nvme-host-done 600
+	check two-guests-nvme-rdma-host-down nvme_host_down
+	barrier nvme-host-down 240
+fi
 
 # statistic: the device's counters with packets sent and received.
 statistic() {
