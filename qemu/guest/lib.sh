@@ -196,11 +196,15 @@ nvme_down() {
 	nvme_host_down && nvme_target_down "$@"
 }
 
-# nvme_host_down: the host's controllers deleted and nvme-rdma unloaded.
+# nvme_host_down: the host's controllers deleted and nvme-rdma unloaded, with
+# nvme-core unless a local target still uses it.
 nvme_host_down() {
 	local c
 	for c in /sys/class/nvme/nvme*; do [ -e "$c" ] && echo 1 >"$c/delete_controller"; done
-	modprobe -r nvme-rdma
+	modprobe -r nvme-rdma || return 1
+	if [ "$(lsmod | awk '$1 == "nvme_core" { print $3 }')" = 0 ]; then
+		modprobe -r nvme-core
+	fi
 }
 
 # nvme_target_down DEV TYPE NETDEV: the target's side of nvme_down, once no

@@ -4,8 +4,8 @@
 # default. Over the IPv4 GID: ibv_rc_pingpong --chk at path MTU 1024,
 # ib_write_bw and ib_send_bw with 64 KiB messages, rping -V, and NVMe over
 # RDMA (target on g1, host on g2: 1 MiB written, read back and compared on
-# both); then each rrxe device's counters in `rdma statistic` show packets
-# both ways.
+# both); each rrxe device's counters in `rdma statistic` show packets both
+# ways before the NVMe target's teardown removes and adds its device again.
 # timeout: 900
 . /repo/qemu/guest/lib.sh
 
@@ -64,6 +64,16 @@ server_then_client rping cm rping \
 	rping -s -a "$GUEST_IP" -C 20 -S 4096 -V -- \
 	rping -c -a "$PEER_IP" -C 20 -S 4096 -V
 
+# statistic: the device's counters with packets sent and received.
+statistic() {
+	local out
+	out=$(rdma statistic show link "$dev/1") || return 1
+	echo "$out"
+	[[ $out =~ " tx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+		[[ $out =~ " rx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]
+}
+[ "$driver" != rrxe ] || check "two-guests-rrxe-statistic" statistic
+
 # NVMe over RDMA across the wire: g1 the target, g2 the host, which writes
 # 1 MiB, reads it back and compares it; g1 then compares its file with the
 # pattern g2 wrote (passed through /shared).
@@ -83,16 +93,6 @@ else
 	check two-guests-nvme-rdma-host-down nvme_host_down
 	barrier nvme-host-down 240
 fi
-
-# statistic: the device's counters with packets sent and received.
-statistic() {
-	local out
-	out=$(rdma statistic show link "$dev/1") || return 1
-	echo "$out"
-	[[ $out =~ " tx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
-		[[ $out =~ " rx_packets "([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]
-}
-[ "$driver" != rrxe ] || check "two-guests-rrxe-statistic" statistic
 barrier teardown 240
 check "two-guests-$driver-link-del" rdma link del $dev
 if [ "$driver" = rrxe ]; then
