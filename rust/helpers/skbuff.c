@@ -59,6 +59,11 @@ __rust_helper void rust_helper_skb_dst_drop(struct sk_buff *skb)
 	skb_dst_drop(skb);
 }
 
+__rust_helper void rust_helper_skb_ext_reset(struct sk_buff *skb)
+{
+	skb_ext_reset(skb);
+}
+
 __rust_helper void rust_helper_nf_reset_ct(struct sk_buff *skb)
 {
 	nf_reset_ct(skb);

@@ -354,9 +354,13 @@ impl Engine {
         if !inbox_admits(inner.queued()) {
             return Err(InboxFull);
         }
-        if inner.inbox.push(packet, GFP_ATOMIC).is_err() {
+        // Room first: a packet the push dropped would be freed with interrupts disabled,
+        // which a received buffer's pages may not be; this one is freed after the lock.
+        if inner.inbox.reserve(1, GFP_ATOMIC).is_err() {
             return Err(InboxFull);
         }
+        // Within the room reserved.
+        let _ = inner.inbox.push_within_capacity(packet);
         Ok(true)
     }
 

@@ -25,7 +25,8 @@ pub struct SkBuff {
     ptr: NonNull<bindings::sk_buff>,
 }
 
-// SAFETY: The buffer is owned; it may be used and freed from any context.
+// SAFETY: The buffer is owned; it may be used from any context and freed from any but hard
+// interrupt context (or with interrupts disabled), as the stack's buffers are.
 unsafe impl Send for SkBuff {}
 // SAFETY: Shared references only read the buffer.
 unsafe impl Sync for SkBuff {}

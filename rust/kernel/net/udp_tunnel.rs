@@ -39,8 +39,8 @@ pub trait Receiver: Send + Sync + Sized + 'static {
 
     /// Takes a datagram that arrived on the tunnel's port. Called in softirq context, so it
     /// must not sleep. The buffer's data starts at the UDP header; its
-    /// [`SkBuff::pulled_headers`] are the IP header. The buffer holds no route and no
-    /// connection tracking entry, so keeping it holds nothing of its namespace's stack.
+    /// [`SkBuff::pulled_headers`] are the IP header. The buffer holds no route, connection
+    /// tracking entry or extensions, so that keeping it does not hold those of its namespace.
     fn receive(&self, skb: SkBuff);
 
     /// The send buffer of each of the tunnel's sockets, in bytes (at least 4096): how much
@@ -49,8 +49,9 @@ pub trait Receiver: Send + Sync + Sized + 'static {
     const SEND_BUFFER: Option<u32> = None;
 
     /// Called when the stack freed a buffer sent through the tunnel and its socket has room
-    /// ([`Tunnel::has_send_room`]). Called in any context, possibly with interrupts disabled:
-    /// must not sleep or take locks that such contexts may hold.
+    /// ([`Tunnel::has_send_room`]), and once more when the tunnel closes, so that no sender
+    /// waits for a socket that is gone. Called in any context, possibly with interrupts
+    /// disabled: must not sleep or take locks that such contexts may hold.
     fn write_space(&self) {}
 }
 
@@ -95,23 +96,47 @@ struct Slot {
     shared: AtomicPtr<c_void>,
 }
 
+/// A socket's write space callback (`sk_write_space`).
+type WriteSpace = Option<unsafe extern "C" fn(*mut bindings::sock)>;
+
+/// A tunnel socket, with the write space callback it had before the tunnel's own.
+struct TunnelSocket {
+    sock: NonNull<bindings::socket>,
+    default_write_space: WriteSpace,
+}
+
+impl TunnelSocket {
+    /// Returns the socket's `struct sock`.
+    fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: The socket is open until `Sockets::release`, which consumes it.
+        unsafe { (*self.sock.as_ptr()).sk }
+    }
+}
+
 /// The sockets of a namespace.
 struct Sockets {
-    v4: NonNull<bindings::socket>,
+    v4: TunnelSocket,
     /// `None` if the kernel has no IPv6.
-    v6: Option<NonNull<bindings::socket>>,
+    v6: Option<TunnelSocket>,
 }
 
 // SAFETY: Kernel sockets may be released from any thread.
 unsafe impl Send for Sockets {}
 
 impl Sockets {
-    /// Closes the sockets (`udp_tunnel_sock_release`): no datagram reaches the receiver once
-    /// an RCU grace period has passed.
+    /// Closes the sockets (`udp_tunnel_sock_release`): no datagram reaches the receiver, and
+    /// no callback runs the tunnel's code, once an RCU grace period has passed.
     fn release(self) {
-        for sock in [Some(self.v4), self.v6].into_iter().flatten() {
+        for socket in [Some(self.v4), self.v6].into_iter().flatten() {
+            let sk = socket.sk();
+            // Buffers sent through the socket may outlive it, and the tunnel's callback, which
+            // is the driver's code: they find the socket's own callback from now on.
+            // SAFETY: The socket is open; its write space callback is read with `READ_ONCE`.
+            unsafe {
+                core::ptr::write_volatile(&raw mut (*sk).sk_write_space, socket.default_write_space)
+            };
             // SAFETY: The socket was created by `udp_sock_create*` and is released once, here.
-            unsafe { bindings::udp_tunnel_sock_release((*sock.as_ptr()).sk) };
+            unsafe { bindings::udp_tunnel_sock_release(sk) };
         }
     }
 }
@@ -156,6 +181,8 @@ impl<T: Receiver> Shared<T> {
 /// returns. Sleeps.
 fn close<T: Receiver>(shared: &Shared<T>, sockets: Sockets) {
     shared.clear_senders();
+    // Senders that wait for room go on, and find the tunnel closed.
+    shared.receiver.write_space();
     rcu::synchronize_rcu();
     sockets.release();
     // No receive or write space callback that found the user data still runs once the grace
@@ -289,10 +316,13 @@ impl<T: Receiver> Registration<T> {
             GFP_KERNEL,
         )?;
         let sockets = Self::create_sockets(net, port, &shared)?;
-        for (sender, sock) in shared.senders.iter().zip([Some(sockets.v4), sockets.v6]) {
-            if let Some(sock) = sock {
-                // SAFETY: An open socket, with its `struct sock`.
-                sender.store(unsafe { (*sock.as_ptr()).sk }, Ordering::Release);
+        for (sender, socket) in shared
+            .senders
+            .iter()
+            .zip([Some(&sockets.v4), sockets.v6.as_ref()])
+        {
+            if let Some(socket) = socket {
+                sender.store(socket.sk(), Ordering::Release);
             }
         }
         shared.state.lock().sockets = Some(sockets);
@@ -328,7 +358,7 @@ impl<T: Receiver> Registration<T> {
         port: u16,
         shared: &Arc<Shared<T>>,
         ipv6: bool,
-    ) -> Result<NonNull<bindings::socket>> {
+    ) -> Result<TunnelSocket> {
         // SAFETY: All-zero is a valid configuration (C initialises it with `{}`).
         let mut config: bindings::udp_port_cfg = unsafe { core::mem::zeroed() };
         config.local_udp_port = port.to_be();
@@ -358,20 +388,27 @@ impl<T: Receiver> Registration<T> {
         // one before giving up its reference to `shared`.
         unsafe { bindings::setup_udp_tunnel_sock(net, (*sock.as_ptr()).sk, &mut tunnel) };
         // SAFETY: A new socket that has sent nothing: its write space callback and send buffer
-        // may be set. The callback reads the user data as the receive callback does.
-        unsafe {
+        // may be set (with `WRITE_ONCE`, as the stack reads them with `READ_ONCE`). The callback
+        // reads the user data as the receive callback does; `Sockets::release` puts the
+        // socket's own back before the socket is released.
+        let default_write_space = unsafe {
             let sk = (*sock.as_ptr()).sk;
-            (*sk).sk_write_space = Some(Self::write_space);
+            let default_write_space = (*sk).sk_write_space;
+            core::ptr::write_volatile(&raw mut (*sk).sk_write_space, Some(Self::write_space));
             if let Some(bytes) = T::SEND_BUFFER {
                 // As `SO_SNDBUF` does: the kernel doubles the size for its own overhead, and
                 // the size is locked against the kernel's own tuning. At least 4 KiB, so that
                 // a socket with nothing in flight has room.
                 let bytes = c_int::try_from(bytes).unwrap_or(c_int::MAX).max(4096);
-                (*sk).sk_sndbuf = bytes.saturating_mul(2);
+                core::ptr::write_volatile(&raw mut (*sk).sk_sndbuf, bytes.saturating_mul(2));
                 (*sk).sk_userlocks |= bindings::SOCK_SNDBUF_LOCK as u8;
             }
-        }
-        Ok(sock)
+            default_write_space
+        };
+        Ok(TunnelSocket {
+            sock,
+            default_write_space,
+        })
     }
 
     /// `encap_rcv`: a datagram arrived on a tunnel socket.
@@ -392,11 +429,12 @@ impl<T: Receiver> Registration<T> {
         };
         // SAFETY: The UDP layer gives the buffer, and its reference, to the callback that
         // returns 0. Its route may be one that only the RCU read lock held here keeps, and a
-        // connection tracking entry would hold its namespace's conntrack table: both are
-        // dropped before the buffer outlives this call.
+        // connection tracking entry or extension (a security path) would hold its
+        // namespace's state: they are dropped before the buffer outlives this call.
         unsafe {
             bindings::skb_dst_drop(skb.as_ptr());
             bindings::nf_reset_ct(skb.as_ptr());
+            bindings::skb_ext_reset(skb.as_ptr());
         }
         // SAFETY: The buffer's reference is given here (see above); its destructor, if any, is
         // the stack's own.
@@ -419,11 +457,13 @@ impl<T: Receiver> Registration<T> {
     /// Called by the stack (`sock_wfree`) with a tunnel socket of this registration whose
     /// memory the buffer's charge still keeps.
     unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
+        // The grace period `Sockets::release` waits for after putting the socket's own
+        // callback back covers this one's whole run.
+        let _rcu = rcu::read_lock();
         // SAFETY: `sk` is valid for the call.
         if !unsafe { bindings::sock_writeable(sk) } {
             return;
         }
-        let _rcu = rcu::read_lock();
         // SAFETY: `sk` is valid for the call; its user data is read under the RCU read lock.
         let shared = unsafe { bindings::rcu_dereference_sk_user_data(sk) };
         if shared.is_null() {
@@ -504,7 +544,8 @@ impl<T: Receiver> Tunnel<T> {
     /// Sends `skb` through `route` as [`Route::send`] does, from the tunnel's socket of the
     /// route's IP version: the buffer is charged to that socket's send buffer until the stack
     /// frees it, and the receiver's [`Receiver::write_space`] is called then. `ENOTCONN` if
-    /// the namespace's exit closed the tunnel. Does not sleep.
+    /// the namespace's exit closed the tunnel. The socket is the one the tunnel's first
+    /// opener created, so the packets pass its cgroup's egress filters. Does not sleep.
     pub fn send(&self, route: &Route, skb: SkBuff) -> Result {
         let _rcu = rcu::read_lock();
         let sk = self.sender(route.version());
