@@ -387,10 +387,10 @@ impl<T: Receiver> Registration<T> {
         // the socket plus an RCU grace period: every path that releases the sockets waits for
         // one before giving up its reference to `shared`.
         unsafe { bindings::setup_udp_tunnel_sock(net, (*sock.as_ptr()).sk, &mut tunnel) };
-        // SAFETY: A new socket that has sent nothing: its write space callback and send buffer
-        // may be set (with `WRITE_ONCE`, as the stack reads them with `READ_ONCE`). The callback
-        // reads the user data as the receive callback does; `Sockets::release` puts the
-        // socket's own back before the socket is released.
+        // The stack reads the write space callback and the send buffer with `READ_ONCE`: they
+        // are written with `WRITE_ONCE`'s volatile stores. The callback reads the user data as
+        // the receive callback does; `Sockets::release` puts the socket's own back first.
+        // SAFETY: A new socket that has sent nothing: its callback and send buffer may be set.
         let default_write_space = unsafe {
             let sk = (*sock.as_ptr()).sk;
             let default_write_space = (*sk).sk_write_space;
@@ -427,10 +427,10 @@ impl<T: Receiver> Registration<T> {
         let Some(skb) = NonNull::new(skb) else {
             return 0;
         };
-        // SAFETY: The UDP layer gives the buffer, and its reference, to the callback that
-        // returns 0. Its route may be one that only the RCU read lock held here keeps, and a
-        // connection tracking entry or extension (a security path) would hold its
-        // namespace's state: they are dropped before the buffer outlives this call.
+        // The buffer's route may be one that only the RCU read lock held here keeps, and a
+        // connection tracking entry or extension (a security path) would hold its namespace's
+        // state: they are dropped before the buffer outlives this call.
+        // SAFETY: The UDP layer gives the buffer, and its reference, to this callback.
         unsafe {
             bindings::skb_dst_drop(skb.as_ptr());
             bindings::nf_reset_ct(skb.as_ptr());
