@@ -18,7 +18,7 @@ use kernel::{net::skbuff::SkBuff, prelude::*, rdma::Device, sync::Arc};
 
 pub(crate) mod udp;
 
-pub(crate) use udp::has_send_room;
+pub(crate) use udp::{has_send_room, RouteCache};
 
 /// A packet on its way: its route and its transport bytes (BTH to ICRC), in a socket buffer.
 ///
@@ -239,8 +239,14 @@ pub(crate) fn has_room(
 }
 
 /// Hands packets to where they go, in order, and counts those lost for want of memory; the
-/// engines that receive them join `wakeups`.
-pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups) {
+/// engines that receive them join `wakeups`. Packets for other hosts take the route `routes`
+/// keeps.
+pub(crate) fn transmit(
+    device: &Device<Rrxe>,
+    out: Outbox,
+    wakeups: &mut Wakeups,
+    routes: &mut RouteCache,
+) {
     for _ in 0..out.lost() {
         device.data().count(Counter::TxNoMemory);
     }
@@ -250,7 +256,7 @@ pub(crate) fn transmit(device: &Device<Rrxe>, out: Outbox, wakeups: &mut Wakeups
             receive(device, packet, wakeups);
             true
         } else {
-            udp::send(device, packet)
+            udp::send(device, packet, routes)
         };
         if sent {
             let counters = device.data().counters();

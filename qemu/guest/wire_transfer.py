@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A verified RC transfer across the wire, for loss and reordering tests.
 
-    wire_transfer.py LOCAL_DEV LOCAL_GID PEER_DEV PEER_GID [MIB]
+    wire_transfer.py LOCAL_DEV LOCAL_GID PEER_DEV PEER_GID [MIB [BETWEEN]]
 
 An RC queue pair on LOCAL_DEV (GID index LOCAL_GID) is connected to one on
 PEER_DEV (GID index PEER_GID) on the other network namespace's end of the
@@ -12,10 +12,12 @@ buffer: the requests of the writes and the read responses cross the wire in
 opposite directions. Every request must complete successfully, in order, and
 the bytes read back, and those in the peer's memory, must equal those
 written. Local ACK timeout 18 (about 1 s, as the RDMA CM sets for RoCE),
-retry_cnt 7, path MTU 4096. Prints its progress and how long each phase took.
-Exits 0 if all held.
+retry_cnt 7, path MTU 4096. BETWEEN, if given, is a shell command run between
+the writes and the reads, on the same queue pairs; it must succeed. Prints its
+progress and how long each phase took. Exits 0 if all held.
 """
 import os
+import subprocess
 import sys
 import time
 
@@ -95,6 +97,9 @@ def main():
     start = time.monotonic()
     run(local, e.IBV_WR_RDMA_WRITE, source, peer.mrs[0], size)
     wrote = time.monotonic()
+    if len(sys.argv) > 6:
+        subprocess.run(sys.argv[6], shell=True, check=True)
+        wrote = time.monotonic()
     run(local, e.IBV_WR_RDMA_READ, back, peer.mrs[0], size)
     read = time.monotonic()
     assert peer.mrs[0].read(size, 0) == data, "the peer's memory differs from what was written"

@@ -27,7 +27,9 @@
 # and the rrxe devices' recovery counters must move (-loss1, -loss10, -reorder);
 # the same transfer over a link slower than the requester completes with the
 # requester waiting for room in its socket, nothing dropped or resent (-slow);
-# and an rrxe requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
+# an rrxe requester keeps its queue pair's IP route for all its packets and
+# looks it up again once the namespace's routes change (-route); and an rrxe
+# requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
 # within its timeouts (-peer-gone). Every run has a time limit. When a
 # family's first exchange (RC pingpong at path MTU 1024) fails, the rest of
 # that family is reported as skipped, by name, instead of each waiting out its
@@ -376,6 +378,41 @@ slow() {
 	check $name-held-back held_back "$waits0" "$waits1" "$resent0" "$resent1" "$drops"
 }
 
+# rerouted PREFIX DRIVER_A DRIVER_B: an rrxe requester (the client's device if
+# it is rrxe's, else the server's) keeps its queue pair's IP route: the
+# transfer of `lossy` (without netem) looks the route up once or twice while
+# its writes send hundreds of packets. Between the writes and the reads, the
+# requester's namespace flushes its IPv4 route cache, which makes every route
+# taken stale: the queue pair's route is looked up again, and the reads
+# complete with the bytes equal. Named PREFIX-ipv4-route.
+rerouted() {
+	local name=$1-ipv4-route req ns mid=/tmp/route-lookups-mid
+	stage_due $name route || return 0
+	requester "$2" "$3"
+	[ "${req[0]}" = rrxe ] || return 0
+	ns=$NS_B
+	[ "${req[1]}" = $DEV_B ] || ns=$NS_A
+	local dir=/sys/class/infiniband/${req[1]}/ports/1/hw_counters lookups0 sent0 lookups1
+	lookups0=$(counter "${req[1]}" route_lookups) && sent0=$(counter "${req[1]}" tx_packets)
+	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
+		"${req[4]}" "${req[5]}" "${WIRE_LOSS_MIB:-64}" \
+		"cat $dir/route_lookups $dir/tx_packets >$mid && ip -n $ns route flush cache"
+	lookups1=$(counter "${req[1]}" route_lookups)
+	check $name-kept route_kept "$lookups0" "$sent0" "$mid" "$lookups1"
+}
+
+# route_kept LOOKUPS0 SENT0 MID LOOKUPS1: whether the route lookups before the
+# transfer (LOOKUPS0), after its writes (first line of file MID) and at its
+# end (LOOKUPS1) show the route kept: at most 2 lookups while the writes sent
+# at least 256 packets (SENT0, second line of MID), and at least 1 more after
+# the route cache was flushed.
+route_kept() {
+	local mid_lookups mid_sent
+	{ read -r mid_lookups && read -r mid_sent; } <"$3" || return 1
+	echo "route lookups $1 -> $mid_lookups (writes: tx_packets $2 -> $mid_sent) -> $4 (reads, after the flush)"
+	[ $((mid_sent - $2)) -ge 256 ] && [ $((mid_lookups - $1)) -le 2 ] && [ "$4" -gt "$mid_lookups" ]
+}
+
 # statistic DEV: DEV's counters as `rdma statistic` shows them, with packets
 # sent and received counted, and the traffic in the port's sysfs counters
 # (from performance management queries) in 4-byte words.
@@ -426,6 +463,7 @@ pairing() {
 		# netem reorders by sending some packets at once and delaying the rest.
 		lossy $p "$1" "$2" reorder delay 2ms reorder 75% 50%
 		slow $p "$1" "$2"
+		rerouted $p "$1" "$2"
 		peer_gone $p "$1" "$2"
 	fi
 	wire_skip=

@@ -2,6 +2,7 @@
 
 #include <linux/skbuff.h>
 #include <net/dst.h>
+#include <net/ip6_fib.h>
 #include <net/net_namespace.h>
 
 __rust_helper void rust_helper_skb_reserve(struct sk_buff *skb, int len)
@@ -112,4 +113,14 @@ __rust_helper struct net *rust_helper_maybe_get_net(struct net *net)
 __rust_helper void rust_helper_put_net(struct net *net)
 {
 	put_net(net);
+}
+
+__rust_helper struct dst_entry *rust_helper_dst_check(struct dst_entry *dst, u32 cookie)
+{
+	return dst_check(dst, cookie);
+}
+
+__rust_helper u32 rust_helper_rt6_get_cookie(const struct rt6_info *rt)
+{
+	return rt6_get_cookie(rt);
 }

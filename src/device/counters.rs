@@ -54,6 +54,10 @@ pub(crate) enum Counter {
     /// Times a sender (a requester, or a responder answering a read) stopped because its
     /// namespace's socket had no room in its send buffer, until the stack freed what it sent.
     TxWaits,
+    /// IP route lookups for packets to other hosts. A queue pair keeps the route its packets
+    /// last took while the stack holds it current, so this grows by one per queue pair and
+    /// destination, and again after a change of the routing tables, addresses or devices.
+    RouteLookups,
     /// Packets for hosts no IP route reaches.
     TxUnroutable,
     /// Packets not sent for want of memory (acknowledgments: the requester asks again).
@@ -63,7 +67,7 @@ pub(crate) enum Counter {
 }
 
 /// The number of counters.
-pub(crate) const COUNTERS: usize = 21;
+pub(crate) const COUNTERS: usize = 22;
 
 impl Counter {
     /// Every counter, in the order `rdma statistic` shows them.
@@ -86,6 +90,7 @@ impl Counter {
         Self::RxInboxFull,
         Self::RxNotForDevice,
         Self::TxWaits,
+        Self::RouteLookups,
         Self::TxUnroutable,
         Self::TxNoMemory,
         Self::TxDropped,
@@ -112,6 +117,7 @@ impl Counter {
             Self::RxInboxFull => c"rx_inbox_full",
             Self::RxNotForDevice => c"rx_not_for_device",
             Self::TxWaits => c"tx_waits",
+            Self::RouteLookups => c"route_lookups",
             Self::TxUnroutable => c"tx_unroutable",
             Self::TxNoMemory => c"tx_no_memory",
             Self::TxDropped => c"tx_dropped",

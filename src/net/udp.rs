@@ -310,14 +310,72 @@ impl InboundQueue {
     }
 }
 
-/// Sends `packet` to its destination over the device's network device; returns whether it
-/// left. A packet that cannot be routed or that the stack drops is counted.
-pub(crate) fn send(device: &Device<Rrxe>, packet: Packet) -> bool {
-    let data = device.data();
-    match try_send(data.netdev(), data.tunnel(), packet) {
+/// The IP route a queue pair's packets to other hosts last took, kept while the stack holds
+/// it current: a connection's packets all go one way, and each looked up anew would walk the
+/// routing tables once per packet.
+#[derive(Default)]
+pub(crate) struct RouteCache(Option<CachedRoute>);
+
+struct CachedRoute {
+    source: [u8; 16],
+    destination: [u8; 16],
+    ipv4: bool,
+    route: route::Route,
+}
+
+impl RouteCache {
+    /// Returns the IP route for packets over `r` leaving by `device`'s network device: the one kept if it goes
+    /// between the same addresses and is still current, else one looked up (and counted on
+    /// `device`) and kept. Does not sleep.
+    fn route(&mut self, device: &Device<Rrxe>, r: &Route) -> Result<&route::Route, Counter> {
+        let kept = self.0.take().filter(|c| {
+            c.source == r.source
+                && c.destination == r.destination
+                && c.ipv4 == r.ipv4
+                && c.route.is_current()
+        });
+        let cached = match kept {
+            Some(cached) => cached,
+            None => {
+                let data = device.data();
+                data.count(Counter::RouteLookups);
+                let route = match r.ipv4 {
+                    true => {
+                        let address = |gid: &[u8; 16]| [gid[12], gid[13], gid[14], gid[15]];
+                        route::Route::ipv4(
+                            data.netdev(),
+                            address(&r.source),
+                            address(&r.destination),
+                        )
+                    }
+                    false => route::Route::ipv6(data.netdev(), r.source, r.destination),
+                }
+                .map_err(|_| Counter::TxUnroutable)?;
+                CachedRoute {
+                    source: r.source,
+                    destination: r.destination,
+                    ipv4: r.ipv4,
+                    route,
+                }
+            }
+        };
+        Ok(&self.0.insert(cached).route)
+    }
+
+    /// Forgets the route kept.
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// Sends `packet` to its destination over the device's network device, by the route `routes`
+/// keeps for it; returns whether it left. A packet that cannot be routed or that the stack
+/// drops is counted.
+pub(crate) fn send(device: &Device<Rrxe>, packet: Packet, routes: &mut RouteCache) -> bool {
+    match try_send(device, packet, routes) {
         Ok(()) => true,
         Err(counter) => {
-            data.count(counter);
+            device.data().count(counter);
             false
         }
     }
@@ -325,20 +383,17 @@ pub(crate) fn send(device: &Device<Rrxe>, packet: Packet) -> bool {
 
 /// Puts the IP and UDP headers in front of a packet built with room for them, and hands it to
 /// the IP layer: the payload was copied into the buffer once, when the packet was built.
-fn try_send(netdev: &NetDevice, tunnel: &Tunnel, packet: Packet) -> Result<(), Counter> {
+fn try_send(device: &Device<Rrxe>, packet: Packet, routes: &mut RouteCache) -> Result<(), Counter> {
     let (r, mut skb) = packet.into_buffer().ok_or(Counter::TxDropped)?;
-    let path = match r.ipv4 {
-        true => {
-            let address = |gid: &[u8; 16]| [gid[12], gid[13], gid[14], gid[15]];
-            route::Route::ipv4(netdev, address(&r.source), address(&r.destination))
-        }
-        false => route::Route::ipv6(netdev, r.source, r.destination),
-    }
-    .map_err(|_| Counter::TxUnroutable)?;
+    let path = routes.route(device, &r)?;
     let headers_len = r.header_len();
     let mut headers = [0; wire::IPV6_HEADER_LEN + wire::UDP_HEADER_LEN];
     r.write_headers(&mut headers[..headers_len], skb.len());
     skb.push_slice(&headers[..headers_len])
         .map_err(|_| Counter::TxNoMemory)?;
-    tunnel.send(&path, skb).map_err(|_| Counter::TxDropped)
+    device
+        .data()
+        .tunnel()
+        .send(path, skb)
+        .map_err(|_| Counter::TxDropped)
 }

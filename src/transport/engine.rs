@@ -10,7 +10,7 @@
 
 use crate::{
     device::Rrxe,
-    net::{self, Outbox, Received, Wakeups},
+    net::{self, Outbox, Received, RouteCache, Wakeups},
     queue::user::MAX_ELEM_SIZE,
     queue::wqe::{RecvWqe, SendWqe},
     transport::completer,
@@ -222,13 +222,20 @@ pub(crate) struct Engine {
     inner: SpinLockIrq<Inner>,
     /// Held for a whole run: one run at a time.
     #[pin]
-    runner: Mutex<()>,
+    runner: Mutex<Runner>,
     /// The timer expired since the last round.
     timer_fired: AtomicBool,
     /// A run is in progress.
     running: AtomicBool,
     /// The responder answers a read, or holds requests that wait for it.
     answering: AtomicBool,
+}
+
+/// What the engine's runs keep from one to the next.
+#[derive(Default)]
+struct Runner {
+    /// The route the queue pair's packets to other hosts last took.
+    routes: RouteCache,
 }
 
 /// A packet was dropped: its queue pair's inbox was full.
@@ -279,7 +286,7 @@ impl Engine {
                     timer: None,
                     held_back: KVec::new(),
                 }),
-                runner <- new_mutex!(()),
+                runner <- new_mutex!(Runner::default()),
                 timer_fired: AtomicBool::new(false),
                 running: AtomicBool::new(false),
                 answering: AtomicBool::new(false),
@@ -324,7 +331,8 @@ impl Engine {
         }
         drop(held_back);
         drop(qp);
-        drop(self.runner.lock());
+        // Once the run in progress is over: the route is not needed any more.
+        self.runner.lock().routes.clear();
     }
 
     /// Queues a run of the engine on its device's queue.
@@ -424,7 +432,7 @@ impl Engine {
             };
             let running = engine.runner.try_lock();
             match running {
-                Some(_running) => engine.rounds(&mut wakeups),
+                Some(mut running) => engine.rounds(&mut running, &mut wakeups),
                 None => engine.schedule(device),
             }
         }
@@ -433,29 +441,30 @@ impl Engine {
 
     /// Runs the engine from its work item.
     fn run(self: &Arc<Self>) {
-        let _running = self.runner.lock();
+        let mut running = self.runner.lock();
         let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
         };
         let mut wakeups = Wakeups::new();
-        self.rounds(&mut wakeups);
+        self.rounds(&mut running, &mut wakeups);
         wakeups.run(qp.device());
     }
 
     /// Handles the packets delivered and the requests posted, round after round, until a round
     /// finds nothing to do, the rounds are spent or the run has taken [`RUN_TIME`]: a run
     /// holds its worker briefly, so that the engines of other queue pairs (and the
-    /// acknowledgments they send) wait little for it. The caller holds `runner`. Engines
-    /// that receive packets, and this one if work is left, join `wakeups`.
-    fn rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
+    /// acknowledgments they send) wait little for it. `runner` is what the caller holds of
+    /// `self.runner`. Engines that receive packets, and this one if work is left, join
+    /// `wakeups`.
+    fn rounds(self: &Arc<Self>, runner: &mut Runner, wakeups: &mut Wakeups) {
         self.running.store(true, Ordering::Release);
-        self.make_rounds(wakeups);
+        self.make_rounds(runner, wakeups);
         self.running.store(false, Ordering::Release);
     }
 
     /// Makes the rounds of a run ([`Engine::rounds`]).
-    fn make_rounds(self: &Arc<Self>, wakeups: &mut Wakeups) {
+    fn make_rounds(self: &Arc<Self>, runner: &mut Runner, wakeups: &mut Wakeups) {
         let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
@@ -506,7 +515,7 @@ impl Engine {
                 requests_sent = requester::run(&qp, &mut transport, &mut out);
             }
             let sent = !out.is_empty();
-            net::transmit(qp.device(), out, wakeups);
+            net::transmit(qp.device(), out, wakeups, &mut runner.routes);
             // The deadlines count from now, when the packets sent have reached their queue
             // pairs.
             self.set_timer(&qp, requests_sent);

@@ -53,13 +53,18 @@ impl Drop for NamespaceRef {
 
 /// A route: a counted reference to a destination cache entry.
 ///
+/// A route may be kept and used for many packets: [`Route::is_current`] tells when the stack
+/// has since invalidated it, and it is then to be looked up again.
+///
 /// # Invariants
 ///
 /// `dst` is a valid `struct dst_entry` this value holds a reference to, of a route of
-/// version `version`.
+/// version `version`; `cookie` is what `dst_check` takes for it (zero for IPv4, the IPv6
+/// routing table's serial number at the lookup for IPv6).
 pub struct Route {
     dst: NonNull<bindings::dst_entry>,
     version: IpVersion,
+    cookie: u32,
 }
 
 // SAFETY: Route entries are reference counted and used from any context.
@@ -89,6 +94,7 @@ impl Route {
         Ok(Self {
             dst,
             version: IpVersion::V4,
+            cookie: 0,
         })
     }
 
@@ -114,15 +120,29 @@ impl Route {
         };
         let dst = NonNull::new(from_err_ptr(dst)?).ok_or(EHOSTUNREACH)?;
         // INVARIANT: The lookup returned a held reference.
-        let route = Self {
+        let mut route = Self {
             dst,
             version: IpVersion::V6,
+            cookie: 0,
         };
         // SAFETY: The entry is valid (type invariant).
-        match unsafe { (*route.dst.as_ptr()).error } {
-            0 => Ok(route),
-            _ => Err(EHOSTUNREACH),
+        if unsafe { (*route.dst.as_ptr()).error } != 0 {
+            return Err(EHOSTUNREACH);
         }
+        // SAFETY: The entry is valid and, as the result of an IPv6 lookup, the first member of
+        // a `struct rt6_info`.
+        route.cookie = unsafe { bindings::rt6_get_cookie(route.dst.as_ptr().cast()) };
+        Ok(route)
+    }
+
+    /// Returns whether the route is still current: `false` once the stack has invalidated it
+    /// since the lookup (a change of the routing tables, of an address, or of the device it
+    /// leaves by), when it is to be looked up again. Does not sleep.
+    pub fn is_current(&self) -> bool {
+        // SAFETY: The entry is valid (type invariant) and the cookie is its own; `dst_check`
+        // neither takes nor gives up a reference, and returns null for a stale entry.
+        let checked = unsafe { bindings::dst_check(self.dst.as_ptr(), self.cookie) };
+        !checked.is_null()
     }
 
     /// Sends `skb`, whose data is a whole IP packet of the route's version with a header
