@@ -103,7 +103,8 @@ impl ReadReply {
             length,
             mtu,
             first_psn,
-            packets: length.div_ceil(mtu).max(1),
+            // The path MTU is at least 256 bytes; `max` keeps the division total.
+            packets: length.div_ceil(mtu.max(1)).max(1),
             sent: 0,
             msn,
         }
