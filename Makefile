@@ -17,7 +17,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
 .PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
-	rustfmt rustfmtcheck demo check rejudge stress interop reference series in-tree clean
+	rustfmt rustfmtcheck demo check rejudge stress interop reference bench series in-tree clean
 
 all: modules
 
@@ -94,6 +94,12 @@ interop: modules_install guest
 # tests/pyverbs/rxe0-reference.tsv.
 reference: modules_install guest
 	@qemu/reference.sh
+
+# rrxe against rdma_rxe in one boot of the bench kernel, with the ceilings
+# of the same path: out/bench.md, out/bench.tsv, out/bench.svg. Not part of
+# check; asserts no speed.
+bench: setup
+	@qemu/bench.sh
 
 # The whole work as a patch series for Linux 7.3 (git am), in out/series.
 series:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the guest userspace: Debian trixie with rdma-core 56 (libibverbs,
-# librxe, ibverbs-utils, rdmacm-utils, perftest, pyverbs and its tests) and
-# perf, for profiling the driver in a guest,
+# librxe, ibverbs-utils, rdmacm-utils, perftest, pyverbs and its tests),
+# perf, for profiling the driver in a guest, and iperf3 and fio, for `make
+# bench`'s ceilings and NVMe runs,
 # kept as a directory that guests mount read-only as their root over 9p (no
 # initramfs to unpack: that costs a minute per boot on the debug kernel).
 # Cached in $RRXE_CACHE/guest, keyed by this script and the image's /init.
@@ -27,7 +28,7 @@ new="$out/rootfs.new"
 
 packages=(
 	libibverbs1 ibverbs-providers ibverbs-utils rdmacm-utils perftest
-	python3 python3-pyverbs iproute2 kmod procps iputils-ping linux-perf
+	python3 python3-pyverbs iproute2 kmod procps iputils-ping linux-perf iperf3 fio
 )
 rm -rf "$new" "$out/rootfs.cpio.gz"
 log "building guest userspace (Debian trixie: ${packages[*]})"

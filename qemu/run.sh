@@ -56,6 +56,7 @@ flock -s 8
 kernel="$(kernel_build "$flavor")/arch/x86/boot/bzImage"
 # This checkout's module tree (qemu/install-module.sh), else the kernel's.
 modules="$root/out/modules/lib/modules"
+[ "$flavor" = debug ] || modules="$root/out/modules-$flavor/lib/modules"
 [ -d "$modules" ] || modules="$(kernel_modroot "$flavor")/lib/modules"
 image="$RRXE_CACHE/guest/rootfs"
 [ -f "$kernel" ] || die "no $flavor kernel: run qemu/build-kernel.sh $flavor"
