@@ -216,6 +216,12 @@ impl Wakeups {
             engine.schedule(device);
         }
     }
+    /// Queues a run of each engine on its queue pair's device.
+    pub(crate) fn wake_all(self) {
+        for engine in self.0 {
+            engine.wake();
+        }
+    }
 }
 
 /// Returns whether `sender` may send a burst of packets to queue pair `dest_qpn` over

@@ -6,8 +6,9 @@
 //!
 //! One socket pair (IPv4 and IPv6) serves all of a namespace's devices; it opens with the
 //! namespace's first device and closes with its last. Its receive callback runs in softirq
-//! context and only queues the datagram, up to a bound; a work item takes the queue and
-//! checks and delivers each datagram in process context, as the device's own packets are.
+//! context and only queues the datagram, up to a bound; a work item takes the queue, checks
+//! and delivers each datagram in process context, as the device's own packets are, and runs
+//! the engines of the queue pairs that received them.
 
 use super::{receive_checked, Packet, Wakeups};
 use crate::{
@@ -188,13 +189,19 @@ impl WorkItem for InboundQueue {
             let spare = core::mem::take(&mut pending.spare);
             core::mem::replace(&mut pending.received, spare)
         };
+        let mut wakeups = Wakeups::new();
         for skb in batch.drain_all() {
-            if !this.deliver(skb) {
+            if !this.deliver(skb, &mut wakeups) {
                 this.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
         // Emptied, with its room kept, for the next turn.
         this.pending.lock().spare = batch;
+        // The queue pairs that received packets take them here, as a send doorbell's engine
+        // runs in the poster's context: a packet then costs one worker wakeup on its way in,
+        // not two. Only a bounded number of runs is made here; the rest go to the devices'
+        // workqueues.
+        Engine::run_woken(wakeups);
     }
 }
 
@@ -269,8 +276,8 @@ fn ipv4_mapped(address: &[u8]) -> [u8; 16] {
 
 impl InboundQueue {
     /// Checks a datagram and delivers it to the device it arrived for; `false` if no device
-    /// of the namespace took it.
-    fn deliver(&self, mut skb: SkBuff) -> bool {
+    /// of the namespace took it. The engine of the queue pair it reached joins `wakeups`.
+    fn deliver(&self, mut skb: SkBuff, wakeups: &mut Wakeups) -> bool {
         if skb.linearize().is_err() {
             return false;
         }
@@ -298,14 +305,12 @@ impl InboundQueue {
             data.count(Counter::RxMalformed);
             return true;
         };
-        let mut wakeups = Wakeups::new();
         receive_checked(
             &device,
             packet,
             &addressing.headers[..addressing.headers_len],
-            &mut wakeups,
+            wakeups,
         );
-        wakeups.run(&device);
         true
     }
 }

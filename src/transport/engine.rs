@@ -420,12 +420,18 @@ impl Engine {
     }
 
     /// Runs the engine in the caller's context (the send doorbell, a process context),
-    /// together with the engines of the queue pairs its packets reach and theirs in turn, a
-    /// bounded number of times: a loopback exchange then costs no worker wakeups. An engine
-    /// another thread runs, and whatever is left at the bound, goes to the workqueue.
+    /// together with the engines of the queue pairs its packets reach and theirs in turn
+    /// ([`Engine::run_woken`]): a loopback exchange then costs no worker wakeups. May sleep.
     pub(crate) fn run_inline(self: &Arc<Self>, device: &Device<Rrxe>) {
         let mut wakeups = Wakeups::new();
         wakeups.add(device, self);
+        Self::run_woken(wakeups);
+    }
+
+    /// Runs the engines of `wakeups` in the caller's process context, and the engines their
+    /// packets reach in turn, [`INLINE_RUNS`] runs at most. An engine another thread runs,
+    /// and whatever is left at the bound, goes to its device's workqueue. May sleep.
+    pub(crate) fn run_woken(mut wakeups: Wakeups) {
         for _ in 0..INLINE_RUNS {
             let Some(engine) = wakeups.pop() else {
                 return;
@@ -433,10 +439,10 @@ impl Engine {
             let running = engine.runner.try_lock();
             match running {
                 Some(mut running) => engine.rounds(&mut running, &mut wakeups),
-                None => engine.schedule(device),
+                None => engine.wake(),
             }
         }
-        wakeups.run(device);
+        wakeups.wake_all();
     }
 
     /// Runs the engine from its work item.
