@@ -260,7 +260,18 @@ impl rdma::Driver for Rrxe {
     const PORT_COUNTERS: &'static [CounterName] = &counters::NAMES;
 
     fn read_port_counters(dev: &Device<Self>, _port: u32, values: &mut [u64]) {
-        dev.data().counters.read_into(values);
+        let data = dev.data();
+        data.counters.read_into(values);
+        // The namespace's drops before delivery, which no one device owns.
+        let (queue_full, no_device) = data.tunnel().receiver().dropped();
+        for (counter, value) in [
+            (Counter::RxSocketQueueFull, queue_full),
+            (Counter::RxNoDevice, no_device),
+        ] {
+            if let Some(v) = values.get_mut(counter as usize) {
+                *v = value;
+            }
+        }
     }
 
     fn process_mad(dev: &Device<Self>, port: u32, request: &Mad, reply: &mut Mad) -> MadOutcome {

@@ -28,8 +28,9 @@
 # the same transfer over a link slower than the requester completes with the
 # requester waiting for room in its socket, nothing dropped or resent (-slow);
 # an rrxe requester keeps its queue pair's IP route for all its packets and
-# looks it up again once the namespace's routes change (-route); and an rrxe
-# requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
+# looks it up again once the namespace's routes change (-route); a datagram
+# on a network device no device runs on is counted (-no-device-counted); and
+# an rrxe requester whose peer is destroyed ends in IBV_WC_RETRY_EXC_ERR
 # within its timeouts (-peer-gone). Every run has a time limit. When a
 # family's first exchange (RC pingpong at path MTU 1024) fails, the rest of
 # that family is reported as skipped, by name, instead of each waiting out its
@@ -413,6 +414,33 @@ route_kept() {
 	[ $((mid_sent - $2)) -ge 256 ] && [ $((mid_lookups - $1)) -le 2 ] && [ "$4" -gt "$mid_lookups" ]
 }
 
+# stray PREFIX DRIVER_A: a datagram to UDP port 4791 on ns-a's loopback, a
+# network device no device runs on, is dropped and counted: the rx_no_device
+# counter of the rrxe device in ns-a (which counts for its namespace) goes up
+# by one. Named PREFIX-no-device-counted.
+stray() {
+	local name=$1-no-device-counted
+	[ "$2" = rrxe ] || return 0
+	stage_due $name stray || return 0
+	check $name stray_counted
+}
+
+stray_counted() {
+	local before after i
+	before=$(counter $DEV_A rx_no_device) || return 1
+	ip netns exec $NS_A python3 -c 'import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(bytes(64), ("127.0.0.1", 4791))' ||
+		return 1
+	# The namespace's worker delivers it after the send returns: up to 10 s.
+	for ((i = 0; i < 100; i++)); do
+		after=$(counter $DEV_A rx_no_device) || return 1
+		[ "$after" = "$before" ] || break
+		sleep 0.1
+	done
+	echo "rx_no_device $before -> $after"
+	[ "$after" = $((before + 1)) ]
+}
+
 # statistic DEV: DEV's counters as `rdma statistic` shows them, with packets
 # sent and received counted, and the traffic in the port's sysfs counters
 # (from performance management queries) in 4-byte words.
@@ -464,6 +492,7 @@ pairing() {
 		lossy $p "$1" "$2" reorder delay 2ms reorder 75% 50%
 		slow $p "$1" "$2"
 		rerouted $p "$1" "$2"
+		stray $p "$1"
 		peer_gone $p "$1" "$2"
 	fi
 	wire_skip=

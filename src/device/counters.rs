@@ -51,6 +51,13 @@ pub(crate) enum Counter {
     RxInboxFull,
     /// Received datagrams addressed to none of the device's GIDs.
     RxNotForDevice,
+    /// Datagrams the device's namespace's socket dropped before delivery, its queue full: the
+    /// devices of the namespace fell behind. Counted for the namespace, shown by each of its
+    /// devices.
+    RxSocketQueueFull,
+    /// Datagrams that arrived at the namespace's socket on a network device no device runs on.
+    /// Counted for the namespace, shown by each of its devices.
+    RxNoDevice,
     /// Times a sender (a requester, or a responder answering a read) stopped because its
     /// namespace's socket had no room in its send buffer, until the stack freed what it sent.
     TxWaits,
@@ -67,7 +74,7 @@ pub(crate) enum Counter {
 }
 
 /// The number of counters.
-pub(crate) const COUNTERS: usize = 22;
+pub(crate) const COUNTERS: usize = 24;
 
 impl Counter {
     /// Every counter, in the order `rdma statistic` shows them.
@@ -89,6 +96,8 @@ impl Counter {
         Self::RxNoQp,
         Self::RxInboxFull,
         Self::RxNotForDevice,
+        Self::RxSocketQueueFull,
+        Self::RxNoDevice,
         Self::TxWaits,
         Self::RouteLookups,
         Self::TxUnroutable,
@@ -116,6 +125,8 @@ impl Counter {
             Self::RxNoQp => c"rx_no_qp",
             Self::RxInboxFull => c"rx_inbox_full",
             Self::RxNotForDevice => c"rx_not_for_device",
+            Self::RxSocketQueueFull => c"rx_socket_queue_full",
+            Self::RxNoDevice => c"rx_no_device",
             Self::TxWaits => c"tx_waits",
             Self::RouteLookups => c"route_lookups",
             Self::TxUnroutable => c"tx_unroutable",

@@ -68,9 +68,11 @@ pub(crate) struct InboundQueue {
     devices: Arc<Devices>,
     /// The namespace's cookie.
     namespace: u64,
-    /// Datagrams dropped before reaching a device: the queue was full, or no device of the
-    /// namespace took them.
-    dropped: AtomicU64,
+    /// Datagrams dropped because the queue was full.
+    dropped_full: AtomicU64,
+    /// Datagrams dropped because no device of the namespace runs on the network device they
+    /// arrived on.
+    dropped_no_device: AtomicU64,
 }
 
 impl_has_work! {
@@ -99,7 +101,8 @@ impl Inbound {
                 work <- new_work!("rrxe::InboundQueue::work"),
                 devices,
                 namespace: netdev.namespace_cookie(),
-                dropped: AtomicU64::new(0),
+                dropped_full: AtomicU64::new(0),
+                dropped_no_device: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -113,6 +116,16 @@ impl Inbound {
             )?,
             waiting: KBox::pin_init(new_spinlock_irq!(KVec::new()), GFP_KERNEL)?,
         })
+    }
+
+    /// Returns the datagrams the namespace's sockets dropped before they reached a device:
+    /// for want of room in the queue, and for want of a device on the network device they
+    /// arrived on.
+    pub(crate) fn dropped(&self) -> (u64, u64) {
+        (
+            self.queue.dropped_full.load(Ordering::Relaxed),
+            self.queue.dropped_no_device.load(Ordering::Relaxed),
+        )
     }
 
     /// Records that `engine` waits for room in the send buffers; `false` if it cannot be
@@ -134,7 +147,7 @@ impl udp_tunnel::Receiver for Inbound {
     fn receive(&self, skb: SkBuff) {
         let queued = self.queue.pending.lock().received.push_within_capacity(skb);
         if queued.is_err() {
-            self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+            self.queue.dropped_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
         // Already queued or running: it takes this datagram too.
@@ -192,7 +205,7 @@ impl WorkItem for InboundQueue {
         let mut wakeups = Wakeups::new();
         for skb in batch.drain_all() {
             if !this.deliver(skb, &mut wakeups) {
-                this.dropped.fetch_add(1, Ordering::Relaxed);
+                this.dropped_no_device.fetch_add(1, Ordering::Relaxed);
             }
         }
         // Emptied, with its room kept, for the next turn.
