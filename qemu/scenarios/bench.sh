@@ -161,6 +161,10 @@ driver_runs() {
 			-n $(iterations 65536 $q)
 	done
 	[ $topology = netns ] || barrier $name-done || return 1
+	# What the devices counted, for reading the run.
+	if [ $drv = rrxe ]; then
+		rdma statistic show link $DEV_A/1 && { [ $DEV_B = $DEV_A ] || rdma statistic show link $DEV_B/1; }
+	fi >/host/logs/$name-statistic.log 2>&1
 	if [ $topology = netns ]; then
 		check $name-devices-del links_del
 	else
