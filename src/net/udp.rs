@@ -209,12 +209,22 @@ impl WorkItem for InboundQueue {
             }
         }
         // Emptied, with its room kept, for the next turn.
-        this.pending.lock().spare = batch;
-        // The queue pairs that received packets take them here, as a send doorbell's engine
-        // runs in the poster's context: a packet then costs one worker wakeup on its way in,
-        // not two. Only a bounded number of runs is made here; the rest go to the devices'
-        // workqueues.
-        Engine::run_woken(wakeups);
+        let more = {
+            let mut pending = this.pending.lock();
+            pending.spare = batch;
+            !pending.received.is_empty()
+        };
+        if more {
+            // Datagrams wait: the worker goes back to them (its queue drops what it cannot
+            // hold), and the engines run on the devices' workqueues meanwhile.
+            wakeups.wake_all();
+        } else {
+            // The queue pairs that received packets take them here, as a send doorbell's
+            // engine runs in the poster's context: a packet then costs one worker wakeup on
+            // its way in, not two. Only a bounded number of runs is made here; the rest go
+            // to the devices' workqueues.
+            Engine::run_woken(wakeups);
+        }
     }
 }
 
