@@ -17,24 +17,23 @@ module_of() {
 	esac
 }
 
+# veth_end NS VETH IP4 IP6: VETH in NS up, MTU 9000, with its addresses; one
+# batch, as a process costs seconds on a loaded debug guest.
+veth_end() {
+	ip -n "$1" -b - <<-EOF
+		link set lo up
+		link set $2 mtu 9000 up
+		addr add $3/24 dev $2
+		addr add $4/64 dev $2 nodad
+	EOF
+}
+
 # netns_up: the namespaces and the veth pair, with their addresses.
 netns_up() {
 	ip netns add $NS_A && ip netns add $NS_B &&
-		ip link add $VETH_A netns $NS_A type veth peer name $VETH_B netns $NS_B || return 1
-	# Batches: a process costs seconds on a loaded debug guest.
-	ip -n $NS_A -b - <<-EOF || return 1
-		link set lo up
-		link set $VETH_A mtu 9000 up
-		addr add $IP4_A/24 dev $VETH_A
-		addr add $IP6_A/64 dev $VETH_A nodad
-	EOF
-	ip -n $NS_B -b - <<-EOF || return 1
-		link set lo up
-		link set $VETH_B mtu 9000 up
-		addr add $IP4_B/24 dev $VETH_B
-		addr add $IP6_B/64 dev $VETH_B nodad
-	EOF
-	ip -n $NS_A addr show && ip -n $NS_B addr show
+		ip link add $VETH_A netns $NS_A type veth peer name $VETH_B netns $NS_B &&
+		veth_end $NS_A $VETH_A $IP4_A $IP6_A && veth_end $NS_B $VETH_B $IP4_B $IP6_B &&
+		ip -n $NS_A addr show && ip -n $NS_B addr show
 }
 
 # Both ways, both families, and a datagram only the 9000-byte MTU lets through
