@@ -216,6 +216,7 @@ impl Wakeups {
             engine.schedule(device);
         }
     }
+
     /// Queues a run of each engine on its queue pair's device.
     pub(crate) fn wake_all(self) {
         for engine in self.0 {

@@ -352,9 +352,9 @@ struct CachedRoute {
 }
 
 impl RouteCache {
-    /// Returns the IP route for packets over `r` leaving by `device`'s network device: the one kept if it goes
-    /// between the same addresses and is still current, else one looked up (and counted on
-    /// `device`) and kept. Does not sleep.
+    /// Returns the IP route for packets over `r` leaving by `device`'s network device: the
+    /// one kept if it goes between the same addresses and is still current, else one looked
+    /// up (and counted on `device`) and kept. Does not sleep.
     fn route(&mut self, device: &Device<Rrxe>, r: &Route) -> Result<&route::Route, Counter> {
         let kept = self.0.take().filter(|c| {
             c.source == r.source
