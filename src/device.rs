@@ -27,7 +27,7 @@ use crate::{
 use kernel::{
     c_str,
     net::netdevice::NetDevice,
-    new_mutex,
+    new_spinlock_bh,
     prelude::*,
     rdma::{
         self,
@@ -44,7 +44,7 @@ use kernel::{
         wc::CompletionSlots,
         Device, MwKind, UnregisteredDevice,
     },
-    sync::{aref::ARef, Arc, Mutex},
+    sync::{aref::ARef, Arc, SpinLockBh},
     workqueue::{OwnedQueue, QueueFlags},
 };
 
@@ -70,9 +70,10 @@ pub(crate) struct RrxeDevice {
     /// Runs the queue pairs' engines; dropped (and so drained) with the device, after every
     /// queue pair is gone.
     pub(crate) queue: OwnedQueue,
-    /// Serialises atomic operations, each a read and a write of the target.
+    /// Serialises atomic operations, each a read and a write of the target (within an engine
+    /// round, whose locks disable bottom halves).
     #[pin]
-    pub(crate) atomic_lock: Mutex<()>,
+    pub(crate) atomic_lock: SpinLockBh<()>,
     counters: Counters,
     /// Tells the registry, when dropped, that the core is done with the device.
     _drop_notice: DataDropNotice,
@@ -162,7 +163,7 @@ pub(crate) fn create(
         // High priority, as the core's completion queues: a peer's requester times out if
         // the acknowledgments its packets are owed wait behind busy user processes.
         queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND | QueueFlags::HIGHPRI, 0)?,
-        atomic_lock <- new_mutex!(()),
+        atomic_lock <- new_spinlock_bh!(()),
         counters: Default::default(),
         _drop_notice: drop_notice,
     }? Error);

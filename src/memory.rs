@@ -11,7 +11,7 @@
 use crate::{device::params, verbs::table::Table};
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use kernel::{
-    new_spinlock,
+    new_spinlock_bh,
     prelude::*,
     rdma::{
         mr::{self, Access, KernelDma, MrMapping, Umem},
@@ -20,7 +20,7 @@ use kernel::{
         MwKind,
     },
     revocable::Revocable,
-    sync::{Arc, SpinLock, SpinLockIrq},
+    sync::{Arc, SpinLockBh, SpinLockIrq},
 };
 
 /// The rights a region may be registered with; anything else is `EOPNOTSUPP`.
@@ -378,7 +378,7 @@ pub(crate) struct MwState {
     kind: MwKind,
     /// Changed by binds and invalidations, which the data path runs in process context.
     #[pin]
-    binding: SpinLock<Binding>,
+    binding: SpinLockBh<Binding>,
 }
 
 impl MwState {
@@ -387,7 +387,7 @@ impl MwState {
         pin_init!(MwState {
             pd,
             kind,
-            binding <- new_spinlock!(Binding {
+            binding <- new_spinlock_bh!(Binding {
                 key,
                 region: None,
                 addr: 0,

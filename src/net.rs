@@ -34,7 +34,7 @@ pub(crate) struct Packet {
 
 impl Packet {
     /// Builds a packet of `headers` with `payload_len` bytes of payload that `fill` writes,
-    /// sealed with its ICRC. May sleep.
+    /// sealed with its ICRC. Does not sleep.
     pub(crate) fn build(
         route: &Route,
         headers: &Headers,
@@ -42,7 +42,7 @@ impl Packet {
         fill: impl FnOnce(&mut [u8]) -> Result,
     ) -> Result<Self> {
         let len = headers.packet_len(payload_len);
-        let mut skb = SkBuff::alloc(udp::HEADROOM, len, GFP_KERNEL)?;
+        let mut skb = SkBuff::alloc(udp::HEADROOM, len, GFP_ATOMIC)?;
         skb.put_with(len, |data| {
             headers.write(data, payload_len);
             let start = headers.opcode.header_len();
@@ -130,7 +130,7 @@ impl Outbox {
     /// Queues a packet that is built again if it finds no room: `ENOMEM`, and the caller
     /// keeps its place to retry.
     pub(crate) fn push(&mut self, packet: Packet) -> Result {
-        self.packets.push(packet, GFP_KERNEL).map_err(|_| ENOMEM)
+        self.packets.push(packet, GFP_ATOMIC).map_err(|_| ENOMEM)
     }
 
     /// Queues a packet that is not built again (an acknowledgment): one that could not be

@@ -175,7 +175,7 @@ fn read_u64(entry: &[u8], at: usize) -> u64 {
 
 /// Reads the scatter/gather list of `count` elements at `at`.
 fn read_sges(entry: &[u8], at: usize, count: usize) -> Result<KVec<Sge>> {
-    let mut sges = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut sges = KVec::with_capacity(count, GFP_ATOMIC)?;
     for i in 0..count {
         let base = at + i * SGE_SIZE as usize;
         sges.push(
@@ -184,7 +184,7 @@ fn read_sges(entry: &[u8], at: usize, count: usize) -> Result<KVec<Sge>> {
                 length: read_u32(entry, base + 8),
                 lkey: read_u32(entry, base + 12),
             },
-            GFP_KERNEL,
+            GFP_ATOMIC,
         )?;
     }
     Ok(sges)
@@ -269,8 +269,8 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
             .get(SEND_WQE_HEADER..SEND_WQE_HEADER + length as usize)
             .ok_or(Malformed::Length)?;
         let mut copy =
-            KVec::with_capacity(data.len(), GFP_KERNEL).map_err(|_| Malformed::NoMemory)?;
-        copy.extend_from_slice(data, GFP_KERNEL)
+            KVec::with_capacity(data.len(), GFP_ATOMIC).map_err(|_| Malformed::NoMemory)?;
+        copy.extend_from_slice(data, GFP_ATOMIC)
             .map_err(|_| Malformed::NoMemory)?;
         (length, Payload::Inline(copy))
     } else {

@@ -494,7 +494,7 @@ fn rewind(t: &mut Transport) {
     // Local operations among them were carried out; resending passes over them.
     t.done_locally.clear();
     for outgoing in t.in_flight.iter().filter(|o| o.is_local()) {
-        if t.done_locally.push(outgoing.index, GFP_KERNEL).is_err() {
+        if t.done_locally.push(outgoing.index, GFP_ATOMIC).is_err() {
             break;
         }
     }

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The per-queue-pair engine: it runs the requester, the responder and the completer of one
-//! queue pair in a work item, one run at a time, over the packets delivered to the queue
-//! pair and the requests posted to it.
+//! queue pair, one round at a time, over the packets delivered to the queue pair and the
+//! requests posted to it: in a work item, in the poster's context (a send doorbell) and in
+//! the namespace's receive worker.
+//!
+//! A round runs with bottom halves disabled and never sleeps (its locks are spinlocks, its
+//! allocations atomic): what it sends to another namespace of this host is taken in by the
+//! receive softirq when the round ends, in one go, rather than one packet at a time in the
+//! middle of it.
 //!
 //! Packets move between queue pairs only through inboxes: an engine never holds its queue
 //! pair's locks while it hands packets on, so queue pairs sending to each other (or to
@@ -19,12 +25,12 @@ use crate::{
     transport::responder,
     transport::retry::{needs_arming, AckTimer, Moment},
 };
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
-    impl_has_hr_timer, impl_has_work, new_mutex, new_spinlock_irq, new_work,
+    impl_has_hr_timer, impl_has_work, new_spinlock_bh, new_spinlock_irq, new_work,
     prelude::*,
     rdma::{object::QpRef, Device},
-    sync::{Arc, ArcBorrow, Mutex, SpinLockIrq},
+    sync::{Arc, ArcBorrow, SpinLockBh, SpinLockIrq},
     time::{
         hrtimer::{
             ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
@@ -43,7 +49,7 @@ const RUN_TIME: Delta = Delta::from_millis(2);
 /// How many of the packets delivered a round takes: its acknowledgments leave once these are
 /// handled, and the packets left wait for the next round.
 pub(crate) const ROUND_PACKETS: usize = 32;
-/// How many engine runs a send doorbell makes in the caller's context.
+/// How many engine runs a send doorbell or the receive worker makes in its own context.
 const INLINE_RUNS: u32 = 8;
 /// How many delivered packets wait for a queue pair at most: a peer that sends faster than
 /// the queue pair's engine runs loses them, as on a congested wire. A reliable connection
@@ -220,13 +226,15 @@ pub(crate) struct Engine {
     timer: HrTimer<Engine>,
     #[pin]
     inner: SpinLockIrq<Inner>,
-    /// Held for a whole run: one run at a time.
+    /// Held for a whole round, from taking the inbox to handing the round's packets on: one
+    /// round at a time, and the packets of one round leave before those of the next. Between
+    /// rounds bottom halves run, and with them the delivery of what the round sent.
     #[pin]
-    runner: Mutex<Runner>,
+    runner: SpinLockBh<Runner>,
     /// The timer expired since the last round.
     timer_fired: AtomicBool,
-    /// A run is in progress.
-    running: AtomicBool,
+    /// Runs in progress.
+    running: AtomicU32,
     /// The responder answers a read, or holds requests that wait for it.
     answering: AtomicBool,
 }
@@ -286,9 +294,9 @@ impl Engine {
                     timer: None,
                     held_back: KVec::new(),
                 }),
-                runner <- new_mutex!(Runner::default()),
+                runner <- new_spinlock_bh!(Runner::default()),
                 timer_fired: AtomicBool::new(false),
-                running: AtomicBool::new(false),
+                running: AtomicU32::new(0),
                 answering: AtomicBool::new(false),
             }),
             GFP_KERNEL,
@@ -303,10 +311,10 @@ impl Engine {
         }
     }
 
-    /// Detaches the queue pair (it is being destroyed): later runs find nothing to do, the
-    /// timer is cancelled and the packets waiting are dropped. Returns once a run in progress
-    /// has finished, so that nothing it completes is posted after the caller's cleanup. May
-    /// sleep.
+    /// Detaches the queue pair (it is being destroyed): later rounds find nothing to do, the
+    /// timer is cancelled and the packets waiting are dropped. Returns once a round in
+    /// progress has finished, so that nothing it completes is posted after the caller's
+    /// cleanup. May sleep.
     pub(crate) fn detach(&self) {
         let (qp, inbox, backlog, timer, held_back) = {
             let mut inner = self.inner.lock();
@@ -331,7 +339,7 @@ impl Engine {
         }
         drop(held_back);
         drop(qp);
-        // Once the run in progress is over: the route is not needed any more.
+        // Once the round in progress is over: the route is not needed any more.
         self.runner.lock().routes.clear();
     }
 
@@ -393,7 +401,7 @@ impl Engine {
     /// or (unless `ignore_running`, for the caller's own engine) a run in progress. Does not
     /// sleep.
     pub(crate) fn holds_work(&self, ignore_running: bool) -> bool {
-        (!ignore_running && self.running.load(Ordering::Acquire))
+        self.running.load(Ordering::Acquire) > u32::from(ignore_running)
             || self.answering.load(Ordering::Acquire)
             || self.inner.lock().queued() > 0
     }
@@ -421,7 +429,7 @@ impl Engine {
 
     /// Runs the engine in the caller's context (the send doorbell, a process context),
     /// together with the engines of the queue pairs its packets reach and theirs in turn
-    /// ([`Engine::run_woken`]): a loopback exchange then costs no worker wakeups. May sleep.
+    /// ([`Engine::run_woken`]): a loopback exchange then costs no worker wakeups.
     pub(crate) fn run_inline(self: &Arc<Self>, device: &Device<Rrxe>) {
         let mut wakeups = Wakeups::new();
         wakeups.add(device, self);
@@ -429,103 +437,64 @@ impl Engine {
     }
 
     /// Runs the engines of `wakeups` in the caller's process context, and the engines their
-    /// packets reach in turn, [`INLINE_RUNS`] runs at most. An engine another thread runs,
-    /// and whatever is left at the bound, goes to its device's workqueue. May sleep.
+    /// packets reach in turn, [`INLINE_RUNS`] runs at most. An engine another context is
+    /// running a round of, and whatever is left at the bound, goes to its device's workqueue.
     pub(crate) fn run_woken(mut wakeups: Wakeups) {
         for _ in 0..INLINE_RUNS {
             let Some(engine) = wakeups.pop() else {
                 return;
             };
-            let running = engine.runner.try_lock();
-            match running {
-                Some(mut running) => engine.rounds(&mut running, &mut wakeups),
-                None => engine.wake(),
-            }
+            engine.rounds(false, &mut wakeups);
         }
         wakeups.wake_all();
     }
 
     /// Runs the engine from its work item.
     fn run(self: &Arc<Self>) {
-        let mut running = self.runner.lock();
         let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
         };
         let mut wakeups = Wakeups::new();
-        self.rounds(&mut running, &mut wakeups);
+        self.rounds(true, &mut wakeups);
         wakeups.run(qp.device());
     }
 
     /// Handles the packets delivered and the requests posted, round after round, until a round
-    /// finds nothing to do, the rounds are spent or the run has taken [`RUN_TIME`]: a run
-    /// holds its worker briefly, so that the engines of other queue pairs (and the
-    /// acknowledgments they send) wait little for it. `runner` is what the caller holds of
-    /// `self.runner`. Engines that receive packets, and this one if work is left, join
-    /// `wakeups`.
-    fn rounds(self: &Arc<Self>, runner: &mut Runner, wakeups: &mut Wakeups) {
-        self.running.store(true, Ordering::Release);
-        self.make_rounds(runner, wakeups);
-        self.running.store(false, Ordering::Release);
+    /// finds nothing to do, [`ROUNDS_PER_RUN`] are spent or the run has taken [`RUN_TIME`]: a
+    /// run holds its worker briefly, so that the engines of other queue pairs (and the
+    /// acknowledgments they send) wait little for it. A round waits for another context's
+    /// round to end if `wait`; otherwise the engine is queued to run from its work item, which
+    /// waits. Engines that receive packets, and this one if work is left, join `wakeups`.
+    fn rounds(self: &Arc<Self>, wait: bool, wakeups: &mut Wakeups) {
+        self.running.fetch_add(1, Ordering::AcqRel);
+        self.make_rounds(wait, wakeups);
+        self.running.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Makes the rounds of a run ([`Engine::rounds`]).
-    fn make_rounds(self: &Arc<Self>, runner: &mut Runner, wakeups: &mut Wakeups) {
-        let qp = self.inner.lock().qp.clone();
-        let Some(qp) = qp else {
-            return;
-        };
+    fn make_rounds(self: &Arc<Self>, wait: bool, wakeups: &mut Wakeups) {
         let started = Moment::now();
         for _ in 0..ROUNDS_PER_RUN {
-            // A queue pair in an error state flushes its user queues a batch per round.
-            let flushing = crate::verbs::qp::flush_more(&qp);
-            let (inbox, held_back, drained) = self.take_inbox();
-            // The inbox has room again: those holding back packets for it go on.
-            for engine in held_back {
-                wakeups.add(qp.device(), &engine);
-            }
-            let mut out = Outbox::new();
-            let received = !inbox.is_empty();
-            let requests_sent;
-            {
-                let this = qp.data();
-                let mut transport = this.transport.lock();
-                if transport.slot.len() < MAX_ELEM_SIZE
-                    && transport.slot.resize(MAX_ELEM_SIZE, 0, GFP_KERNEL).is_err()
-                {
-                    // Tried again on the next run (the packets taken are lost, as on a
-                    // wire).
-                    drop(transport);
-                    wakeups.add(qp.device(), self);
-                    return;
-                }
-                if self.timer_fired.swap(false, Ordering::AcqRel) {
-                    transport.timer_armed = None;
-                }
-                completer::end_rnr_wait(&mut transport, Moment::now());
-                for packet in inbox {
-                    if packet.is_response() {
-                        completer::receive(&qp, &mut transport, packet);
-                    } else {
-                        responder::receive(&qp, &mut transport, packet, &mut out);
-                    }
-                }
-                // Judged only once every packet that arrived was handled: an acknowledgment
-                // that waited in the inbox is progress, not a timeout.
-                if drained {
-                    completer::check_ack_timeout(&qp, &mut transport, Moment::now());
-                }
-                responder::run(&qp, &mut transport, &mut out);
-                let answering = transport.reply.is_some() || !transport.deferred.is_empty();
-                self.answering.store(answering, Ordering::Release);
-                requests_sent = requester::run(&qp, &mut transport, &mut out);
-            }
-            let sent = !out.is_empty();
-            net::transmit(qp.device(), out, wakeups, &mut runner.routes);
-            // The deadlines count from now, when the packets sent have reached their queue
-            // pairs.
-            self.set_timer(&qp, requests_sent);
-            if !received && !sent && !flushing {
+            let runner = match wait {
+                true => Some(self.runner.lock()),
+                false => self.runner.try_lock(),
+            };
+            let Some(mut runner) = runner else {
+                // That round may have looked at the inbox before this run's packets came.
+                self.wake();
+                return;
+            };
+            // Detached: the queue pair is being destroyed, and waits for this round only.
+            let qp = self.inner.lock().qp.clone();
+            let Some(qp) = qp else {
+                return;
+            };
+            let busy = self.round(&qp, &mut runner, wakeups);
+            // Bottom halves run again here: what the round sent to other namespaces of this
+            // host is taken in now, in this context.
+            drop(runner);
+            if !busy {
                 return;
             }
             if started.elapsed() >= RUN_TIME {
@@ -533,7 +502,76 @@ impl Engine {
             }
         }
         // More to do: let other work run first.
-        wakeups.add(qp.device(), self);
+        self.wake_into(wakeups);
+    }
+
+    /// Adds the engine to `wakeups`, unless its queue pair is gone.
+    fn wake_into(self: &Arc<Self>, wakeups: &mut Wakeups) {
+        let qp = self.inner.lock().qp.clone();
+        if let Some(qp) = qp {
+            wakeups.add(qp.device(), self);
+        }
+    }
+
+    /// Makes one round over the packets delivered, the timer and the requests posted, and
+    /// hands the packets it makes on; returns whether it did anything, so that another round
+    /// may find more. `runner` is what the caller holds of `self.runner`.
+    fn round(
+        self: &Arc<Self>,
+        qp: &QpRef<Rrxe>,
+        runner: &mut Runner,
+        wakeups: &mut Wakeups,
+    ) -> bool {
+        // A queue pair in an error state flushes its user queues a batch per round.
+        let flushing = crate::verbs::qp::flush_more(qp);
+        let (inbox, held_back, drained) = self.take_inbox();
+        // The inbox has room again: those holding back packets for it go on.
+        for engine in held_back {
+            wakeups.add(qp.device(), &engine);
+        }
+        let mut out = Outbox::new();
+        let received = !inbox.is_empty();
+        let requests_sent;
+        let deferred_due;
+        {
+            let this = qp.data();
+            let mut transport = this.transport.lock();
+            if transport.slot.len() < MAX_ELEM_SIZE
+                && transport.slot.resize(MAX_ELEM_SIZE, 0, GFP_ATOMIC).is_err()
+            {
+                // Tried again on the next run (the packets taken are lost, as on a wire).
+                drop(transport);
+                wakeups.add(qp.device(), self);
+                return false;
+            }
+            if self.timer_fired.swap(false, Ordering::AcqRel) {
+                transport.timer_armed = None;
+            }
+            completer::end_rnr_wait(&mut transport, Moment::now());
+            for packet in inbox {
+                if packet.is_response() {
+                    completer::receive(qp, &mut transport, packet);
+                } else {
+                    responder::receive(qp, &mut transport, packet, &mut out);
+                }
+            }
+            // Judged only once every packet that arrived was handled: an acknowledgment that
+            // waited in the inbox is progress, not a timeout.
+            if drained {
+                completer::check_ack_timeout(qp, &mut transport, Moment::now());
+            }
+            responder::run(qp, &mut transport, &mut out);
+            let answering = transport.reply.is_some() || !transport.deferred.is_empty();
+            self.answering.store(answering, Ordering::Release);
+            // Requests left waiting with no read to wait for: the next round carries them out.
+            deferred_due = transport.reply.is_none() && !transport.deferred.is_empty();
+            requests_sent = requester::run(qp, &mut transport, &mut out);
+        }
+        let sent = !out.is_empty();
+        net::transmit(qp.device(), out, wakeups, &mut runner.routes);
+        // The deadlines count from now, when the packets sent have reached their queue pairs.
+        self.set_timer(qp, requests_sent);
+        received || sent || flushing || deferred_due
     }
 
     /// Takes at most [`ROUND_PACKETS`] of the packets delivered, oldest first, with the
@@ -541,7 +579,7 @@ impl Engine {
     /// whether no packet is left.
     fn take_inbox(&self) -> (KVec<Received>, KVec<Arc<Engine>>, bool) {
         // Without memory for a batch, the packets are taken in one piece.
-        let batch = KVec::with_capacity(ROUND_PACKETS, GFP_KERNEL);
+        let batch = KVec::with_capacity(ROUND_PACKETS, GFP_ATOMIC);
         let mut inner = self.inner.lock();
         let taken = match batch {
             Ok(mut batch) => {

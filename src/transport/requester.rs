@@ -173,7 +173,7 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             // It completes in order, after the requests in flight before it.
             if t.in_flight.is_empty() {
                 complete(qp, &current.wqe, WcStatus::Success, 0);
-            } else if t.in_flight.push(current, GFP_KERNEL).is_err() {
+            } else if t.in_flight.push(current, GFP_ATOMIC).is_err() {
                 fail_next(qp, t, WcStatus::LocalQpOperationError);
                 return;
             }
@@ -247,7 +247,7 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
         t.note_sent();
         t.next_wqe = qp::next_send_index(qp, current.index);
         if view.service == TransportType::Rc {
-            if t.in_flight.push(current, GFP_KERNEL).is_err() {
+            if t.in_flight.push(current, GFP_ATOMIC).is_err() {
                 // Nothing tracks it: it fails like a request the device cannot queue.
                 t.next_wqe = qp::send_index_before(qp, t.next_wqe);
                 fail_next(qp, t, WcStatus::LocalQpOperationError);

@@ -16,7 +16,7 @@ use crate::{
     memory::MrState,
     net::{self, Outbox, Packet, Received},
     queue::wqe::RecvWqe,
-    transport::engine::{Incoming, Transport},
+    transport::engine::{Incoming, Transport, INBOX_PACKETS, ROUND_PACKETS},
     transport::psn::Psn,
     verbs::cq,
     verbs::cq::Completion,
@@ -146,7 +146,8 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out:
                 return;
             }
         }
-        if t.deferred.push(received, GFP_KERNEL).is_err() {
+        // As many wait at most as an inbox holds: a requester keeps far fewer in flight.
+        if t.deferred.len() >= INBOX_PACKETS || t.deferred.push(received, GFP_ATOMIC).is_err() {
             // Lost like a packet on the wire; the requester sends it again.
             qp.device().data().count(Counter::RxInboxFull);
         }
@@ -155,7 +156,8 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out:
     receive_now(qp, t, received, out);
 }
 
-/// Goes on with the read being answered, then with the request packets that waited for it.
+/// Goes on with the read being answered, then with the request packets that waited for it,
+/// a round's share of them ([`ROUND_PACKETS`]) at a time.
 pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     if qp::recv_view(qp).is_none() {
         // No longer taking requests (an error state): nothing more is answered.
@@ -185,16 +187,18 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
         return;
     }
     let mut waiting = core::mem::take(&mut t.deferred).into_iter();
-    while t.reply.is_none() {
+    let mut handled = 0;
+    while t.reply.is_none() && handled < ROUND_PACKETS {
         let Some(received) = waiting.next() else {
             return;
         };
         receive_now(qp, t, received, out);
+        handled += 1;
     }
-    // A read started: the rest wait for it again, in order.
+    // A read started, or this round's share is done: the rest wait, in order.
     let mut rest = KVec::new();
     for received in waiting {
-        if rest.push(received, GFP_KERNEL).is_err() {
+        if rest.push(received, GFP_ATOMIC).is_err() {
             // Lost like packets on the wire; the requester sends them again.
             qp.device().data().count(Counter::RxInboxFull);
         }
@@ -721,7 +725,7 @@ pub(crate) fn remember(responded: &mut KVec<Responded>, limit: u8, answered: Res
         let _ = responded.remove(0);
     }
     // Without room its duplicates go unanswered, and the requester's retries fail it.
-    let _ = responded.push(answered, GFP_KERNEL);
+    let _ = responded.push(answered, GFP_ATOMIC);
 }
 
 /// How far a read's reply got in a round.

@@ -39,7 +39,7 @@ use crate::{
     wire,
 };
 use kernel::{
-    new_mutex, new_spinlock_irq,
+    new_spinlock_bh, new_spinlock_irq,
     prelude::*,
     rdma::{
         attr::{Mtu, NetworkType},
@@ -51,7 +51,7 @@ use kernel::{
         udata::UData,
         wc::{QpEvent, WcOpcode},
     },
-    sync::{Arc, Mutex, SpinLockIrq},
+    sync::{Arc, SpinLockBh, SpinLockIrq},
 };
 use zerocopy_derive::Immutable;
 
@@ -136,9 +136,10 @@ pub(crate) struct RrxeQp {
     #[pin]
     queues: SpinLockIrq<WorkQueues>,
     /// The requester's, responder's and completer's state. Taken before `attrs`; held by
-    /// the engine while it runs and by modify calls.
+    /// the engine during a round and by modify and query calls; bottom halves are disabled
+    /// while it is held.
     #[pin]
-    pub(crate) transport: Mutex<Transport>,
+    pub(crate) transport: SpinLockBh<Transport>,
     /// The engine that runs the transport.
     pub(crate) engine: Arc<Engine>,
     /// The protection domain's identity.
@@ -356,7 +357,7 @@ pub(crate) fn create(
         signal_all,
         attrs <- new_spinlock_irq!(attributes),
         queues <- new_spinlock_irq!(queues),
-        transport <- new_mutex!(Transport::default()),
+        transport <- new_spinlock_bh!(Transport::default()),
         engine,
         pd,
         _mappings: mappings,
@@ -555,6 +556,8 @@ pub(crate) fn modify(
     if mask.contains(AttrMask::RETRY_CNT) {
         transport.ack_timer.set_retry_cnt(held.values.retry_cnt);
     }
+    // Received packets that waited are freed once no lock that disables interrupts is held.
+    let mut packets = KVec::new();
     match next {
         // Posted requests are dropped without completions.
         QpState::Reset => match &mut *this.queues.lock() {
@@ -574,12 +577,13 @@ pub(crate) fn modify(
         },
         QpState::Error => {
             let mut queues = this.queues.lock();
-            flush_transport(qp, &mut transport);
+            packets = flush_transport(qp, &mut transport);
             flush_queues(qp, &mut queues);
         }
         _ => {}
     }
     if next == QpState::Reset {
+        packets = core::mem::take(&mut transport.deferred);
         transport.reset();
     }
     // The send queue is drained when the QP enters SQD if nothing is in flight; otherwise
@@ -587,6 +591,7 @@ pub(crate) fn modify(
     let drained =
         next == QpState::SendQueueDrained && previous != next && held.values.en_sqd_async_notify;
     drop(held);
+    drop(packets);
     drop(transport);
     if next == QpState::ReadyToSend {
         kick(qp);
@@ -606,14 +611,18 @@ pub(crate) fn query(qp: &Qp<Rrxe>) -> Result<(QpAttr, QpCaps, bool)> {
     let transport = this.transport.lock();
     let held = this.attrs.lock();
     let mut values = held.values;
-    if !matches!(held.state, QpState::Reset | QpState::Init) {
+    let state = held.state;
+    // Released in the order taken in reverse: bottom halves are enabled again only once
+    // interrupts are.
+    drop(held);
+    if !matches!(state, QpState::Reset | QpState::Init) {
         // Where the transport stands, not where it was set to start (`rdma res show qp`).
         values.rq_psn = transport.expected_psn;
         values.sq_psn = transport.next_psn;
     }
     drop(transport);
-    values.state = held.state as u32;
-    values.cur_state = held.state as u32;
+    values.state = state as u32;
+    values.cur_state = state as u32;
     values.caps = this.caps;
     values.sq_draining = false;
     Ok((values, this.caps, this.signal_all))

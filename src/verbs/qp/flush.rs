@@ -115,8 +115,10 @@ pub(super) fn flush_kernel_send(
 }
 
 /// Completes the receive request of a message in progress with a flush error and forgets
-/// the requester's and responder's progress: the queue pair entered the error state.
-pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
+/// the requester's and responder's progress: the queue pair entered the error state. The
+/// received packets that waited are left to the caller, to free once it holds no lock that
+/// disables interrupts.
+pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) -> KVec<crate::net::Received> {
     if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
         if let Some(cq) = qp.recv_cq() {
             let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv);
@@ -132,7 +134,7 @@ pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) {
     // Nothing more is answered: the read being answered and the requests waiting for it go
     // (freeing them does not sleep; a region's memory is released by its deregistration).
     t.reply = None;
-    t.deferred.clear();
+    core::mem::take(&mut t.deferred)
 }
 
 /// Flushes what is posted to the queue pair's own queues (the error states): a user queue a
@@ -165,9 +167,11 @@ pub(crate) fn enter_error(qp: &Qp<Rrxe>, t: &mut Transport) {
         return;
     }
     held.state = QpState::Error;
-    flush_transport(qp, t);
+    // Under `attrs`, so that requests posted meanwhile complete after those flushed here.
+    let packets = flush_transport(qp, t);
     flush_queues(qp, &mut this.queues.lock());
     drop(held);
+    drop(packets);
     if qp.srq().is_some() {
         qp.report_event(QpEvent::LastWqeReached);
     }
