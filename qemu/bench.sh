@@ -8,9 +8,9 @@
 #
 # Two topologies, one boot each: two network namespaces of one guest, and two
 # guests over QEMU's link; BENCH_TOPOLOGIES lists those to run ("netns
-# guests" by default). BENCH_REPS, BENCH_MIB, BENCH_LAT_ITERS,
-# BENCH_ATOMIC_ITERS, BENCH_SECONDS and BENCH_ONLY pass to the guests (see
-# the scenario).
+# guests" by default). BENCH_REPS, BENCH_MIB, BENCH_LAT_ITERS, BENCH_QPS,
+# BENCH_MR_MIB, BENCH_ATOMIC_ITERS, BENCH_SECONDS and BENCH_ONLY pass to the
+# guests (see the scenario).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -30,7 +30,8 @@ flock -s "$RRXE_CACHE/kernel.lock" make -s -C "$kdir" M="$root/out/bench-module"
 "$here/install-module.sh" bench "$root/out/bench-module/rrxe.ko"
 
 args=()
-for v in BENCH_REPS BENCH_MIB BENCH_LAT_ITERS BENCH_ATOMIC_ITERS BENCH_SECONDS BENCH_ONLY; do
+for v in BENCH_REPS BENCH_MIB BENCH_LAT_ITERS BENCH_ATOMIC_ITERS BENCH_SECONDS BENCH_QPS BENCH_MR_MIB \
+	BENCH_ONLY; do
 	[ -z "${!v:-}" ] || args+=("$v=${!v}")
 done
 rc=0 raw=()

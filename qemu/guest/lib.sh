@@ -167,21 +167,31 @@ nvme_target_up() {
 # and compares the read-back, and the target's file if it is local, with what
 # was written.
 nvme_host_io() {
-	local dev= i traddr=${1:-$GUEST_IP}
-	modprobe nvme-rdma || return 1
-	echo "transport=rdma,traddr=$traddr,trsvcid=4420,nqn=rrxe-test,nr_io_queues=1" \
-		>/dev/nvme-fabrics || return 1
-	for ((i = 0; i < 100; i++)); do
-		dev=$(ls /sys/class/nvme/nvme0 2>/dev/null | grep -m1 '^nvme0[c0-9]*n1$') &&
-			[ -b "/dev/$dev" ] && break
-		sleep 0.1
-	done
-	[ -b "/dev/$dev" ] || { echo "no namespace block device" >&2; return 1; }
+	local dev
+	nvme_host_connect "$@" && dev=$nvme_dev || return 1
 	head -c 1048576 /dev/urandom >/tmp/nvme-pattern
 	dd if=/tmp/nvme-pattern of="/dev/$dev" bs=64k oflag=direct &&
 		dd if="/dev/$dev" of=/tmp/nvme-readback bs=64k count=16 iflag=direct &&
 		cmp /tmp/nvme-pattern /tmp/nvme-readback || return 1
 	[ ! -e /tmp/nvme/ns1 ] || cmp -n 1048576 /tmp/nvme-pattern /tmp/nvme/ns1
+}
+
+# nvme_host_connect [TRADDR]: the nvme-rdma host connected to the target at
+# TRADDR ($GUEST_IP by default) with one I/O queue; sets nvme_dev to the
+# namespace's block device.
+nvme_host_connect() {
+	local i traddr=${1:-$GUEST_IP}
+	nvme_dev=
+	modprobe nvme-rdma || return 1
+	echo "transport=rdma,traddr=$traddr,trsvcid=4420,nqn=rrxe-test,nr_io_queues=1" \
+		>/dev/nvme-fabrics || return 1
+	for ((i = 0; i < 100; i++)); do
+		nvme_dev=$(ls /sys/class/nvme/nvme0 2>/dev/null | grep -m1 '^nvme0[c0-9]*n1$') &&
+			[ -b "/dev/$nvme_dev" ] && return 0
+		sleep 0.1
+	done
+	echo "no namespace block device" >&2
+	return 1
 }
 
 # nvme_down DEV TYPE NETDEV: the host disconnects and the target goes, every

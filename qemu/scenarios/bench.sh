@@ -3,7 +3,15 @@
 # swaps every repetition), each running perftest's bandwidth and latency tests
 # with a device of the driver at each end; then, each repetition, the
 # ceilings of the same path: TCP and UDP (iperf3) and the guest's memory copy
-# bandwidth (perf bench).
+# bandwidth (perf bench). With each driver, where the clients run, the rates
+# of the control path too: RC queue pairs created and destroyed per second
+# (BENCH_QPS of them, 1000 by default) and a user memory region of
+# BENCH_MR_MIB (1024) MiB registered and deregistered (the median of three,
+# qemu/guest/verbs_rates.py); and, in the netns topology, NVMe over RDMA: an
+# nvmet-rdma target and the nvme-rdma host on one device of the driver on
+# eth0 (the RDMA CM of both is in the initial namespace, so the two cannot
+# sit in ns-a and ns-b), with fio's 4 KiB random reads (IOPS, 32 in flight)
+# and 128 KiB sequential reads (MiB/s, 8 in flight), BENCH_SECONDS each.
 #
 # BENCH_TOPOLOGY=netns (the default): two network namespaces of one guest
 # joined by a veth pair (qemu/guest/netns.sh). BENCH_TOPOLOGY=guests: two
@@ -160,6 +168,8 @@ driver_runs() {
 		perf_run $rep $drv ib_write_bw-64k-q$q 4 MiB/s ib_write_bw -s 65536 -q $q -t 32 -u 20 \
 			-n $(iterations 65536 $q)
 	done
+	control_rates $rep $drv
+	nvme_runs $rep $drv
 	[ $topology = netns ] || barrier $name-done || return 1
 	# What the devices counted, for reading the run.
 	if [ $drv = rrxe ]; then
@@ -171,6 +181,63 @@ driver_runs() {
 		check $name-devices-del rdma link del bench0
 	fi
 	check $name-rmmod modprobe -r "$(module_of $drv)"
+}
+
+# control_rates REP DRIVER: the control path's rates on the client's device
+# (qemu/guest/verbs_rates.py), each figure recorded under its own name.
+control_rates() {
+	local rep=$1 drv=$2 name=bench-$topology-$2-$1-verbs-rates measure value unit
+	due qp_create || due qp_destroy || due mr_reg || due mr_dereg || return 0
+	[ $client = 1 ] || return 0
+	check $name timeout $LIMIT python3 /repo/qemu/guest/verbs_rates.py $DEV_B \
+		${BENCH_QPS:-1000} ${BENCH_MR_MIB:-1024} 3 || return 1
+	while read -r measure value unit; do
+		case $measure in
+		qp_create | qp_destroy | mr_reg | mr_dereg)
+			! due $measure || record $rep $drv $measure "$value" "$unit"
+			;;
+		esac
+	done </host/logs/$name.log
+}
+
+# fio_read NAME RW BLOCK DEPTH: fio reading /dev/$nvme_dev (direct I/O, libaio)
+# for BENCH_SECONDS; prints the read IOPS and MiB/s.
+fio_read() {
+	fio --name=$1 --filename=/dev/$nvme_dev --direct=1 --ioengine=libaio --rw=$2 --bs=$3 \
+		--iodepth=$4 --runtime=$RUN_SECONDS --time_based --output-format=json \
+		--output=/tmp/$1.json >>/host/logs/$1.log 2>&1 || return 1
+	python3 -c 'import json, sys
+read = json.load(open(sys.argv[1]))["jobs"][0]["read"]
+print(f"{read[\"iops\"]:.0f} {read[\"bw_bytes\"] / 1048576:.2f}")' /tmp/$1.json
+}
+
+# nvme_runs REP DRIVER: NVMe over RDMA on a DRIVER device on eth0, target and
+# host in the initial namespace (netns topology only): fio's 4 KiB random
+# read IOPS and 128 KiB sequential read bandwidth.
+nvme_runs() {
+	local rep=$1 drv=$2 name=bench-$topology-$2-$1-nvme figures
+	[ $topology = netns ] || return 0
+	due nvme-randread-4k || due nvme-read-128k || return 0
+	if check $name-up nvme_bench_up $drv; then
+		if due nvme-randread-4k && figures=$(fio_read $name-randread-4k randread 4k 32); then
+			record $rep $drv nvme-randread-4k "${figures% *}" IOPS
+		elif due nvme-randread-4k; then
+			fail $name-randread-4k "fio failed (logs/$name-randread-4k.log)"
+		fi
+		if due nvme-read-128k && figures=$(fio_read $name-read-128k read 128k 8); then
+			record $rep $drv nvme-read-128k "${figures#* }" MiB/s
+		elif due nvme-read-128k; then
+			fail $name-read-128k "fio failed (logs/$name-read-128k.log)"
+		fi
+	fi
+	check $name-down nvme_down benchnv0 $drv eth0
+	check $name-link-del rdma link del benchnv0
+}
+
+# nvme_bench_up DRIVER: a DRIVER device on eth0, the target on it and the host
+# connected.
+nvme_bench_up() {
+	rdma_link_add benchnv0 $1 eth0 && nvme_target_up && nvme_host_connect
 }
 
 # ceilings REP: TCP and UDP over the same path (iperf3, client to server) and
