@@ -203,12 +203,17 @@ control_rates() {
 # fio_read NAME RW BLOCK DEPTH: fio reading /dev/$nvme_dev (direct I/O, libaio)
 # for BENCH_SECONDS; prints the read IOPS and MiB/s.
 fio_read() {
+	local rc=0
 	fio --name=$1 --filename=/dev/$nvme_dev --direct=1 --ioengine=libaio --rw=$2 --bs=$3 \
 		--iodepth=$4 --runtime=$RUN_SECONDS --time_based --output-format=json \
-		--output=/tmp/$1.json >>/host/logs/$1.log 2>&1 || return 1
+		--output=/tmp/$1.json >>/host/logs/$1.log 2>&1 || rc=$?
+	cat /tmp/$1.json >>/host/logs/$1.log 2>&1
+	[ $rc = 0 ] || { echo "fio exited $rc" >>/host/logs/$1.log; return 1; }
 	python3 -c 'import json, sys
-read = json.load(open(sys.argv[1]))["jobs"][0]["read"]
-print(f"{read[\"iops\"]:.0f} {read[\"bw_bytes\"] / 1048576:.2f}")' /tmp/$1.json
+text = open(sys.argv[1]).read()
+# fio may print notes before the JSON document.
+read = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]["jobs"][0]["read"]
+print("%.0f %.2f" % (read["iops"], read["bw_bytes"] / 1048576))' /tmp/$1.json 2>>/host/logs/$1.log
 }
 
 # nvme_runs REP DRIVER: NVMe over RDMA on a DRIVER device on eth0, target and
