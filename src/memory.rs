@@ -30,6 +30,7 @@ pub(crate) const SUPPORTED_MR_ACCESS: Access = Access::from_bits(
         | Access::REMOTE_READ.bits()
         | Access::REMOTE_ATOMIC.bits()
         | Access::MW_BIND.bits()
+        | Access::FLUSH_GLOBAL.bits()
         | Access::OPTIONAL.bits(),
 );
 
@@ -51,8 +52,8 @@ pub(crate) fn is_window_key(key: u32) -> bool {
 /// Checks the rights a user region is registered with.
 pub(crate) fn check_mr_access(access: Access) -> Result {
     if !SUPPORTED_MR_ACCESS.contains(access) {
-        // Zero-based regions, on-demand paging, huge-page hints and flush targets are not
-        // offered.
+        // Zero-based regions, on-demand paging, huge-page hints and flushes to persistence
+        // are not offered.
         return Err(EOPNOTSUPP);
     }
     // Remote writes and atomics modify memory, which needs local write (IBTA o10-37).
@@ -329,6 +330,30 @@ impl MrState {
             }
         })
     }
+
+    /// Stores `value` in the eight bytes at `addr` with one aligned 64-bit store (an atomic
+    /// write): `EINVAL` if they are not aligned in memory, `EFAULT` outside the region or once
+    /// it is deregistered. Does not sleep.
+    pub(crate) fn store_u64(&self, addr: u64, value: u64) -> Result {
+        self.with_memory(EFAULT, |memory| {
+            match Self::locate(memory, addr, 8).ok_or(EFAULT)? {
+                Place::User(umem, offset) => umem.store_u64(offset, value),
+                Place::Kernel(memory, addr) => memory.store_u64(addr, value),
+                Place::Pages(pages, memory, addr) => {
+                    let mut target = None;
+                    pages.lock().translate(addr, 8, |at, range| {
+                        // Aligned bytes lie in one page: one piece.
+                        if range.len() != 8 {
+                            return Err(EINVAL);
+                        }
+                        target = Some(at);
+                        Ok(())
+                    })?;
+                    memory.store_u64(target.ok_or(EFAULT)?, value)
+                }
+            }
+        })
+    }
 }
 
 /// Where bytes of a region are.
@@ -569,6 +594,30 @@ impl MemoryTables {
             && addr >= binding.addr
             && end <= binding.addr.checked_add(binding.length)?
             && region.0.holds(addr, len);
+        allowed.then(|| region.0.clone())
+    }
+
+    /// Resolves a remote key for a flush of its whole region (IBTA oA19-16, selectivity
+    /// "memory region") on behalf of queue pair `qpn` of protection domain `pd` that needs
+    /// `rights`: as [`Self::resolve_remote`] without a range, which the whole region is.
+    pub(crate) fn resolve_whole(
+        &self,
+        key: u32,
+        pd: usize,
+        qpn: u32,
+        rights: Access,
+    ) -> Option<Arc<MrState>> {
+        if !is_window_key(key) {
+            let region = self.region(key)?;
+            return (region.pd() == pd && region.access().contains(rights)).then_some(region);
+        }
+        let window = self.windows.get(key_index(key))?;
+        let binding = window.binding.lock();
+        let region = binding.region.as_ref()?;
+        let allowed = window.pd == pd
+            && u32::from(binding.key) == key & 0xff
+            && (window.kind == MwKind::Type1 || binding.qpn == qpn)
+            && binding.access.contains(rights);
         allowed.then(|| region.0.clone())
     }
 

@@ -15,7 +15,7 @@ mod opcode;
 mod route;
 
 pub(crate) use self::{
-    headers::{Aeth, Headers, NakCode, Syndrome},
+    headers::{Aeth, Feth, Headers, NakCode, Syndrome},
     icrc::{icrc_is_valid, seal},
     opcode::{Opcode, Operation, Position, TransportType},
     route::{route_of, source_port, Route},
@@ -30,6 +30,7 @@ const TRANSPORT_VERSION: u8 = 0;
 
 pub(crate) const BTH_LEN: usize = 12;
 const RETH_LEN: usize = 16;
+const FETH_LEN: usize = 4;
 const AETH_LEN: usize = 4;
 const DETH_LEN: usize = 8;
 const IMMDT_LEN: usize = 4;

@@ -15,9 +15,11 @@
 # the IPv6 addresses): the rdma-core pingpongs with every buffer validated
 # (--chk; RC at path MTU 1024 and 4096), perftest's bandwidth and latency
 # tests (ib_write_bw at path MTU 1024 and 4096), and the RDMA CM's rping -V,
-# ucmatose and udaddy to that family's address of the server. The tools' own
-# TCP exchange runs over IPv4 whatever the family; the GID index decides how
-# the RoCE packets travel. Results are named wire-SERVER-CLIENT-FAMILY-TOOL,
+# ucmatose and udaddy to that family's address of the server; and, over the
+# IPv4 GID, atomic writes (and between rrxe devices flushes) from the client's
+# device into the server's region (-ipv4-placement, qemu/guest/wire_placement.py).
+# The tools' own TCP exchange runs over IPv4 whatever the family; the GID index
+# decides how the RoCE packets travel. Results are named wire-SERVER-CLIENT-FAMILY-TOOL,
 # with -mtuN where the path MTU is chosen; the rrxe devices' counters must
 # show in `rdma statistic` (-statistic-a, -statistic-b). WIRE_STAGE=loss
 # (rrxe-wire-loss.sh) runs, for each pairing, over the IPv4 GID, loss and
@@ -472,6 +474,18 @@ peer_gone() {
 		"${req[4]}" "${req[5]}"
 }
 
+# placement PREFIX DRIVER_A DRIVER_B: the client's device (ns-b) writes eight bytes at
+# once into the server's region and flushes it, over the IPv4 GID
+# (qemu/guest/wire_placement.py); with rdma_rxe on either side, atomic writes only, as
+# rdma_rxe's FLUSH packets carry an ICRC of its own. Named PREFIX-ipv4-placement.
+placement() {
+	local name=$1-ipv4-placement only=
+	stage_due $name placement || return 0
+	[ "$2:$3" = rrxe:rrxe ] || only=atomic-write
+	check $name timeout $LIMIT python3 /repo/qemu/guest/wire_placement.py $DEV_B $gid4_b \
+		$DEV_A $gid4_a $only
+}
+
 # pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
 # server's, in ns-a) and a DRIVER_B device (the client's, in ns-b), then loss
 # and reordering on the wire.
@@ -483,6 +497,7 @@ pairing() {
 		for f in $families; do
 			family $p $f
 		done
+		placement $p "$1" "$2"
 		[ "$1" != rrxe ] || check $p-statistic-a statistic $DEV_A
 		[ "$2" != rrxe ] || check $p-statistic-b statistic $DEV_B
 	else

@@ -43,16 +43,19 @@ pub(crate) const DEFAULT_PKEY: u16 = 0xffff;
 pub(crate) const PORT_CAP_CM_SUPPORTED: u32 = 1 << 16;
 
 /// What the device does, each used by a test: RNR NAKs, resizable SRQs, fast registration
-/// (memory management extensions), memory windows of both types, and a GUID for the system.
-/// Nothing is advertised before it is implemented: flush, atomic write, automatic path
-/// migration, the bad P_Key/Q_Key counters and multicast are not.
+/// (memory management extensions), memory windows of both types, a GUID for the system, and
+/// the memory placement extensions' atomic write and flush to global visibility. Nothing is
+/// advertised before it is implemented: flush to persistence (which needs persistent
+/// memory), automatic path migration, the bad P_Key/Q_Key counters and multicast are not.
 const DEVICE_CAP_FLAGS: u64 = bindings::ib_device_cap_flags_IB_DEVICE_PORT_ACTIVE_EVENT as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_SYS_IMAGE_GUID as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_SRQ_RESIZE as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_MEM_MGT_EXTENSIONS as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_MEM_WINDOW as u64
-    | bindings::ib_device_cap_flags_IB_DEVICE_MEM_WINDOW_TYPE_2B as u64;
+    | bindings::ib_device_cap_flags_IB_DEVICE_MEM_WINDOW_TYPE_2B as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_FLUSH_GLOBAL as u64
+    | bindings::ib_device_cap_flags_IB_DEVICE_ATOMIC_WRITE as u64;
 
 /// Returns the attributes of a device whose system image GUID is `guid` (network order).
 pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {

@@ -132,6 +132,9 @@ mod send_offset {
     pub(super) const COMPARE_ADD: usize = 32;
     pub(super) const SWAP: usize = 40;
     pub(super) const ATOMIC_RKEY: usize = 48;
+    pub(super) const FLUSH_RKEY: usize = 36;
+    pub(super) const FLUSH_TYPE: usize = 40;
+    pub(super) const FLUSH_LEVEL: usize = 41;
     pub(super) const UD_REMOTE_QPN: usize = 24;
     pub(super) const UD_REMOTE_QKEY: usize = 28;
     pub(super) const UD_AH_NUM: usize = 36;
@@ -214,7 +217,10 @@ pub(crate) struct SendWqe {
     pub(crate) remote_qpn: u32,
     pub(crate) remote_qkey: u32,
     pub(crate) ah_num: u32,
-    /// The payload's total length.
+    /// A flush's placement type and selectivity level (`wr.flush.type`, `wr.flush.level`).
+    pub(crate) flush_type: u8,
+    pub(crate) flush_level: u8,
+    /// The payload's total length; a flush's range.
     pub(crate) length: u32,
     pub(crate) payload: Payload,
     /// A bind request's fields.
@@ -260,7 +266,23 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         opcode,
         SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
     );
-    let (length, payload) = if flags & flags::INLINE != 0 {
+    // An atomic write's eight bytes take the place of the scatter/gather list, and a flush
+    // has no payload but the length of its range; neither has elements.
+    let (length, payload) = if opcode == SendOpcode::AtomicWrite {
+        let length = read_u32(slot, send_offset::DMA_LENGTH);
+        let data = slot
+            .get(SEND_WQE_HEADER..SEND_WQE_HEADER + 8)
+            .ok_or(Malformed::Length)?;
+        let mut copy = KVec::with_capacity(8, GFP_ATOMIC).map_err(|_| Malformed::NoMemory)?;
+        copy.extend_from_slice(data, GFP_ATOMIC)
+            .map_err(|_| Malformed::NoMemory)?;
+        (length, Payload::Inline(copy))
+    } else if opcode == SendOpcode::Flush {
+        (
+            read_u32(slot, send_offset::DMA_LENGTH),
+            Payload::Gather(KVec::new()),
+        )
+    } else if flags & flags::INLINE != 0 {
         let length = read_u32(slot, send_offset::DMA_LENGTH);
         if length > max_inline {
             return Err(Malformed::Length);
@@ -293,10 +315,10 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         remote_addr: read_u64(slot, send_offset::REMOTE_ADDR),
         rkey: read_u32(
             slot,
-            if atomic {
-                send_offset::ATOMIC_RKEY
-            } else {
-                send_offset::RDMA_RKEY
+            match opcode {
+                _ if atomic => send_offset::ATOMIC_RKEY,
+                SendOpcode::Flush => send_offset::FLUSH_RKEY,
+                _ => send_offset::RDMA_RKEY,
             },
         ),
         compare_add: read_u64(slot, send_offset::COMPARE_ADD),
@@ -304,6 +326,8 @@ pub(crate) fn parse_send(slot: &[u8], max_sge: u32, max_inline: u32) -> Result<S
         remote_qpn: read_u32(slot, send_offset::UD_REMOTE_QPN),
         remote_qkey: read_u32(slot, send_offset::UD_REMOTE_QKEY),
         ah_num: read_u32(slot, send_offset::UD_AH_NUM),
+        flush_type: slot.get(send_offset::FLUSH_TYPE).copied().unwrap_or(0),
+        flush_level: slot.get(send_offset::FLUSH_LEVEL).copied().unwrap_or(0),
         length,
         payload,
         bind: (opcode == SendOpcode::BindMw).then(|| BindRequest {

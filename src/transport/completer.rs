@@ -15,7 +15,7 @@ use crate::{
     transport::complete,
     transport::engine::{Outgoing, Transport},
     transport::psn::Psn,
-    transport::requester::needs_response,
+    transport::requester::{answered_by_read_response, needs_response},
     transport::retry::{self, Expiry, Moment},
     verbs::qp,
     wire::{NakCode, Operation, Syndrome, TransportType},
@@ -245,7 +245,7 @@ fn read_response(
     let answered = t
         .in_flight
         .iter()
-        .find(|o| o.wqe.opcode == SendOpcode::RdmaRead)
+        .find(|o| answered_by_read_response(o.wqe.opcode))
         .filter(|read| answers_read(Psn::new(read.first_psn), read.packets, Psn::new(psn)))
         .map(|read| Psn::new(read.first_psn).prev());
     if let Some(before) = answered {
@@ -255,7 +255,7 @@ fn read_response(
     let Some(oldest) = t.in_flight.first_mut() else {
         return;
     };
-    if oldest.wqe.opcode != SendOpcode::RdmaRead {
+    if !answered_by_read_response(oldest.wqe.opcode) {
         return;
     }
     let landing = read_landing(
@@ -294,6 +294,13 @@ fn read_response(
         }
         Some(Ok(offset)) => offset,
     };
+    if oldest.wqe.opcode != SendOpcode::RdmaRead {
+        // An atomic write or a flush: its one response, of no bytes, completes it.
+        let len = oldest.wqe.length;
+        t.acknowledged_through(Psn::new(psn));
+        finish_oldest(qp, t, Ok(()), len);
+        return;
+    }
     let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
     oldest.received += payload.len() as u32;
     t.read_gap_asked = false;
@@ -319,7 +326,7 @@ pub(crate) fn resend_within(first: Psn, packets: u32, unacked: Psn) -> u32 {
 /// Returns whether `psn` is one of the response PSNs of a read in flight.
 fn answers_in_flight(t: &Transport, psn: Psn) -> bool {
     t.in_flight.iter().any(|o| {
-        o.wqe.opcode == SendOpcode::RdmaRead && psn.is_within(Psn::new(o.first_psn), o.packets)
+        answered_by_read_response(o.wqe.opcode) && psn.is_within(Psn::new(o.first_psn), o.packets)
     })
 }
 

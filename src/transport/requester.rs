@@ -19,7 +19,7 @@ use crate::{
     transport::retry,
     verbs::cq::{self, Completion},
     verbs::qp::{self, SendView},
-    wire::{Headers, Opcode, Operation, Position, TransportType},
+    wire::{Feth, Headers, Opcode, Operation, Position, TransportType},
 };
 use kernel::{
     prelude::*,
@@ -67,11 +67,25 @@ const PACKETS_PER_ROUND: u32 = 32;
 /// The Q_Key of QP1.
 const GSI_QKEY: u32 = 0x8001_0000;
 
-/// Returns whether a request is answered by a response (reads and atomics).
+/// Returns whether a request is answered by a response (reads, atomics, atomic writes and
+/// flushes): it takes one of the responder's resources for reads and atomics.
 pub(crate) fn needs_response(opcode: SendOpcode) -> bool {
     matches!(
         opcode,
-        SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
+        SendOpcode::RdmaRead
+            | SendOpcode::AtomicCompareSwap
+            | SendOpcode::AtomicFetchAdd
+            | SendOpcode::AtomicWrite
+            | SendOpcode::Flush
+    )
+}
+
+/// Returns whether a request is answered by read response packets: a read by its data, an
+/// atomic write and a flush by one packet of no bytes.
+pub(crate) fn answered_by_read_response(opcode: SendOpcode) -> bool {
+    matches!(
+        opcode,
+        SendOpcode::RdmaRead | SendOpcode::AtomicWrite | SendOpcode::Flush
     )
 }
 
@@ -232,11 +246,8 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
                 return;
             }
         }
-        let done = current.sent == current.packets
-            || matches!(
-                current.wqe.opcode,
-                SendOpcode::RdmaRead | SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
-            );
+        // A request answered by a response is one packet, a read however long.
+        let done = current.sent == current.packets || needs_response(current.wqe.opcode);
         if !done {
             t.next_psn = Psn::new(t.next_psn).next().get();
             t.note_sent();
@@ -311,6 +322,8 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
                 | SendOpcode::RdmaRead
                 | SendOpcode::AtomicCompareSwap
                 | SendOpcode::AtomicFetchAdd
+                | SendOpcode::AtomicWrite
+                | SendOpcode::Flush
                 | SendOpcode::BindMw
                 | SendOpcode::LocalInvalidate
                 | SendOpcode::RegMr
@@ -338,6 +351,19 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
             }
             Ok(1)
         }
+        // Eight bytes, naturally aligned (IBTA oA19-28).
+        SendOpcode::AtomicWrite => {
+            if wqe.length != 8 || wqe.remote_addr % 8 != 0 {
+                return Err(WcStatus::LocalLengthError);
+            }
+            Ok(1)
+        }
+        SendOpcode::Flush => {
+            if !flush_is_valid(wqe.flush_type, wqe.flush_level) {
+                return Err(WcStatus::LocalQpOperationError);
+            }
+            Ok(1)
+        }
         SendOpcode::RdmaRead => {
             if wqe.flags & flags::INLINE != 0 {
                 return Err(WcStatus::LocalQpOperationError);
@@ -352,6 +378,13 @@ fn check(view: &SendView, wqe: &SendWqe) -> Result<u32, WcStatus> {
         }
         _ => Ok(by_mtu(wqe.length)),
     }
+}
+
+/// Returns whether a flush names a placement type (global visibility, persistence or both)
+/// and a selectivity level (a range or the whole region) that exist.
+pub(crate) fn flush_is_valid(placement: u8, selectivity: u8) -> bool {
+    let types = Feth::GLOBAL | Feth::PERSISTENT;
+    placement != 0 && placement & !types == 0 && matches!(selectivity, Feth::RANGE | Feth::REGION)
 }
 
 /// Builds the next packet of `current` with PSN `psn`.
@@ -373,6 +406,9 @@ fn send_packet(
         SendOpcode::RdmaRead => (Operation::ReadRequest, Position::Only, 0, 0),
         SendOpcode::AtomicCompareSwap => (Operation::CompareSwap, Position::Only, 0, 0),
         SendOpcode::AtomicFetchAdd => (Operation::FetchAdd, Position::Only, 0, 0),
+        SendOpcode::AtomicWrite => (Operation::AtomicWrite, Position::Only, 8, 0),
+        // No payload (IBTA oA19-2): the RETH names the range.
+        SendOpcode::Flush => (Operation::Flush, Position::Only, 0, 0),
         opcode => {
             let offset = index * mtu;
             let len = (wqe.length - offset).min(mtu);
@@ -413,6 +449,10 @@ fn send_packet(
     headers.reth.va = wqe.remote_addr.wrapping_add(u64::from(skipped));
     headers.reth.rkey = wqe.rkey;
     headers.reth.length = wqe.length.saturating_sub(skipped);
+    headers.flush = Feth {
+        placement: wqe.flush_type,
+        selectivity: wqe.flush_level,
+    };
     headers.atomic.va = wqe.remote_addr;
     headers.atomic.rkey = wqe.rkey;
     headers.atomic.swap_add = wqe.compare_add;

@@ -18,11 +18,12 @@ use crate::{
     queue::wqe::RecvWqe,
     transport::engine::{Incoming, Transport, INBOX_PACKETS, ROUND_PACKETS},
     transport::psn::Psn,
+    transport::requester::flush_is_valid,
     verbs::cq,
     verbs::cq::Completion,
     verbs::qp::{self, RecvView},
     wire::{
-        Aeth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, TransportType,
+        Aeth, Feth, Headers, NakCode, Opcode, Operation, Position, Route, Syndrome, TransportType,
         GRH_LEN,
     },
 };
@@ -34,7 +35,7 @@ use kernel::{
         object::Qp,
         wc::{wc_flags, WcOpcode, WcStatus},
     },
-    sync::Arc,
+    sync::{barrier, Arc},
 };
 
 /// What to do with a packet after its checks.
@@ -122,6 +123,9 @@ pub(crate) enum Responded {
     /// An atomic, with the value it found: a duplicate is answered with it, never carried
     /// out again.
     Atomic { psn: u32, original: u64, msn: u32 },
+    /// An atomic write or a flush: a duplicate is answered again, never carried out again
+    /// (IBTA oA19-14, oA19-15).
+    Placement { psn: u32, msn: u32 },
 }
 
 /// Handles a request packet for the queue pair: carried out now, or after the read being
@@ -243,6 +247,11 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
                 Operation::CompareSwap | Operation::FetchAdd => {
                     duplicate_atomic(t, &view, &route, headers, out)
                 }
+                Operation::AtomicWrite | Operation::Flush => {
+                    if let Some(msn) = placement_answered(&t.responded, headers.bth.psn) {
+                        placement_response(&view, &route, headers.bth.psn, msn, out);
+                    }
+                }
                 _ => {
                     if let Some(psn) = duplicate_acknowledgment(headers) {
                         acknowledge(t, &view, &route, psn, Syndrome::ACK, out);
@@ -331,6 +340,11 @@ fn execute(
         Operation::Send | Operation::Write => receive_data(qp, t, view, headers, payload),
         Operation::ReadRequest => read(qp, t, view, route, headers),
         Operation::CompareSwap | Operation::FetchAdd => atomic(qp, t, view, route, headers, out),
+        Operation::AtomicWrite => atomic_write(qp, view, headers, payload)
+            .map(|()| placed(t, view, route, headers.bth.psn, out)),
+        Operation::Flush => {
+            flush(qp, view, headers).map(|()| placed(t, view, route, headers.bth.psn, out))
+        }
         _ => Err(Syndrome::Nak(NakCode::InvalidRequest)),
     };
     match result {
@@ -687,7 +701,15 @@ pub(crate) fn read_answered(responded: &[Responded], psn: u32) -> Option<u32> {
         } => Psn::new(psn)
             .is_within(Psn::new(first_psn), packets)
             .then_some(msn),
-        Responded::Atomic { .. } => None,
+        Responded::Atomic { .. } | Responded::Placement { .. } => None,
+    })
+}
+
+/// Returns the MSN of the atomic write or flush at PSN `psn`, if it is one answered last.
+pub(crate) fn placement_answered(responded: &[Responded], psn: u32) -> Option<u32> {
+    responded.iter().find_map(|r| match *r {
+        Responded::Placement { psn: at, msn } if at == psn => Some(msn),
+        _ => None,
     })
 }
 
@@ -852,6 +874,112 @@ fn atomic(
     );
     atomic_acknowledge(view, route, headers.bth.psn, original, t.msn, out);
     Ok(())
+}
+
+/// Writes an atomic write's eight bytes with one store (IBTA oA19-28: exactly eight bytes,
+/// naturally aligned, in a region the queue pair and the key grant remote writes to).
+fn atomic_write(
+    qp: &Qp<Rrxe>,
+    view: &RecvView,
+    headers: &Headers,
+    payload: &[u8],
+) -> Result<(), Syndrome> {
+    let reth = headers.reth;
+    if view.max_dest_rd_atomic == 0 {
+        // The queue pair takes no requests that hold a responder resource.
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    let value: [u8; 8] = payload
+        .try_into()
+        .map_err(|_| Syndrome::Nak(NakCode::InvalidRequest))?;
+    if reth.length != 8 || headers.bth.pad != 0 || reth.va % 8 != 0 {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    let region = remote_region(qp, view, reth.rkey, reth.va, 8, Access::REMOTE_WRITE)?
+        .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
+    // Ordered with the device's atomics, which read and then write.
+    let _atomic = qp.device().data().atomic_lock.lock();
+    region
+        .store_u64(reth.va, u64::from_ne_bytes(value))
+        .map_err(|e| match e {
+            // Aligned in the region's addresses but not in memory.
+            e if e == EINVAL => Syndrome::Nak(NakCode::InvalidRequest),
+            _ => Syndrome::Nak(NakCode::RemoteAccessError),
+        })
+}
+
+/// Carries out a flush (IBTA Memory Placement Extensions): checks its placement type against
+/// the queue pair's and the region's flush rights, and its range (or the whole region), then
+/// orders the writes carried out before it ahead of its response. Regions may not be
+/// registered for persistence ([`crate::memory::SUPPORTED_MR_ACCESS`]), so a flush to
+/// persistence finds no region that grants it.
+fn flush(qp: &Qp<Rrxe>, view: &RecvView, headers: &Headers) -> Result<(), Syndrome> {
+    let feth = headers.flush;
+    if !flush_is_valid(feth.placement, feth.selectivity) {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+    }
+    let mut rights = Access::default();
+    if feth.placement & Feth::GLOBAL != 0 {
+        rights = rights | Access::FLUSH_GLOBAL;
+    }
+    if feth.placement & Feth::PERSISTENT != 0 {
+        rights = rights | Access::FLUSH_PERSISTENT;
+    }
+    if !view.access.contains(rights) {
+        return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+    }
+    let reth = headers.reth;
+    let memory = &qp.device().data().memory;
+    let region = match feth.selectivity {
+        Feth::REGION => memory.resolve_whole(reth.rkey, view.pd, qp.qp_num(), rights),
+        _ => memory.resolve_remote(
+            reth.rkey,
+            view.pd,
+            qp.qp_num(),
+            reth.va,
+            reth.length as usize,
+            rights,
+        ),
+    };
+    region.ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
+    // The writes before it were stored by this CPU or one that handed their queue pair over
+    // under its locks: a write barrier makes them visible before the response is.
+    barrier::mb(barrier::Write);
+    Ok(())
+}
+
+/// Finishes an atomic write or flush carried out at `psn`: remembered to answer its
+/// duplicates, and answered by a read response of no bytes.
+fn placed(t: &mut Transport, view: &RecvView, route: &Route, psn: u32, out: &mut Outbox) {
+    t.msn = (t.msn + 1) & 0x00ff_ffff;
+    t.expected_psn = Psn::new(psn).next().get();
+    t.nak_sent = false;
+    remember(
+        &mut t.responded,
+        view.max_dest_rd_atomic,
+        Responded::Placement { psn, msn: t.msn },
+    );
+    placement_response(view, route, psn, t.msn, out);
+}
+
+/// Sends the response of an atomic write or flush at `psn`: a read response of no bytes
+/// with MSN `msn`.
+fn placement_response(view: &RecvView, route: &Route, psn: u32, msn: u32, out: &mut Outbox) {
+    let raw = Opcode::encode(
+        TransportType::Rc,
+        Operation::ReadResponse,
+        Position::Only,
+        false,
+        false,
+    );
+    let Some(mut response) = raw.and_then(|raw| Headers::new(raw, view.dest_qpn, psn)) else {
+        return;
+    };
+    response.aeth = Some(Aeth {
+        syndrome: Syndrome::ACK,
+        msn,
+    });
+    out.push_once(Packet::build(route, &response, 0, |_| Ok(())));
 }
 
 /// Sends an acknowledgment with `syndrome` and MSN `msn` for `psn` to `dest_qpn` on `route`;

@@ -262,6 +262,8 @@ fn empty_send() -> SendWqe {
         remote_qpn: 0,
         remote_qkey: 0,
         ah_num: 0,
+        flush_type: 0,
+        flush_level: 0,
         length: 0,
         payload: Payload::Gather(KVec::new()),
         bind: None,
@@ -385,9 +387,9 @@ pub(crate) fn destroy(qp: &Qp<Rrxe>) {
 /// The attribute mask bits the device knows.
 const KNOWN_ATTRS: u32 = (AttrMask::DEST_QPN.0 << 1) - 1;
 
-/// The rights a queue pair may grant incoming requests: a region's, hints aside, and the
-/// flush rights, which consumers set whatever the device offers (flush requests are invalid
-/// requests here, the right or not).
+/// The rights a queue pair may grant incoming requests: a region's, hints aside, and both
+/// flush rights, which consumers set whatever the device offers (a flush to persistence
+/// finds no region registered for it).
 const QP_ACCESS: Access = Access::from_bits(
     memory::SUPPORTED_MR_ACCESS.without(Access::OPTIONAL).bits()
         | Access::FLUSH_GLOBAL.bits()

@@ -26,6 +26,38 @@ pub(crate) struct Reth {
     pub(crate) length: u32,
 }
 
+/// What a flush makes of the memory written before it (FETH, IBTA Memory Placement
+/// Extensions): its placement type and selectivity level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Feth {
+    /// The placement type (bits 3..0): [`Feth::GLOBAL`], [`Feth::PERSISTENT`] or both.
+    pub(crate) placement: u8,
+    /// The selectivity level (bits 5..4): [`Feth::RANGE`] or [`Feth::REGION`].
+    pub(crate) selectivity: u8,
+}
+
+impl Feth {
+    /// Placement type: visible to every reader of the memory (`IB_FLUSH_GLOBAL`).
+    pub(crate) const GLOBAL: u8 = 1 << 0;
+    /// Placement type: persistent (`IB_FLUSH_PERSISTENT`).
+    pub(crate) const PERSISTENT: u8 = 1 << 1;
+    /// Selectivity: the range the RETH names (`IB_FLUSH_RANGE`).
+    pub(crate) const RANGE: u8 = 0;
+    /// Selectivity: the whole region the RETH's key names (`IB_FLUSH_MR`).
+    pub(crate) const REGION: u8 = 1;
+
+    fn encode(self) -> u32 {
+        (u32::from(self.selectivity & 0x3) << 4) | u32::from(self.placement & 0xf)
+    }
+
+    fn decode(word: u32) -> Self {
+        Self {
+            placement: (word & 0xf) as u8,
+            selectivity: ((word >> 4) & 0x3) as u8,
+        }
+    }
+}
+
 /// An atomic operation's operands (AtomicETH).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AtomicEth {
@@ -105,6 +137,7 @@ pub(crate) struct Headers {
     pub(crate) opcode: Opcode,
     pub(crate) bth: Bth,
     pub(crate) reth: Reth,
+    pub(crate) flush: Feth,
     pub(crate) atomic: AtomicEth,
     pub(crate) aeth: Option<Aeth>,
     pub(crate) atomic_ack: u64,
@@ -134,6 +167,7 @@ impl Headers {
             opcode,
             bth,
             reth: Reth::default(),
+            flush: Feth::default(),
             atomic: AtomicEth::default(),
             aeth: None,
             atomic_ack: 0,
@@ -165,6 +199,9 @@ impl Headers {
         if e.has(Extensions::DETH) {
             w.put(&self.deth.qkey.to_be_bytes());
             w.put(&(self.deth.src_qpn & 0x00ff_ffff).to_be_bytes());
+        }
+        if e.has(Extensions::FETH) {
+            w.put(&self.flush.encode().to_be_bytes());
         }
         if e.has(Extensions::RETH) {
             w.put(&self.reth.va.to_be_bytes());
@@ -234,6 +271,9 @@ impl Headers {
         if e.has(Extensions::DETH) {
             headers.deth.qkey = r.u32();
             headers.deth.src_qpn = r.u32() & 0x00ff_ffff;
+        }
+        if e.has(Extensions::FETH) {
+            headers.flush = Feth::decode(r.u32());
         }
         if e.has(Extensions::RETH) {
             headers.reth = Reth {

@@ -24,6 +24,12 @@ pub(crate) enum Operation {
     AtomicAcknowledge,
     CompareSwap,
     FetchAdd,
+    /// Makes memory written before it visible or persistent (IBTA Memory Placement
+    /// Extensions, FLUSH), answered by a read response of no bytes.
+    Flush,
+    /// Writes eight bytes at once (IBTA Memory Placement Extensions, ATOMIC WRITE),
+    /// answered by a read response of no bytes.
+    AtomicWrite,
 }
 
 /// Where a packet sits in its message.
@@ -69,6 +75,7 @@ impl Extensions {
     pub(super) const IETH: u8 = 1 << 4;
     pub(super) const ATOMIC_ETH: u8 = 1 << 5;
     pub(super) const ATOMIC_ACK_ETH: u8 = 1 << 6;
+    pub(super) const FETH: u8 = 1 << 7;
 
     pub(super) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -121,6 +128,8 @@ impl Opcode {
             0x14 => (FetchAdd, Only, E::ATOMIC_ETH, false),
             0x16 => (Send, Last, E::IETH, true),
             0x17 => (Send, Only, E::IETH, true),
+            0x1c => (Flush, Only, E::FETH | E::RETH, false),
+            0x1d => (AtomicWrite, Only, E::RETH, true),
             _ => return None,
         };
         let allowed = match transport {
@@ -179,6 +188,8 @@ impl Opcode {
             (AtomicAcknowledge, Only, false, false) => 0x12,
             (CompareSwap, Only, false, false) => 0x13,
             (FetchAdd, Only, false, false) => 0x14,
+            (Flush, Only, false, false) => 0x1c,
+            (AtomicWrite, Only, false, false) => 0x1d,
             _ => return None,
         };
         let raw = ((transport as u8) << 5) | low;
@@ -192,6 +203,7 @@ impl Opcode {
         let mut len = BTH_LEN;
         for (bit, bytes) in [
             (Extensions::DETH, DETH_LEN),
+            (Extensions::FETH, FETH_LEN),
             (Extensions::RETH, RETH_LEN),
             (Extensions::ATOMIC_ETH, ATOMIC_ETH_LEN),
             (Extensions::AETH, AETH_LEN),

@@ -7,13 +7,16 @@
 #[kernel::prelude::kunit_tests(rrxe_flow)]
 mod tests {
     use crate::net::Outbox;
+    use crate::queue::wqe::SendOpcode;
     use crate::transport::{
         engine::{inbox_admits, INBOX_PACKETS, REPLY_ROOM},
         psn::{Psn, PSN_MASK},
         requester::{
-            asks_ack, read_gate, window_open, ReadGate, Window, MAX_UNACKNOWLEDGED, MIN_WINDOW,
+            answered_by_read_response, asks_ack, flush_is_valid, needs_response, read_gate,
+            window_open, ReadGate, Window, MAX_UNACKNOWLEDGED, MIN_WINDOW,
         },
     };
+    use crate::wire::Feth;
     use kernel::prelude::*;
 
     #[test]
@@ -107,5 +110,32 @@ mod tests {
         assert_eq!(read_gate(15, 16), ReadGate::Start);
         assert_eq!(read_gate(16, 16), ReadGate::Wait);
         assert_eq!(read_gate(0, 0), ReadGate::Never);
+    }
+
+    #[test]
+    fn atomic_writes_and_flushes_wait_for_a_read_response() {
+        // They hold a responder resource, as reads and atomics do, and complete on a read
+        // response of no bytes.
+        for opcode in [SendOpcode::AtomicWrite, SendOpcode::Flush] {
+            assert!(needs_response(opcode));
+            assert!(answered_by_read_response(opcode));
+        }
+        assert!(answered_by_read_response(SendOpcode::RdmaRead));
+        assert!(!answered_by_read_response(SendOpcode::AtomicFetchAdd));
+        assert!(!needs_response(SendOpcode::RdmaWrite));
+    }
+
+    #[test]
+    fn a_flush_names_a_placement_type_and_a_selectivity_level_that_exist() {
+        let both = Feth::GLOBAL | Feth::PERSISTENT;
+        for placement in [Feth::GLOBAL, Feth::PERSISTENT, both] {
+            assert!(flush_is_valid(placement, Feth::RANGE));
+            assert!(flush_is_valid(placement, Feth::REGION));
+            assert!(!flush_is_valid(placement, 2));
+            assert!(!flush_is_valid(placement, 3));
+        }
+        assert!(!flush_is_valid(0, Feth::RANGE));
+        assert!(!flush_is_valid(1 << 2, Feth::RANGE));
+        assert!(!flush_is_valid(0xf, Feth::REGION));
     }
 }

@@ -10,8 +10,8 @@ mod tests {
     use crate::net::udp::{addressing, HEADROOM};
     use crate::net::Packet;
     use crate::wire::{
-        icrc_is_valid, pad_len, seal, Aeth, Headers, NakCode, Opcode, Operation, Position, Route,
-        Syndrome, TransportType, BTH_LEN, ICRC_LEN,
+        icrc_is_valid, pad_len, seal, Aeth, Feth, Headers, NakCode, Opcode, Operation, Position,
+        Route, Syndrome, TransportType, BTH_LEN, ICRC_LEN,
     };
     use kernel::{net::skbuff::SkBuff, prelude::*};
 
@@ -197,6 +197,71 @@ mod tests {
         let (parsed, payload) = Headers::parse(&SEND_ONLY)?;
         assert_eq!(parsed, headers);
         assert_eq!(&SEND_ONLY[payload], b"hello rrxe!!");
+        Ok(())
+    }
+
+    #[test]
+    fn flush_and_atomic_write_are_laid_out_as_the_placement_extensions_say() -> Result {
+        // RC FLUSH: BTH, then the FETH (selectivity in bits 5..4, placement type in 3..0),
+        // then the RETH; no payload.
+        let raw = Opcode::encode(
+            TransportType::Rc,
+            Operation::Flush,
+            Position::Only,
+            false,
+            false,
+        )
+        .ok_or(EINVAL)?;
+        assert_eq!(raw, 0x1c);
+        let mut flush = Headers::new(raw, 0x12, 5).ok_or(EINVAL)?;
+        flush.flush = Feth {
+            placement: Feth::GLOBAL,
+            selectivity: Feth::REGION,
+        };
+        flush.reth.va = 0x1122_3344_5566_7788;
+        flush.reth.rkey = 0xabcd;
+        flush.reth.length = 0x1000;
+        assert_eq!(flush.packet_len(0), BTH_LEN + 4 + 16 + ICRC_LEN);
+        let mut out = [0u8; BTH_LEN + 4 + 16 + ICRC_LEN];
+        flush.write(&mut out, 0);
+        assert_eq!(out[BTH_LEN..BTH_LEN + 4], [0, 0, 0, 0x11]);
+        assert_eq!(out[BTH_LEN + 4], 0x11);
+        assert_eq!(out[BTH_LEN + 12..BTH_LEN + 16], [0, 0, 0xab, 0xcd]);
+        assert_eq!(Headers::parse(&out)?.0, flush);
+        // A flush carries no payload.
+        let mut long = [0u8; BTH_LEN + 4 + 16 + 4 + ICRC_LEN];
+        flush.write(&mut long, 4);
+        assert!(Headers::parse(&long).is_err());
+        // RC ATOMIC WRITE: BTH, RETH, then the eight bytes.
+        let raw = Opcode::encode(
+            TransportType::Rc,
+            Operation::AtomicWrite,
+            Position::Only,
+            false,
+            false,
+        )
+        .ok_or(EINVAL)?;
+        assert_eq!(raw, 0x1d);
+        let mut write = Headers::new(raw, 0x12, 6).ok_or(EINVAL)?;
+        write.reth.va = 0x1000;
+        write.reth.rkey = 7;
+        write.reth.length = 8;
+        let mut out = [0u8; BTH_LEN + 16 + 8 + ICRC_LEN];
+        write.write(&mut out, 8);
+        let (parsed, payload) = Headers::parse(&out)?;
+        assert_eq!(parsed, write);
+        assert_eq!(payload, BTH_LEN + 16..BTH_LEN + 24);
+        // Both are reliable-connection operations only.
+        for service in [TransportType::Uc, TransportType::Ud] {
+            for operation in [Operation::Flush, Operation::AtomicWrite] {
+                assert_eq!(
+                    Opcode::encode(service, operation, Position::Only, false, false),
+                    None
+                );
+            }
+        }
+        assert_eq!(Opcode::decode(0x3c), None);
+        assert_eq!(Opcode::decode(0x3d), None);
         Ok(())
     }
 

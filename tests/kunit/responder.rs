@@ -10,8 +10,8 @@ mod tests {
     use crate::{
         net::Outbox,
         transport::responder::{
-            atomic_answered, duplicate_acknowledgment, read_answered, remember, send_reply,
-            ReadReply, ReplyProgress, Responded,
+            atomic_answered, duplicate_acknowledgment, placement_answered, read_answered, remember,
+            send_reply, ReadReply, ReplyProgress, Responded,
         },
         wire::{Headers, Operation, Position},
     };
@@ -126,6 +126,39 @@ mod tests {
         assert_eq!(read_answered(&responded, 0), None);
         assert_eq!(atomic_answered(&responded, 2), Some((0xdead, 9)));
         assert_eq!(atomic_answered(&responded, 3), Some((1, 10)));
+        Ok(())
+    }
+
+    #[test]
+    fn atomic_writes_and_flushes_are_answered_again_not_done_again() -> Result {
+        let mut responded = KVec::new();
+        remember(
+            &mut responded,
+            2,
+            Responded::Placement { psn: 0x10, msn: 3 },
+        );
+        remember(
+            &mut responded,
+            2,
+            Responded::Atomic {
+                psn: 0x11,
+                original: 5,
+                msn: 4,
+            },
+        );
+        assert_eq!(placement_answered(&responded, 0x10), Some(3));
+        assert_eq!(placement_answered(&responded, 0x11), None);
+        assert_eq!(read_answered(&responded, 0x10), None);
+        assert_eq!(atomic_answered(&responded, 0x10), None);
+        // Forgotten once max_dest_rd_atomic newer ones are kept: then dropped as IBTA
+        // allows for a duplicate no longer held.
+        remember(
+            &mut responded,
+            2,
+            Responded::Placement { psn: 0x12, msn: 5 },
+        );
+        assert_eq!(placement_answered(&responded, 0x10), None);
+        assert_eq!(placement_answered(&responded, 0x12), Some(5));
         Ok(())
     }
 

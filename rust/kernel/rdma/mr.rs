@@ -277,6 +277,52 @@ impl Umem {
         Ok(())
     }
 
+    /// Stores `value` in the eight bytes `offset` bytes after the first byte ([`Umem::address`])
+    /// with one aligned 64-bit store, which other CPUs see whole or not at all (an IBTA atomic
+    /// write).
+    ///
+    /// May be called in any context: the page is mapped only for the store
+    /// (`sg_miter_next`). Fails with `EINVAL` if the bytes do not lie within the region or
+    /// are not 8-byte aligned in memory, and `EACCES` if the pages were not pinned for
+    /// writing.
+    pub fn store_u64(&self, offset: usize, value: u64) -> Result {
+        const LEN: usize = core::mem::size_of::<u64>();
+        let (sgl, nents, skip) = self.sg_range(offset, LEN)?;
+        if !self.writable() {
+            return Err(EACCES);
+        }
+        let mut miter = core::mem::MaybeUninit::<bindings::sg_mapping_iter>::zeroed();
+        let miter = miter.as_mut_ptr();
+        // SAFETY: `sgl` and `nents` describe the umem's pinned pages from a checkpoint on, valid
+        // while `self` lives (type invariant) and pinned for writing (checked above). The
+        // iterator maps one page at a time with `kmap_atomic`, which does not sleep, and is
+        // stopped before it goes out of scope.
+        unsafe {
+            bindings::sg_miter_start(
+                miter,
+                sgl,
+                nents,
+                bindings::SG_MITER_ATOMIC | bindings::SG_MITER_TO_SG,
+            );
+            let mapped = bindings::sg_miter_skip(miter, skip) && bindings::sg_miter_next(miter);
+            let addr = (*miter).addr.cast::<u64>();
+            let stored = mapped && (*miter).length >= LEN && addr.is_aligned();
+            if stored {
+                // `addr` is aligned and maps at least eight bytes of a pinned, writable page.
+                // The page is user memory, not Rust memory: user space and the device's other
+                // paths may access it concurrently, as they would DMA to it.
+                crate::sync::atomic::Atomic::<u64>::from_ptr(addr)
+                    .store(value, crate::sync::atomic::Relaxed);
+            }
+            bindings::sg_miter_stop(miter);
+            if stored {
+                Ok(())
+            } else {
+                Err(EINVAL)
+            }
+        }
+    }
+
     /// Returns the scatterlist of the pinned pages from the last checkpoint before `offset`, its
     /// entry count from there and the number of bytes to skip in it to reach `offset`, after
     /// checking that `len` bytes from `offset` lie within the region (`EINVAL` otherwise).
@@ -529,6 +575,28 @@ impl KernelDma {
             // may access concurrently, as with DMA; `dst` is the caller's, not overlapping it.
             unsafe { core::ptr::copy_nonoverlapping(ptr, dst.as_mut_ptr(), dst.len()) };
         }
+        Ok(())
+    }
+
+    /// Stores `value` at DMA address `addr` with one aligned 64-bit store, which other CPUs
+    /// see whole or not at all (an IBTA atomic write). Does not sleep.
+    ///
+    /// Fails with `EINVAL` if `addr` is not 8-byte aligned and `EFAULT` if the bytes are not
+    /// kernel memory of the direct map.
+    pub fn store_u64(&self, addr: u64, value: u64) -> Result {
+        if addr % 8 != 0 {
+            return Err(EINVAL);
+        }
+        let mut pieces = Self::pieces(addr, core::mem::size_of::<u64>())?;
+        let (ptr, _) = pieces.next().ok_or(EFAULT)?;
+        // SAFETY: `ptr` is aligned (checked above) and valid for eight bytes of direct-mapped
+        // memory in one page (`pieces`; an aligned 8-byte range does not cross a page), which an
+        // in-kernel consumer mapped for the device (type invariant) and may access concurrently,
+        // as with DMA.
+        unsafe {
+            crate::sync::atomic::Atomic::<u64>::from_ptr(ptr.cast())
+                .store(value, crate::sync::atomic::Relaxed)
+        };
         Ok(())
     }
 
