@@ -19,6 +19,7 @@ use crate::{
     net::udp::{self, Tunnel, Tunnels},
     verbs::ah::{self, AhTable, RrxeAh},
     verbs::cq::{self, RrxeCq},
+    verbs::mcast::McastGroups,
     verbs::mr::{self, RrxeMr, RrxeMw},
     verbs::qp::{self, QpTable, RrxeQp},
     verbs::srq::{self, RrxeSrq, SrqTable},
@@ -74,6 +75,9 @@ pub(crate) struct RrxeDevice {
     /// round, whose locks disable bottom halves).
     #[pin]
     pub(crate) atomic_lock: SpinLockBh<()>,
+    /// The multicast groups and the queue pairs attached to each.
+    #[pin]
+    pub(crate) mcast: McastGroups,
     counters: Counters,
     /// Tells the registry, when dropped, that the core is done with the device.
     _drop_notice: DataDropNotice,
@@ -164,6 +168,7 @@ pub(crate) fn create(
         // the acknowledgments its packets are owed wait behind busy user processes.
         queue: OwnedQueue::new(c_str!("rrxe"), QueueFlags::UNBOUND | QueueFlags::HIGHPRI, 0)?,
         atomic_lock <- new_spinlock_bh!(()),
+        mcast <- McastGroups::new(),
         counters: Default::default(),
         _drop_notice: drop_notice,
     }? Error);
@@ -368,6 +373,20 @@ impl rdma::Driver for Rrxe {
 
     fn destroy_qp(qp: &Qp<Self>) {
         qp::destroy(qp)
+    }
+
+    fn attach_mcast(qp: &Qp<Self>, gid: &[u8; 16], _lid: u16) -> Result {
+        // Only datagrams are sent to groups (IBTA 10.5.2.1).
+        if !qp.data().is_datagram() {
+            return Err(EINVAL);
+        }
+        let data = qp.device().data();
+        data.mcast.attach(data.netdev(), gid, qp.qp_num())
+    }
+
+    fn detach_mcast(qp: &Qp<Self>, gid: &[u8; 16], _lid: u16) -> Result {
+        let data = qp.device().data();
+        data.mcast.detach(data.netdev(), gid, qp.qp_num())
     }
 
     fn create_srq(

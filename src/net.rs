@@ -10,7 +10,8 @@
 use crate::{
     device::{Counter, Rrxe},
     transport::engine::Engine,
-    verbs::qp::state::Service,
+    verbs::mcast,
+    verbs::qp::{state::Service, QpInfo},
     wire::{self, Headers, Operation, Route},
 };
 use core::ops::Range;
@@ -87,6 +88,16 @@ impl Packet {
     pub(crate) fn into_buffer(self) -> Option<(Route, SkBuff)> {
         (self.transport.start == 0 && self.transport.end == self.skb.len())
             .then_some((self.route, self.skb))
+    }
+
+    /// Returns a second packet that shares this one's buffer, to deliver one datagram to
+    /// several queue pairs. Does not sleep.
+    fn try_clone(&self) -> Result<Self> {
+        Ok(Self {
+            route: self.route,
+            skb: self.skb.try_clone(GFP_ATOMIC)?,
+            transport: self.transport.clone(),
+        })
     }
 
     /// Checks the ICRC of a packet the device sent itself and decodes its headers, once.
@@ -171,6 +182,15 @@ pub(crate) struct Received {
 }
 
 impl Received {
+    /// Returns a second received packet that shares this one's buffer. Does not sleep.
+    fn try_clone(&self) -> Result<Self> {
+        Ok(Self {
+            packet: self.packet.try_clone()?,
+            headers: self.headers,
+            payload: self.payload.clone(),
+        })
+    }
+
     /// Returns the payload.
     pub(crate) fn payload(&self) -> &[u8] {
         self.packet.bytes().get(self.payload.clone()).unwrap_or(&[])
@@ -297,15 +317,58 @@ fn dispatch(device: &Device<Rrxe>, checked: Result<Received>, wakeups: &mut Wake
         return;
     };
     let headers = &received.headers;
+    if headers.bth.dest_qpn == mcast::MULTICAST_QPN {
+        deliver_to_group(device, received, wakeups);
+        return;
+    }
     let Some(info) = data.qps.get(headers.bth.dest_qpn) else {
         data.count(Counter::RxNoQp);
         return;
     };
+    deliver(device, &info, received, wakeups);
+}
+
+/// Delivers a datagram sent to a multicast group to every queue pair attached to the group
+/// (IBTA 10.5.2.1), each its own reference to the one buffer.
+fn deliver_to_group(device: &Device<Rrxe>, received: Received, wakeups: &mut Wakeups) {
+    let data = device.data();
+    let group = received.packet.route.destination;
+    let datagram = received.headers.opcode.transport == wire::TransportType::Ud;
+    if !datagram || !mcast::is_multicast(&group) {
+        data.count(Counter::RxMalformed);
+        return;
+    }
+    let members = data.mcast.members(&group);
+    if members.is_empty() {
+        data.count(Counter::RxNoQp);
+        return;
+    }
+    let mut received = Some(received);
+    let last = members.len() - 1;
+    for (i, qpn) in members.iter().enumerate() {
+        let Some(info) = data.qps.get(*qpn) else {
+            continue;
+        };
+        let copy = match i == last {
+            true => received.take(),
+            false => received.as_ref().and_then(|r| r.try_clone().ok()),
+        };
+        match copy {
+            Some(copy) => deliver(device, &info, copy, wakeups),
+            // Lost like a datagram on the wire.
+            None => data.count(Counter::RxInboxFull),
+        }
+    }
+}
+
+/// Delivers a packet to the queue pair `info` describes, if its service matches.
+fn deliver(device: &Device<Rrxe>, info: &QpInfo, received: Received, wakeups: &mut Wakeups) {
+    let data = device.data();
     let datagram = matches!(
         info.service,
         Service::UnreliableDatagram | Service::GeneralServices
     );
-    if datagram != (headers.opcode.transport == wire::TransportType::Ud) {
+    if datagram != (received.headers.opcode.transport == wire::TransportType::Ud) {
         data.count(Counter::RxMalformed);
         return;
     }

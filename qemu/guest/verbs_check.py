@@ -158,8 +158,11 @@ def mr_bad_access():
         # Remote write and atomics need local write (checked by the core).
         expect_errno(errno.EINVAL, MR, pd, 4096, e.IBV_ACCESS_REMOTE_WRITE)
         expect_errno(errno.EINVAL, MR, pd, 4096, e.IBV_ACCESS_REMOTE_ATOMIC)
-        # Zero-based regions are not offered.
+        # Zero-based regions are not offered, nor flushes to persistence (the core refuses
+        # what the device does not advertise); flushes to global visibility are.
         expect_errno(errno.EOPNOTSUPP, MR, pd, 4096, LW | e.IBV_ACCESS_ZERO_BASED)
+        expect_errno(errno.EOPNOTSUPP, MR, pd, 4096, LW | e.IBV_ACCESS_FLUSH_PERSISTENT)
+        MR(pd, 4096, LW | e.IBV_ACCESS_FLUSH_GLOBAL).close()
         MR(pd, 4096, LW).close()
 
 

@@ -35,7 +35,9 @@ check rrxe-ibv_devinfo devinfo
 # (here: the netdev's EUI-64, as the node GUID), RC_RNR_NAK_GEN (verbs check rnr-nak-*), SRQ_RESIZE
 # (verbs check srq-resize-*), MEM_WINDOW and MEM_WINDOW_TYPE_2B (pyverbs' MW
 # tests), MEM_MGT_EXTENSIONS (fast registration: NVMe over RDMA), HCA atomics
-# (pyverbs' atomic tests). No multicast groups are offered.
+# (pyverbs' atomic tests); of the extended flags, FLUSH_GLOBAL and ATOMIC_WRITE
+# (pyverbs' qpex flush and atomic write tests, the wire's placement runs), not
+# FLUSH_PERSISTENT; multicast groups (the wire's mckey runs).
 capabilities() {
 	local shown want="MEM_MGT_EXTENSIONS MEM_WINDOW MEM_WINDOW_TYPE_2B PORT_ACTIVE_EVENT RC_RNR_NAK_GEN SRQ_RESIZE SYS_IMAGE_GUID"
 	shown=$(awk '/^\tdevice_cap_flags:/ { f = 1; next }
@@ -44,19 +46,21 @@ capabilities() {
 	echo "device_cap_flags: $shown"
 	[ "$shown" = "$want" ] || { echo "expected: $want"; return 1; }
 	grep -E 'device_cap_flags|atomic_cap|max_mcast' /tmp/devinfo.txt
-	# None of the extended flags (flush, atomic write, ...) beyond these.
+	# Of the extended flags, exactly flush to global visibility (bit 38) and atomic
+	# write (bit 40).
 	local flags ex
 	flags=$(awk '$1 == "device_cap_flags:" { print $2 }' /tmp/devinfo.txt)
 	ex=$(awk '$1 == "device_cap_flags_ex:" { print $2 }' /tmp/devinfo.txt)
-	[ -n "$flags" ] && [ -n "$ex" ] && [ $((flags)) = $((ex)) ] || return 1
+	[ -n "$flags" ] && [ -n "$ex" ] && [ $((ex)) = $((flags | 1 << 38 | 1 << 40)) ] || return 1
 	local node image
 	node=$(awk '$1 == "node_guid:" { print $2 }' /tmp/devinfo.txt)
 	image=$(awk '$1 == "sys_image_guid:" { print $2 }' /tmp/devinfo.txt)
 	echo "node_guid $node, sys_image_guid $image"
 	[ -n "$node" ] && [ "$node" = "$image" ] && [ "$node" != 0000:0000:0000:0000 ] || return 1
 	grep -Eq 'atomic_cap:[[:space:]]+ATOMIC_HCA' /tmp/devinfo.txt &&
-		grep -Eq 'max_mcast_grp:[[:space:]]+0$' /tmp/devinfo.txt &&
-		grep -Eq 'max_mcast_qp_attach:[[:space:]]+0$' /tmp/devinfo.txt
+		grep -Eq 'max_mcast_grp:[[:space:]]+8192$' /tmp/devinfo.txt &&
+		grep -Eq 'max_mcast_qp_attach:[[:space:]]+56$' /tmp/devinfo.txt &&
+		grep -Eq 'max_total_mcast_qp_attach:[[:space:]]+458752$' /tmp/devinfo.txt
 }
 check rrxe-capabilities-shown-are-implemented capabilities
 

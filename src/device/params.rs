@@ -46,7 +46,7 @@ pub(crate) const PORT_CAP_CM_SUPPORTED: u32 = 1 << 16;
 /// (memory management extensions), memory windows of both types, a GUID for the system, and
 /// the memory placement extensions' atomic write and flush to global visibility. Nothing is
 /// advertised before it is implemented: flush to persistence (which needs persistent
-/// memory), automatic path migration, the bad P_Key/Q_Key counters and multicast are not.
+/// memory), automatic path migration and the bad P_Key/Q_Key counters are not.
 const DEVICE_CAP_FLAGS: u64 = bindings::ib_device_cap_flags_IB_DEVICE_PORT_ACTIVE_EVENT as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_SYS_IMAGE_GUID as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64
@@ -87,6 +87,9 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_srq_sge: MAX_SRQ_SGE,
         max_fast_reg_page_list_len: MAX_FAST_REG_PAGES,
         max_pkeys: 64,
+        max_mcast_grp: MAX_MCAST_GRP,
+        max_mcast_qp_attach: MAX_MCAST_QP_ATTACH,
+        max_total_mcast_qp_attach: MAX_TOTAL_MCAST_QP_ATTACH,
         local_ca_ack_delay: 15,
         ..Default::default()
     }
@@ -118,6 +121,13 @@ pub(crate) const MAX_FAST_REG_PAGES: u32 = 512;
 pub(crate) const MIN_MW_INDEX: u32 = (1 << 19) + 1;
 /// The last memory window index.
 pub(crate) const MAX_MW_INDEX: u32 = (1 << 20) - 1;
+
+/// Multicast groups a device has at most.
+pub(crate) const MAX_MCAST_GRP: u32 = 8192;
+/// Queue pairs attached to one multicast group at most.
+pub(crate) const MAX_MCAST_QP_ATTACH: u32 = 56;
+/// Attachments of queue pairs to groups a device has at most.
+pub(crate) const MAX_TOTAL_MCAST_QP_ATTACH: u32 = 0x70000;
 
 /// Maximum number of shared receive queues.
 pub(crate) const MAX_SRQ: u32 = DEFAULT_MAX - MIN_SRQ_NUM;

@@ -14,6 +14,7 @@ use super::{receive_checked, Packet, Wakeups};
 use crate::{
     device::{registry::Devices, Counter, Rrxe},
     transport::engine::Engine,
+    verbs::mcast,
     wire::{self, Route},
 };
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -159,6 +160,10 @@ impl udp_tunnel::Receiver for Inbound {
     /// Beyond it senders wait (see [`has_send_room`]), so that the queueing discipline below
     /// does not drop their packets and nothing grows without bound.
     const SEND_BUFFER: Option<u32> = Some(256 * 1024);
+
+    // Queue pairs of the host, this device's among them, may be members of the groups a
+    // device sends datagrams to.
+    const MULTICAST_LOOP: bool = true;
 
     fn write_space(&self) {
         let waiting = core::mem::take(&mut *self.waiting.lock());
@@ -318,7 +323,12 @@ impl InboundQueue {
             data.count(Counter::RxMalformed);
             return true;
         };
-        if !device.has_roce_v2_gid(1, &addressing.route.destination) {
+        let destination = &addressing.route.destination;
+        let for_device = match mcast::is_multicast(destination) {
+            true => data.mcast.has(destination),
+            false => device.has_roce_v2_gid(1, destination),
+        };
+        if !for_device {
             data.count(Counter::RxNotForDevice);
             return true;
         }

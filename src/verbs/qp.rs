@@ -148,6 +148,16 @@ pub(crate) struct RrxeQp {
     _entry: Entry<QpInfo>,
 }
 
+impl RrxeQp {
+    /// Returns whether the queue pair is of a datagram service (UD or QP1).
+    pub(crate) fn is_datagram(&self) -> bool {
+        matches!(
+            self.service,
+            Service::UnreliableDatagram | Service::GeneralServices
+        )
+    }
+}
+
 /// The mapping information of both work queues (`struct rxe_create_qp_resp`), receive queue
 /// first.
 #[repr(C)]

@@ -7,6 +7,7 @@ mod completer;
 mod counters;
 mod engine;
 mod kqueue;
+mod mcast;
 mod mr;
 mod packet;
 mod params;

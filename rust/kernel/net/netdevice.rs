@@ -82,6 +82,30 @@ impl NetDevice {
         }
     }
 
+    /// Adds the Ethernet multicast address `addr` to the device's list (`dev_mc_add`), so
+    /// that it receives frames sent to it. The list counts references: each add is undone by
+    /// one [`NetDevice::remove_multicast`]. Does not sleep.
+    ///
+    /// Fails with `EINVAL` on a device whose addresses are not Ethernet's, and `ENOMEM`.
+    pub fn add_multicast(&self, addr: &[u8; 6]) -> Result {
+        self.ethernet_address().ok_or(EINVAL)?;
+        // SAFETY: Valid by the type invariant; `addr` holds the device's `addr_len` (six,
+        // checked above) bytes. The function takes the address list's own lock.
+        to_result(unsafe { bindings::dev_mc_add(self.as_raw(), addr.as_ptr()) })
+    }
+
+    /// Removes one reference to the Ethernet multicast address `addr` from the device's list
+    /// (`dev_mc_del`). Does not sleep.
+    ///
+    /// Fails with `EINVAL` on a device whose addresses are not Ethernet's and `ENOENT` if the
+    /// list does not hold the address.
+    pub fn remove_multicast(&self, addr: &[u8; 6]) -> Result {
+        self.ethernet_address().ok_or(EINVAL)?;
+        // SAFETY: Valid by the type invariant; `addr` holds the device's `addr_len` (six,
+        // checked above) bytes. The function takes the address list's own lock.
+        to_result(unsafe { bindings::dev_mc_del(self.as_raw(), addr.as_ptr()) })
+    }
+
     /// Returns whether the device is administratively up and running (`netif_running`).
     pub fn is_running(&self) -> bool {
         // SAFETY: Valid by the type invariant.

@@ -105,6 +105,19 @@ impl SkBuff {
         usize::try_from(room).unwrap_or(0)
     }
 
+    /// Returns a second buffer that shares this one's data (`skb_clone`), to hand the same
+    /// packet to two owners: each may read it and drop it on its own, and neither writes it
+    /// while the other lives. Does not sleep with an atomic `flags`.
+    pub fn try_clone(&self, flags: Flags) -> Result<Self> {
+        // SAFETY: Valid by the type invariant. The clone takes its own reference to the shared
+        // data; `skb_clone` gives it no socket and no destructor.
+        let skb = unsafe { bindings::skb_clone(self.as_raw(), flags.as_raw()) };
+        // INVARIANT: A new buffer header, owned here, with no destructor or socket.
+        Ok(Self {
+            ptr: NonNull::new(skb).ok_or(ENOMEM)?,
+        })
+    }
+
     /// Returns whether a clone shares the buffer's data, which then must not be written.
     fn is_cloned(&self) -> bool {
         // SAFETY: Valid by the type invariant.

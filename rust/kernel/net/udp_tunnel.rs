@@ -48,6 +48,11 @@ pub trait Receiver: Send + Sync + Sized + 'static {
     /// ([`Tunnel::has_send_room`]). `None` keeps the system's default (`net.core.wmem_default`).
     const SEND_BUFFER: Option<u32> = None;
 
+    /// Whether the IPv4 socket loops the multicast datagrams it sends back to the host's own
+    /// members of their group (`IP_MULTICAST_LOOP`), as an ordinary socket does: UDP tunnel
+    /// sockets do not by default. The IPv6 socket does either way.
+    const MULTICAST_LOOP: bool = false;
+
     /// Called when the stack freed a buffer sent through the tunnel and its socket has room
     /// ([`Tunnel::has_send_room`]), and once more when the tunnel closes, so that no sender
     /// waits for a socket that is gone. Called in any context, possibly with interrupts
@@ -387,6 +392,30 @@ impl<T: Receiver> Registration<T> {
         // the socket plus an RCU grace period: every path that releases the sockets waits for
         // one before giving up its reference to `shared`.
         unsafe { bindings::setup_udp_tunnel_sock(net, (*sock.as_ptr()).sk, &mut tunnel) };
+        if T::MULTICAST_LOOP && !ipv6 {
+            let on: c_int = 1;
+            let mut value = bindings::sockptr_t::default();
+            value.__bindgen_anon_1.kernel = (&raw const on).cast_mut().cast();
+            value.set_is_kernel(true);
+            // SAFETY: A new socket of `net`; the option's value is a kernel `int` that lives
+            // for the call. The option is set without the socket lock, as the stack does.
+            let set = unsafe {
+                bindings::ip_setsockopt(
+                    (*sock.as_ptr()).sk,
+                    bindings::SOL_IP as c_int,
+                    bindings::IP_MULTICAST_LOOP as c_int,
+                    value,
+                    core::mem::size_of::<c_int>() as c_uint,
+                )
+            };
+            if let Err(e) = to_result(set) {
+                // SAFETY: The socket was created above, has received nothing that reaches
+                // `shared` after the grace period the release waits for, and is not used
+                // after this.
+                unsafe { bindings::udp_tunnel_sock_release((*sock.as_ptr()).sk) };
+                return Err(e);
+            }
+        }
         // The stack reads the write space callback and the send buffer with `READ_ONCE`: they
         // are written with `WRITE_ONCE`'s volatile stores. The callback reads the user data as
         // the receive callback does; `Sockets::release` puts the socket's own back first.

@@ -154,6 +154,19 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// send (`query_qp`). May sleep.
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
 
+    /// Attaches a datagram queue pair to the multicast group `gid` (`attach_mcast`): the
+    /// datagrams sent to the group reach it. `lid` is the group's LID, zero on RoCE. May
+    /// sleep.
+    fn attach_mcast(_qp: &Qp<Self>, _gid: &[u8; 16], _lid: u16) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Detaches a queue pair from the multicast group `gid` (`detach_mcast`). Called only
+    /// by drivers that implement [`Driver::attach_mcast`]. May sleep.
+    fn detach_mcast(_qp: &Qp<Self>, _gid: &[u8; 16], _lid: u16) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Rings a user queue pair's send doorbell (`post_send` with no work requests): user space
     /// has placed send work requests in the queue it shares with the driver. Does not sleep.
     fn send_doorbell(_qp: &Qp<Self>) -> Result {
@@ -355,6 +368,16 @@ impl<T: Driver> OperationsVTable<T> {
         modify_qp: Some(callbacks::modify_qp::<T>),
         query_qp: Some(callbacks::query_qp::<T>),
         destroy_qp: Some(callbacks::destroy_qp::<T>),
+        attach_mcast: if T::HAS_ATTACH_MCAST {
+            Some(callbacks::attach_mcast::<T>)
+        } else {
+            None
+        },
+        detach_mcast: if T::HAS_ATTACH_MCAST {
+            Some(callbacks::detach_mcast::<T>)
+        } else {
+            None
+        },
         post_send: if T::HAS_SEND_DOORBELL || T::HAS_POST_SEND {
             Some(callbacks::post_send::<T>)
         } else {
@@ -1089,6 +1112,42 @@ mod callbacks {
                 )
             };
             T::modify_qp(this, &attr, mask, udata.as_mut())?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn attach_mcast<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        gid: *mut bindings::ib_gid,
+        lid: u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A QP of `T`, and a GID valid for reads for the call.
+            let (this, gid) = unsafe { (Qp::<T>::from_raw(qp), (*gid).raw) };
+            T::attach_mcast(this, &gid, lid)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn detach_mcast<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        gid: *mut bindings::ib_gid,
+        lid: u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A QP of `T`, and a GID valid for reads for the call.
+            let (this, gid) = unsafe { (Qp::<T>::from_raw(qp), (*gid).raw) };
+            T::detach_mcast(this, &gid, lid)?;
             Ok(0)
         })
     }
