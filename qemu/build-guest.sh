@@ -29,6 +29,7 @@ new="$out/rootfs.new"
 packages=(
 	libibverbs1 ibverbs-providers ibverbs-utils rdmacm-utils perftest
 	python3 python3-pyverbs iproute2 kmod procps iputils-ping linux-perf iperf3 fio
+	nfs-kernel-server
 )
 rm -rf "$new" "$out/rootfs.cpio.gz"
 log "building guest userspace (Debian trixie: ${packages[*]})"
