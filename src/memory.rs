@@ -580,21 +580,7 @@ impl MemoryTables {
         len: usize,
         rights: Access,
     ) -> Option<Arc<MrState>> {
-        if !is_window_key(key) {
-            return self.resolve(key, pd, addr, len, rights);
-        }
-        let window = self.windows.get(key_index(key))?;
-        let binding = window.binding.lock();
-        let region = binding.region.as_ref()?;
-        let end = addr.checked_add(len as u64)?;
-        let allowed = window.pd == pd
-            && u32::from(binding.key) == key & 0xff
-            && (window.kind == MwKind::Type1 || binding.qpn == qpn)
-            && binding.access.contains(rights)
-            && addr >= binding.addr
-            && end <= binding.addr.checked_add(binding.length)?
-            && region.0.holds(addr, len);
-        allowed.then(|| region.0.clone())
+        self.resolve_key(key, pd, qpn, rights, Some((addr, len)))
     }
 
     /// Resolves a remote key for a flush of its whole region (IBTA oA19-16, selectivity
@@ -607,17 +593,44 @@ impl MemoryTables {
         qpn: u32,
         rights: Access,
     ) -> Option<Arc<MrState>> {
+        self.resolve_key(key, pd, qpn, rights, None)
+    }
+
+    /// Resolves a remote key for the bytes `range` names, if it names any.
+    fn resolve_key(
+        &self,
+        key: u32,
+        pd: usize,
+        qpn: u32,
+        rights: Access,
+        range: Option<(u64, usize)>,
+    ) -> Option<Arc<MrState>> {
         if !is_window_key(key) {
-            let region = self.region(key)?;
-            return (region.pd() == pd && region.access().contains(rights)).then_some(region);
+            return match range {
+                Some((addr, len)) => self.resolve(key, pd, addr, len, rights),
+                None => {
+                    let region = self.region(key)?;
+                    (region.pd() == pd && region.access().contains(rights)).then_some(region)
+                }
+            };
         }
         let window = self.windows.get(key_index(key))?;
         let binding = window.binding.lock();
         let region = binding.region.as_ref()?;
+        let within = match range {
+            Some((addr, len)) => {
+                let end = addr.checked_add(len as u64)?;
+                addr >= binding.addr
+                    && end <= binding.addr.checked_add(binding.length)?
+                    && region.0.holds(addr, len)
+            }
+            None => true,
+        };
         let allowed = window.pd == pd
             && u32::from(binding.key) == key & 0xff
             && (window.kind == MwKind::Type1 || binding.qpn == qpn)
-            && binding.access.contains(rights);
+            && binding.access.contains(rights)
+            && within;
         allowed.then(|| region.0.clone())
     }
 

@@ -1126,12 +1126,8 @@ mod callbacks {
         gid: *mut bindings::ib_gid,
         lid: u16,
     ) -> c_int {
-        from_result(|| {
-            // SAFETY: A QP of `T`, and a GID valid for reads for the call.
-            let (this, gid) = unsafe { (Qp::<T>::from_raw(qp), (*gid).raw) };
-            T::attach_mcast(this, &gid, lid)?;
-            Ok(0)
-        })
+        // SAFETY: As the caller guarantees.
+        unsafe { mcast_call::<T>(qp, gid, lid, T::attach_mcast) }
     }
 
     /// # Safety
@@ -1144,10 +1140,25 @@ mod callbacks {
         gid: *mut bindings::ib_gid,
         lid: u16,
     ) -> c_int {
+        // SAFETY: As the caller guarantees.
+        unsafe { mcast_call::<T>(qp, gid, lid, T::detach_mcast) }
+    }
+
+    /// Calls `op` for `attach_mcast` or `detach_mcast`.
+    ///
+    /// # Safety
+    ///
+    /// `qp` is a QP of `T` and `gid` valid for reads for the call.
+    unsafe fn mcast_call<T: Driver>(
+        qp: *mut bindings::ib_qp,
+        gid: *mut bindings::ib_gid,
+        lid: u16,
+        op: fn(&Qp<T>, &[u8; 16], u16) -> Result,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: A QP of `T`, and a GID valid for reads for the call.
             let (this, gid) = unsafe { (Qp::<T>::from_raw(qp), (*gid).raw) };
-            T::detach_mcast(this, &gid, lid)?;
+            op(this, &gid, lid)?;
             Ok(0)
         })
     }
