@@ -17,7 +17,10 @@
 # tests (ib_write_bw at path MTU 1024 and 4096), and the RDMA CM's rping -V,
 # ucmatose and udaddy to that family's address of the server; and, over the
 # IPv4 GID, atomic writes (and between rrxe devices flushes) from the client's
-# device into the server's region (-ipv4-placement, qemu/guest/wire_placement.py).
+# device into the server's region (-ipv4-placement, qemu/guest/wire_placement.py),
+# a multicast group with the server's device sending to two receivers on the
+# client's (-ipv4-mckey; with an rrxe sender), and between rrxe devices NFS over
+# RDMA (-ipv4-nfs).
 # The tools' own TCP exchange runs over IPv4 whatever the family; the GID index
 # decides how the RoCE packets travel. Results are named wire-SERVER-CLIENT-FAMILY-TOOL,
 # with -mtuN where the path MTU is chosen; the rrxe devices' counters must
@@ -486,6 +489,108 @@ placement() {
 		$DEV_A $gid4_a $only
 }
 
+# multicast PREFIX: a multicast group between the namespaces over IPv4 (rdmacm-utils'
+# mckey): two receivers in ns-b join group 239.1.2.3 and, once both wait for data, a sender
+# in ns-a joins it and sends 10 datagrams to it; each receiver must take every one (it
+# exits once 10 have arrived). Named PREFIX-ipv4-mckey.
+multicast() {
+	local name=$1-ipv4-mckey log=/host/logs/$1-ipv4-mckey.log pids=() i f rc=0 status end
+	local args=(-m 239.1.2.3 -C 10 -S 256)
+	stage_due $name mckey || return 0
+	for i in 1 2; do
+		ip netns exec $NS_B timeout -k 5 $LIMIT stdbuf -oL mckey "${args[@]}" -b $IP4_B \
+			>"$log.receiver$i" 2>&1 &
+		pids+=($!)
+	done
+	# Each prints this once it has joined, posted its receives and waits.
+	end=$((SECONDS + READY))
+	until [ "$(grep -l 'receiving data transfers' "$log.receiver1" "$log.receiver2" | wc -l)" = 2 ]; do
+		if [ $SECONDS -ge $end ] || ! kill -0 "${pids[0]}" || ! kill -0 "${pids[1]}"; then
+			echo "the receivers did not both wait for data within ${READY}s" >"$log.sender"
+			rc=1
+			break
+		fi
+		sleep 0.1
+	done 2>/dev/null
+	if [ $rc = 0 ]; then
+		ip netns exec $NS_A timeout -k 5 $LIMIT stdbuf -oL mckey "${args[@]}" -s -b $IP4_A \
+			>"$log.sender" 2>&1 || rc=$?
+	fi
+	for i in 0 1; do
+		[ $rc = 0 ] || kill "${pids[$i]}" 2>/dev/null
+		wait "${pids[$i]}" || { status=$?; [ $rc != 0 ] || rc=$status; }
+	done
+	for f in sender receiver1 receiver2; do
+		echo "--- $f"
+		cat "$log.$f"
+		rm -f "$log.$f"
+	done >"$log"
+	case $rc in
+	0) pass "$name" ;;
+	124) fail "$name" "timed out after ${LIMIT}s (logs/$name.log)" ;;
+	*) fail "$name" "exit $rc (logs/$name.log)" ;;
+	esac
+}
+
+# nfs PREFIX DRIVER_A DRIVER_B: NFS over RDMA between the namespaces, over IPv4
+# (qemu/guest/nfs_rdma.sh): an NFSv4 server in ns-a exports a tmpfs directory and listens
+# for RPC over RDMA; a client in ns-b mounts it with proto=rdma, writes a file of 4 MiB of
+# random bytes, unmounts, mounts again and reads it back, equal, and the server's
+# directory holds the same bytes; each rrxe device received at least 1000 packets (4 MiB
+# in RDMA reads and writes); the server stops cleanly. Named PREFIX-ipv4-nfs.
+nfs() {
+	local name=$1-ipv4-nfs export=/tmp/nfs-export data=/tmp/nfs-data state=/var/lib/nfs modules
+	stage_due $name nfs || return 0
+	modules=$(loaded_modules)
+	# The server's state directory, on the read-only root, becomes writable for the run.
+	check $name-export sh -c "mkdir -p $export && mount -t tmpfs -o size=16m nfs-export $export &&
+		mount -t tmpfs nfs-state $state && mkdir $state/v4recovery && touch $state/etab $state/rmtab &&
+		head -c 4194304 /dev/urandom >$data" || return 1
+	if check $name-server-start ip netns exec $NS_A /repo/qemu/guest/nfs_rdma.sh server-start $export; then
+		local before_a before_b
+		before_a=$(rx_packets "$2" $DEV_A) && before_b=$(rx_packets "$3" $DEV_B)
+		check $name timeout $LIMIT ip netns exec $NS_B /repo/qemu/guest/nfs_rdma.sh client $IP4_A $data
+		check $name-server-copy cmp $data $export/file
+		check $name-over-rrxe moved_by 1000 "$before_a" "$(rx_packets "$2" $DEV_A)" \
+			"$before_b" "$(rx_packets "$3" $DEV_B)"
+	fi
+	check $name-server-stop ip netns exec $NS_A /repo/qemu/guest/nfs_rdma.sh server-stop
+	# With what they loaded (sunrpc, lockd, the GSS and crypto helpers).
+	check $name-modules-removed unload_since "$modules"
+	check $name-unexport sh -c "umount $export && rmdir $export && umount $state && rm -f $data"
+}
+
+loaded_modules() {
+	lsmod | awk 'NR > 1 { print $1 }' | xargs
+}
+
+# unload_since MODULES: unloads every module loaded but not in MODULES (a list of names),
+# those no other module uses first; fails, naming them, if some cannot be unloaded.
+unload_since() {
+	local before=" $1 " m left progress
+	while :; do
+		left= progress=0
+		for m in $(loaded_modules); do
+			[[ $before == *" $m "* ]] && continue
+			if rmmod "$m" 2>/dev/null; then progress=1; else left="$left $m"; fi
+		done
+		[ -n "$left" ] || return 0
+		[ $progress = 1 ] || { echo "still loaded:$left"; return 1; }
+	done
+}
+
+# rx_packets DRIVER DEV: the packets rrxe device DEV received ("-" for an rdma_rxe device).
+rx_packets() {
+	if [ "$1" = rrxe ]; then counter "$2" rx_packets; else echo -; fi
+}
+
+# moved_by N BEFORE_A AFTER_A BEFORE_B AFTER_B: whether each rrxe device's count went up by
+# at least N ("-" for an rdma_rxe device).
+moved_by() {
+	echo "received: $DEV_A $2 -> $3, $DEV_B $4 -> $5"
+	{ [ "$2" = - ] || [ $(($3 - $2)) -ge "$1" ]; } && { [ "$4" = - ] || [ $(($5 - $4)) -ge "$1" ]; }
+}
+
 # pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
 # server's, in ns-a) and a DRIVER_B device (the client's, in ns-b), then loss
 # and reordering on the wire.
@@ -498,6 +603,10 @@ pairing() {
 			family $p $f
 		done
 		placement $p "$1" "$2"
+		# rdma_rxe's multicast datagrams do not reach another namespace (rdma_rxe to
+		# rdma_rxe neither): its devices only receive here.
+		[ "$1" != rrxe ] || multicast $p
+		[ "$1:$2" != rrxe:rrxe ] || nfs $p "$1" "$2"
 		[ "$1" != rrxe ] || check $p-statistic-a statistic $DEV_A
 		[ "$2" != rrxe ] || check $p-statistic-b statistic $DEV_B
 	else
