@@ -40,6 +40,7 @@ use kernel::{
         object::{Cq, Pd, Qp, Srq},
         post::{PostError, RecvRequests, SendRequests},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
+        restrack::DriverDetails,
         stats::{CounterName, Mad, MadOutcome},
         udata::UData,
         wc::CompletionSlots,
@@ -373,6 +374,10 @@ impl rdma::Driver for Rrxe {
 
     fn destroy_qp(qp: &Qp<Self>) {
         qp::destroy(qp)
+    }
+
+    fn qp_details(qp: &Qp<Self>, details: &mut DriverDetails<'_>) -> Result {
+        qp::details(qp, details)
     }
 
     fn attach_mcast(qp: &Qp<Self>, gid: &[u8; 16], _lid: u16) -> Result {

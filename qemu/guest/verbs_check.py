@@ -11,11 +11,13 @@ validate some QP attribute values: the checks of those skip for it.
 import argparse
 import ctypes
 import errno
+import json
 import mmap
 import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -900,6 +902,41 @@ def connected_pair(pd, cq, max_rd_atomic=4, max_dest_rd_atomic=4):
     return qp, peer
 
 
+def qp_details(qpn):
+    """What `rdma res show qp -dd` shows of queue pair `qpn` of the device."""
+    out = subprocess.run(["rdma", "-j", "-dd", "res", "show", "qp", "link", f"{args.dev}/1",
+                          "lqpn", str(qpn)], check=True, capture_output=True, text=True).stdout
+    (entry,) = json.loads(out)
+    # The tool names the driver's values with a prefix of its own.
+    return {k.removeprefix("drv_"): v for k, v in entry.items() if k.startswith("drv_")}
+
+
+def qp_details_follow_the_transport():
+    """`rdma res show qp -dd` shows an RC QP's transport state: the requester's next and
+    first unacknowledged PSNs start at its send PSN, the responder expects its receive PSN,
+    the window is full and nothing is in flight; once a write of 3 packets completes, both
+    PSNs of the requester and the PSN its peer expects are 3 further."""
+    if args.reference:
+        raise Skip("rdma_rxe shows no driver details")
+    with PD(ctx) as pd, CQ(ctx, 8) as cq, \
+            MR(pd, 8192, LW | e.IBV_ACCESS_REMOTE_WRITE) as mr:
+        qp, peer = connected_pair(pd, cq)
+        psn = rc_attr().sq_psn
+        shown = qp_details(qp.qp_num)
+        want = {"next_psn": psn, "unacked_psn": psn, "expected_psn": psn, "window": 128,
+                "in_flight": 0, "deferred": 0}
+        assert {k: shown.get(k) for k in want} == want, f"shown {shown}"
+        wr = SendWR(wr_id=1, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(mr.buf, 3000, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(mr.rkey, mr.buf + 4096)
+        qp.post_send(wr)
+        wcs = poll_n(cq, 1)
+        assert [(wc.wr_id, wc.status) for wc in wcs] == [(1, e.IBV_WC_SUCCESS)], wcs
+        shown, peer_shown = qp_details(qp.qp_num), qp_details(peer.qp_num)
+        assert (shown["next_psn"], shown["unacked_psn"]) == (psn + 3, psn + 3), f"shown {shown}"
+        assert peer_shown["expected_psn"] == psn + 3, f"peer shows {peer_shown}"
+
+
 def post_read(qp, wr_id, local, lkey, remote, rkey, length):
     wr = SendWR(wr_id=wr_id, opcode=e.IBV_WR_RDMA_READ, num_sge=1,
                 sg=[SGE(local, length, lkey)], send_flags=e.IBV_SEND_SIGNALED)
@@ -1312,6 +1349,7 @@ check("ring-garbage-recv-masked-flush", ring_garbage_recv)
 check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 check("legacy-post-recv-refused", legacy_post_recv_refused)
+check("qp-details-follow-the-transport", qp_details_follow_the_transport)
 check("rc-retry-exceeded-when-peer-is-gone", retry_exceeded_when_peer_is_gone)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 # `make stress` runs this one (--only): it keeps both CPUs busy for minutes.

@@ -19,6 +19,7 @@ pub mod mr;
 pub mod object;
 pub mod post;
 pub mod qp;
+pub mod restrack;
 pub mod stats;
 pub mod udata;
 pub mod wc;

@@ -48,6 +48,7 @@ use kernel::{
         object::{Cq, Pd, Qp},
         post::{send_flags, PostError, RecvRequests, SendRequest, SendRequests, Sge, WrOpcode},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, QpType},
+        restrack::DriverDetails,
         udata::UData,
         wc::{QpEvent, WcOpcode},
     },
@@ -146,6 +147,28 @@ pub(crate) struct RrxeQp {
     pd: usize,
     _mappings: Mappings,
     _entry: Entry<QpInfo>,
+}
+
+/// Puts the transport's state into `details`, for `rdma res show qp -dd`: the requester's
+/// next PSN, first PSN not acknowledged, window and requests in flight, and the responder's
+/// expected PSN, message sequence number and request packets waiting behind a read.
+pub(crate) fn details(qp: &Qp<Rrxe>, details: &mut DriverDetails<'_>) -> Result {
+    let values = {
+        let t = qp.data().transport.lock();
+        [
+            (c"next_psn", t.next_psn),
+            (c"unacked_psn", t.unacked_psn),
+            (c"window", t.window.size()),
+            (c"in_flight", t.in_flight.len() as u32),
+            (c"expected_psn", t.expected_psn),
+            (c"msn", t.msn),
+            (c"deferred", t.deferred.len() as u32),
+        ]
+    };
+    for (name, value) in values {
+        details.put_u32(name, value)?;
+    }
+    Ok(())
 }
 
 impl RrxeQp {

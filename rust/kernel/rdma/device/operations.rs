@@ -21,6 +21,7 @@ use crate::{
         object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
         post::{self, PostError, RecvRequests, SendRequests},
         qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
+        restrack::DriverDetails,
         stats::{CounterName, Mad, MadOutcome, MAD_SIZE},
         udata::UData,
         wc::CompletionSlots,
@@ -153,6 +154,12 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Returns a queue pair's attributes, its work queue sizes and whether it signals every
     /// send (`query_qp`). May sleep.
     fn query_qp(qp: &Qp<Self>) -> Result<(QpAttr, QpCaps, bool)>;
+
+    /// Puts a queue pair's driver-specific details into `details`, for `rdma res show qp -dd`
+    /// (`fill_res_qp_entry`). May sleep.
+    fn qp_details(_qp: &Qp<Self>, _details: &mut DriverDetails<'_>) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
 
     /// Attaches a datagram queue pair to the multicast group `gid` (`attach_mcast`): the
     /// datagrams sent to the group reach it. `lid` is the group's LID, zero on RoCE. May
@@ -368,6 +375,11 @@ impl<T: Driver> OperationsVTable<T> {
         modify_qp: Some(callbacks::modify_qp::<T>),
         query_qp: Some(callbacks::query_qp::<T>),
         destroy_qp: Some(callbacks::destroy_qp::<T>),
+        fill_res_qp_entry: if T::HAS_QP_DETAILS {
+            Some(callbacks::fill_res_qp_entry::<T>)
+        } else {
+            None
+        },
         attach_mcast: if T::HAS_ATTACH_MCAST {
             Some(callbacks::attach_mcast::<T>)
         } else {
@@ -1142,6 +1154,21 @@ mod callbacks {
     ) -> c_int {
         // SAFETY: As the caller guarantees.
         unsafe { mcast_call::<T>(qp, gid, lid, T::detach_mcast) }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn fill_res_qp_entry<T: Driver>(
+        msg: *mut bindings::sk_buff,
+        qp: *mut bindings::ib_qp,
+    ) -> c_int {
+        // SAFETY: A QP of `T` the core holds for the call.
+        let this = unsafe { Qp::<T>::from_raw(qp) };
+        // SAFETY: `msg` is the reply the core is filling for this queue pair.
+        unsafe { DriverDetails::fill(msg, |details| T::qp_details(this, details)) }
     }
 
     /// Calls `op` for `attach_mcast` or `detach_mcast`.
