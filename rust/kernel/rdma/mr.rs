@@ -294,32 +294,33 @@ impl Umem {
         let mut miter = core::mem::MaybeUninit::<bindings::sg_mapping_iter>::zeroed();
         let miter = miter.as_mut_ptr();
         // SAFETY: `sgl` and `nents` describe the umem's pinned pages from a checkpoint on, valid
-        // while `self` lives (type invariant) and pinned for writing (checked above). The
-        // iterator maps one page at a time with `kmap_atomic`, which does not sleep, and is
-        // stopped before it goes out of scope.
+        // while `self` lives (type invariant); the iterator is stopped below.
         unsafe {
             bindings::sg_miter_start(
                 miter,
                 sgl,
                 nents,
                 bindings::SG_MITER_ATOMIC | bindings::SG_MITER_TO_SG,
-            );
+            )
+        };
+        // SAFETY: The iterator was started above; it maps a page with `kmap_atomic`, which does
+        // not sleep.
+        let (mapped, addr, length) = unsafe {
             let mapped = bindings::sg_miter_skip(miter, skip) && bindings::sg_miter_next(miter);
-            let addr = (*miter).addr.cast::<u64>();
-            let stored = mapped && (*miter).length >= LEN && addr.is_aligned();
-            if stored {
-                // `addr` is aligned and maps at least eight bytes of a pinned, writable page.
-                // The page is user memory, not Rust memory: user space and the device's other
-                // paths may access it concurrently, as they would DMA to it.
-                crate::sync::atomic::Atomic::<u64>::from_ptr(addr)
-                    .store(value, crate::sync::atomic::Relaxed);
-            }
-            bindings::sg_miter_stop(miter);
-            if stored {
-                Ok(())
-            } else {
-                Err(EINVAL)
-            }
+            (mapped, (*miter).addr.cast::<u64>(), (*miter).length)
+        };
+        let stored = mapped && length >= LEN && addr.is_aligned();
+        if stored {
+            // SAFETY: `addr` is aligned and maps at least eight bytes of a page pinned for
+            // writing (checked above) while the iterator is not stopped; it is user memory.
+            unsafe { store_once(addr, value) };
+        }
+        // SAFETY: The iterator was started above and is stopped once.
+        unsafe { bindings::sg_miter_stop(miter) };
+        if stored {
+            Ok(())
+        } else {
+            Err(EINVAL)
         }
     }
 
@@ -499,6 +500,20 @@ impl<T: Driver> Mr<T> {
     }
 }
 
+/// Stores `value` at `ptr` with one 64-bit store (`WRITE_ONCE`), which other CPUs see whole or
+/// not at all.
+///
+/// # Safety
+///
+/// `ptr` is aligned and valid for writes of eight bytes of memory that is not Rust's (user
+/// memory, or kernel memory mapped for the device), which others may access concurrently.
+unsafe fn store_once(ptr: *mut u64, value: u64) {
+    // SAFETY: Aligned and valid (the caller's contract). The memory is accessed concurrently
+    // only as DMA accesses it, by user space or an in-kernel consumer, not as a Rust object.
+    unsafe { crate::sync::atomic::Atomic::<u64>::from_ptr(ptr) }
+        .store(value, crate::sync::atomic::Relaxed);
+}
+
 /// Returns a random memory key byte (`get_random_u8`): the low eight bits of a local or
 /// remote key, which make a stale or guessed key unlikely to name a live region.
 pub fn random_key() -> u8 {
@@ -590,13 +605,9 @@ impl KernelDma {
         let mut pieces = Self::pieces(addr, core::mem::size_of::<u64>())?;
         let (ptr, _) = pieces.next().ok_or(EFAULT)?;
         // SAFETY: `ptr` is aligned (checked above) and valid for eight bytes of direct-mapped
-        // memory in one page (`pieces`; an aligned 8-byte range does not cross a page), which an
-        // in-kernel consumer mapped for the device (type invariant) and may access concurrently,
-        // as with DMA.
-        unsafe {
-            crate::sync::atomic::Atomic::<u64>::from_ptr(ptr.cast())
-                .store(value, crate::sync::atomic::Relaxed)
-        };
+        // memory (`pieces`; aligned, they lie in one page) an in-kernel consumer mapped for the
+        // device (type invariant).
+        unsafe { store_once(ptr.cast(), value) };
         Ok(())
     }
 

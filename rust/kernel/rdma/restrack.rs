@@ -33,22 +33,6 @@ impl DriverDetails<'_> {
         })
     }
 
-    /// Puts `value` under `name`, shown in hexadecimal.
-    pub fn put_u32_hex(&mut self, name: &CStr, value: u32) -> Result {
-        // SAFETY: As for `put_u32`.
-        to_result(unsafe {
-            bindings::rdma_nl_put_driver_u32_hex(self.msg.as_ptr(), name.as_char_ptr(), value)
-        })
-    }
-
-    /// Puts `value` under `name`, shown in decimal.
-    pub fn put_u64(&mut self, name: &CStr, value: u64) -> Result {
-        // SAFETY: As for `put_u32`.
-        to_result(unsafe {
-            bindings::rdma_nl_put_driver_u64(self.msg.as_ptr(), name.as_char_ptr(), value)
-        })
-    }
-
     /// Writes the details `fill` puts into `msg` as its driver attribute nest, which is
     /// taken back whole if `fill` fails: the C entry point of `fill_res_*_entry`.
     ///
