@@ -37,11 +37,15 @@ pub(crate) struct McastGroups {
 /// The QPN datagrams to a multicast group are sent to (IBTA 10.5.2.1).
 pub(crate) const MULTICAST_QPN: u32 = 0x00ff_ffff;
 
+/// Returns whether `gid` is an IPv4 address mapped into IPv6 (`::ffff:a.b.c.d`).
+fn is_ipv4_mapped(gid: &[u8; 16]) -> bool {
+    gid[..10].iter().all(|&b| b == 0) && gid[10] == 0xff && gid[11] == 0xff
+}
+
 /// Returns whether `gid` is a multicast address: IPv6 `ff00::/8`, or IPv4 `224.0.0.0/4`
 /// mapped into IPv6.
 pub(crate) fn is_multicast(gid: &[u8; 16]) -> bool {
-    let ipv4_mapped = gid[..10].iter().all(|&b| b == 0) && gid[10] == 0xff && gid[11] == 0xff;
-    match ipv4_mapped {
+    match is_ipv4_mapped(gid) {
         true => gid[12] & 0xf0 == 0xe0,
         false => gid[0] == 0xff,
     }
@@ -50,8 +54,7 @@ pub(crate) fn is_multicast(gid: &[u8; 16]) -> bool {
 /// Returns the Ethernet address frames to group `gid` are sent to: `01:00:5e` and the low 23
 /// bits of an IPv4 group (RFC 1112), `33:33` and the low 32 bits of an IPv6 one (RFC 2464).
 pub(crate) fn ethernet_address(gid: &[u8; 16]) -> [u8; 6] {
-    let ipv4_mapped = gid[..10].iter().all(|&b| b == 0) && gid[10] == 0xff && gid[11] == 0xff;
-    match ipv4_mapped {
+    match is_ipv4_mapped(gid) {
         true => [0x01, 0x00, 0x5e, gid[13] & 0x7f, gid[14], gid[15]],
         false => [0x33, 0x33, gid[12], gid[13], gid[14], gid[15]],
     }
