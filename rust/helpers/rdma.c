@@ -47,6 +47,30 @@ __rust_helper struct ib_ucontext *rust_helper_rdma_udata_to_ucontext(struct ib_u
 	return udata ? container_of(udata, struct uverbs_attr_bundle, driver_udata)->context : NULL;
 }
 
+__rust_helper struct net *rust_helper_rdma_dev_net(struct ib_device *device)
+{
+	return rdma_dev_net(device);
+}
+
+__rust_helper const struct uverbs_attr *
+rust_helper_uverbs_attr_get(const struct uverbs_attr_bundle *attrs_bundle, u16 idx)
+{
+	return uverbs_attr_get(attrs_bundle, idx);
+}
+
+__rust_helper int rust_helper__uverbs_copy_from_or_zero(void *to,
+							const struct uverbs_attr_bundle *attrs_bundle,
+							size_t idx, size_t size)
+{
+	return _uverbs_copy_from_or_zero(to, attrs_bundle, idx, size);
+}
+
+__rust_helper struct ib_ucontext *
+rust_helper_ib_uverbs_get_ucontext(const struct uverbs_attr_bundle *attrs)
+{
+	return ib_uverbs_get_ucontext(attrs);
+}
+
 #endif
 
 __rust_helper void *rust_helper_ib_virt_dma_to_ptr(u64 dma_addr)

@@ -21,6 +21,7 @@ pub mod post;
 pub mod qp;
 pub mod restrack;
 pub mod stats;
+pub mod uapi;
 pub mod udata;
 pub mod wc;
 

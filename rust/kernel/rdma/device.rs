@@ -142,6 +142,10 @@ impl<T: Driver> UnregisteredDevice<T> {
             (*raw).num_comp_vectors = crate::cpu::nr_cpu_ids() as i32;
             (*raw).local_dma_lkey = 0;
             (*raw).node_guid = node_guid;
+            if let Some(tree) = T::UAPI {
+                // `'static` definitions of `T` (type invariant of `Tree`).
+                (*raw).driver_def = tree.as_ptr();
+            }
             (*raw).uverbs_cmd_mask |=
                 T::UVERBS_EXTRA_COMMANDS | OperationsVTable::<T>::DOORBELL_COMMANDS;
             let desc = T::NODE_DESC.to_bytes();

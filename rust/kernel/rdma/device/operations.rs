@@ -65,6 +65,8 @@ pub trait Driver: Sized + Send + Sync + 'static {
     const UVERBS_EXTRA_COMMANDS: u64 = 0;
     /// Node description (at most 63 bytes are used).
     const NODE_DESC: &'static CStr;
+    /// The driver's own uverbs objects and methods, if any (see [`crate::rdma::uapi`]).
+    const UAPI: Option<crate::rdma::uapi::Tree<Self>> = None;
 
     /// Returns the device's attributes (`query_device`).
     fn query_device(dev: &Device<Self>) -> DeviceAttributes;
