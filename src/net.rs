@@ -90,6 +90,44 @@ impl Packet {
             .then_some((self.route, self.skb))
     }
 
+    /// Returns a copy of the packet in a buffer of its own, to send twice. Does not sleep.
+    pub(crate) fn try_copy(&self) -> Result<Self> {
+        self.copy_with(|_| {})
+    }
+
+    /// Returns a copy of the packet with one bit of its transport bytes flipped, the bit at
+    /// `bit` modulo their length, skipping the base transport header's reserved byte that the
+    /// ICRC does not cover: what a bad link makes of it, which the receiver's ICRC check
+    /// catches. Does not sleep.
+    pub(crate) fn corrupted_copy(&self, bit: u32) -> Result<Self> {
+        self.copy_with(|bytes| {
+            let covered = bytes.len().saturating_sub(1) * 8;
+            let mut bit = bit as usize % covered.max(1);
+            if bit >= wire::BTH_RESERVED_BYTE * 8 {
+                bit += 8;
+            }
+            if let Some(byte) = bytes.get_mut(bit / 8) {
+                *byte ^= 1 << (bit % 8);
+            }
+        })
+    }
+
+    /// Returns a copy of the packet in a buffer of its own, which `change` may alter.
+    fn copy_with(&self, change: impl FnOnce(&mut [u8])) -> Result<Self> {
+        let len = self.len();
+        let mut skb = SkBuff::alloc(udp::HEADROOM, len, GFP_ATOMIC)?;
+        skb.put_with(len, |data| {
+            data.copy_from_slice(self.bytes());
+            change(data);
+            Ok(())
+        })?;
+        Ok(Self {
+            route: self.route,
+            skb,
+            transport: 0..len,
+        })
+    }
+
     /// Returns a second packet that shares this one's buffer, to deliver one datagram to
     /// several queue pairs. Does not sleep.
     fn try_clone(&self) -> Result<Self> {
@@ -150,6 +188,11 @@ impl Outbox {
         if packet.and_then(|packet| self.push(packet)).is_err() {
             self.lost += 1;
         }
+    }
+
+    /// Takes the queued packets, in order, leaving the count of those lost.
+    pub(crate) fn take_packets(&mut self) -> KVec<Packet> {
+        core::mem::take(&mut self.packets)
     }
 
     /// Returns how many packets were lost for want of memory.

@@ -15,6 +15,7 @@ use kernel::rdma::{object::Qp, wc::WcStatus};
 
 pub(crate) mod completer;
 pub(crate) mod engine;
+pub(crate) mod faults;
 pub(crate) mod psn;
 pub(crate) mod requester;
 pub(crate) mod responder;

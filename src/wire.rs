@@ -29,6 +29,9 @@ pub(crate) const DEFAULT_PKEY: u16 = 0xffff;
 const TRANSPORT_VERSION: u8 = 0;
 
 pub(crate) const BTH_LEN: usize = 12;
+/// The base transport header's byte of FECN, BECN and reserved bits, which the ICRC does not
+/// cover.
+pub(crate) const BTH_RESERVED_BYTE: usize = 4;
 const RETH_LEN: usize = 16;
 const FETH_LEN: usize = 4;
 const AETH_LEN: usize = 4;

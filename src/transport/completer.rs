@@ -175,14 +175,14 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
             ) {
                 NakReaction::Ignore => {}
                 NakReaction::Resend => {
-                    qp.device().data().count(Counter::SeqNaksReceived);
+                    t.count(qp.device().data(), Counter::SeqNaksReceived);
                     resend_after_loss(t);
                 }
                 NakReaction::RnrWait {
                     micros,
                     retries_left,
                 } => {
-                    qp.device().data().count(Counter::RnrNaksReceived);
+                    t.count(qp.device().data(), Counter::RnrNaksReceived);
                     t.rnr_retries_left = retries_left;
                     rewind(t);
                     t.rnr_waiting = true;
@@ -411,14 +411,14 @@ pub(crate) fn check_ack_timeout(qp: &Qp<Rrxe>, t: &mut Transport, now: Moment) {
     if expiry == Expiry::Wait {
         return;
     }
-    let counters = qp.device().data().counters();
-    counters.add(Counter::AckTimeouts, 1);
+    let device = qp.device().data();
+    t.count(device, Counter::AckTimeouts);
     if expiry == Expiry::Resend {
         resend_after_loss(t);
         return;
     }
     let failing = !t.in_flight.is_empty() || sent_packet(t.current.as_ref(), t.unacked_psn);
-    counters.add(Counter::RetryExceeded, 1);
+    t.count(device, Counter::RetryExceeded);
     if failing {
         let psn = t.unacked_psn;
         fail_oldest(qp, t, WcStatus::RetryExceeded, psn);

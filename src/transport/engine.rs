@@ -15,15 +15,16 @@
 //! themselves) never wait on one another.
 
 use crate::{
-    device::Rrxe,
+    device::{counters::COUNTERS, Counter, Rrxe, RrxeDevice},
     net::{self, Outbox, Received, RouteCache, Wakeups},
     queue::user::MAX_ELEM_SIZE,
     queue::wqe::{RecvWqe, SendWqe},
     transport::completer,
+    transport::faults::Faults,
     transport::psn::Psn,
     transport::requester::{self, Window},
     transport::responder,
-    transport::retry::{needs_arming, AckTimer, Moment},
+    transport::retry::{earliest, needs_arming, AckTimer, Moment},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
@@ -173,6 +174,29 @@ pub(crate) struct Transport {
     pub(crate) deferred: KVec<Received>,
     /// Room for one send or receive queue slot, to copy an entry out of the shared queue.
     pub(crate) slot: KVec<u8>,
+    /// What the device counts, counted for this queue pair alone (kept across resets).
+    pub(crate) stats: QpStats,
+    /// The faults injected into the queue pair's packets (kept across resets).
+    pub(crate) faults: Faults,
+}
+
+/// The device's counters, for one queue pair: those its transport and engine count.
+pub(crate) struct QpStats([u64; COUNTERS]);
+
+impl Default for QpStats {
+    fn default() -> Self {
+        Self([0; COUNTERS])
+    }
+}
+
+impl QpStats {
+    pub(crate) fn add(&mut self, counter: Counter, n: u64) {
+        self.0[counter as usize] += n;
+    }
+
+    pub(crate) fn get(&self, counter: Counter) -> u64 {
+        self.0[counter as usize]
+    }
 }
 
 impl Transport {
@@ -207,11 +231,21 @@ impl Transport {
         Psn::new(self.unacked_psn).precedes(Psn::new(self.sent_end_psn))
     }
 
-    /// Forgets everything (a reset), keeping the slot buffer.
+    /// Counts a transport event for the device and for the queue pair.
+    pub(crate) fn count(&mut self, device: &RrxeDevice, counter: Counter) {
+        device.count(counter);
+        self.stats.add(counter, 1);
+    }
+
+    /// Forgets everything (a reset), keeping the slot buffer, the counts and the faults.
     pub(crate) fn reset(&mut self) {
         let slot = core::mem::take(&mut self.slot);
+        let stats = core::mem::take(&mut self.stats);
+        let faults = core::mem::take(&mut self.faults);
         *self = Self {
             slot,
+            stats,
+            faults,
             ..Self::default()
         };
     }
@@ -380,6 +414,17 @@ impl Engine {
         Ok(true)
     }
 
+    /// Returns how many delivered packets wait for the queue pair. Does not sleep.
+    pub(crate) fn queued(&self) -> usize {
+        self.inner.lock().queued()
+    }
+
+    /// Returns the queue pair the engine runs, once it was first modified and until it is
+    /// destroyed. Does not sleep.
+    pub(crate) fn qp(&self) -> Option<QpRef<Rrxe>> {
+        self.inner.lock().qp.clone()
+    }
+
     /// Returns whether `sender` may send the queue pair a burst of packets now. If
     /// [`REPLY_ROOM`] packets or more wait for it, it may not: `sender` runs again once the
     /// queue pair has taken them. Does not sleep.
@@ -531,6 +576,7 @@ impl Engine {
         }
         let mut out = Outbox::new();
         let received = !inbox.is_empty();
+        let received_packets = inbox.len() as u64;
         let requests_sent;
         let deferred_due;
         {
@@ -566,6 +612,9 @@ impl Engine {
             // Requests left waiting with no read to wait for: the next round carries them out.
             deferred_due = transport.reply.is_none() && !transport.deferred.is_empty();
             requests_sent = requester::run(qp, &mut transport, &mut out);
+            transport.faults.apply(&mut out, Moment::now());
+            transport.stats.add(Counter::RxPackets, received_packets);
+            transport.stats.add(Counter::TxPackets, out.len() as u64);
         }
         let sent = !out.is_empty();
         net::transmit(qp.device(), out, wakeups, &mut runner.routes);
@@ -625,6 +674,8 @@ impl Engine {
         let due = {
             let mut transport = qp.data().transport.lock();
             let due = completer::settle_deadlines(qp, &mut transport, now, requests_sent);
+            // Packets held back by an injected delay go out when due.
+            let due = earliest(due, transport.faults.next_release());
             if !needs_arming(due, transport.timer_armed) {
                 return;
             }

@@ -237,7 +237,7 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
                     return;
                 }
                 if resending {
-                    qp.device().data().count(Counter::RetransmittedPackets);
+                    t.count(qp.device().data(), Counter::RetransmittedPackets);
                 }
             }
             Err(status) => {

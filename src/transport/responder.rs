@@ -236,12 +236,12 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
             }
         }
         Verdict::SequenceError => {
-            qp.device().data().count(Counter::SeqNaksSent);
+            t.count(qp.device().data(), Counter::SeqNaksSent);
             let syndrome = Syndrome::Nak(NakCode::PsnSequenceError);
             acknowledge(t, &view, &route, t.expected_psn, syndrome, out);
         }
         Verdict::Duplicate => {
-            qp.device().data().count(Counter::DuplicateRequests);
+            t.count(qp.device().data(), Counter::DuplicateRequests);
             match headers.opcode.operation {
                 Operation::ReadRequest => duplicate_read(qp, t, &view, &route, headers, out),
                 Operation::CompareSwap | Operation::FetchAdd => {
@@ -359,7 +359,7 @@ fn execute(
         }
         Err(Syndrome::RnrNak(timer)) => {
             if reliable {
-                qp.device().data().count(Counter::RnrNaksSent);
+                t.count(qp.device().data(), Counter::RnrNaksSent);
                 acknowledge(
                     t,
                     view,

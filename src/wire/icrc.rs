@@ -37,7 +37,7 @@ pub(crate) fn icrc(ip_udp: &[u8], transport: &[u8]) -> u32 {
     masked[ip_len + 6] = 0xff;
     masked[ip_len + 7] = 0xff;
     // The BTH's FECN, BECN and reserved bits.
-    masked[ip_udp.len() + 4] = 0xff;
+    masked[ip_udp.len() + BTH_RESERVED_BYTE] = 0xff;
     let crc = kernel::crc::crc32_le(icrc_seed(), &masked[..len]);
     !kernel::crc::crc32_le(crc, &transport[BTH_LEN..])
 }
