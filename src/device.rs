@@ -95,6 +95,21 @@ impl RrxeDevice {
         &self.counters
     }
 
+    /// Reads every counter into `values`, in [`Counter::ALL`]'s order.
+    pub(crate) fn read_counters(&self, values: &mut [u64]) {
+        self.counters.read_into(values);
+        // The namespace's drops before delivery, which no one device owns.
+        let (queue_full, no_device) = self.tunnel().receiver().dropped();
+        for (counter, value) in [
+            (Counter::RxSocketQueueFull, queue_full),
+            (Counter::RxNoDevice, no_device),
+        ] {
+            if let Some(v) = values.get_mut(counter as usize) {
+                *v = value;
+            }
+        }
+    }
+
     /// Returns the device's share of its namespace's UDP sockets.
     pub(crate) fn tunnel(&self) -> &Tunnel {
         &self.tunnel
@@ -202,6 +217,7 @@ impl rdma::Driver for Rrxe {
     // rdma-core's librxe accepts ABI versions 1 and 2.
     const UVERBS_ABI_VERSION: u32 = 2;
     const NODE_DESC: &'static CStr = c"rrxe";
+    const UAPI: Option<rdma::uapi::Tree<Self>> = Some(crate::control::TREE);
     // librxe arms CQ events through the legacy write command.
     const UVERBS_EXTRA_COMMANDS: u64 =
         1 << kernel::bindings::ib_uverbs_write_cmds_IB_USER_VERBS_CMD_REQ_NOTIFY_CQ;
@@ -267,18 +283,7 @@ impl rdma::Driver for Rrxe {
     const PORT_COUNTERS: &'static [CounterName] = &counters::NAMES;
 
     fn read_port_counters(dev: &Device<Self>, _port: u32, values: &mut [u64]) {
-        let data = dev.data();
-        data.counters.read_into(values);
-        // The namespace's drops before delivery, which no one device owns.
-        let (queue_full, no_device) = data.tunnel().receiver().dropped();
-        for (counter, value) in [
-            (Counter::RxSocketQueueFull, queue_full),
-            (Counter::RxNoDevice, no_device),
-        ] {
-            if let Some(v) = values.get_mut(counter as usize) {
-                *v = value;
-            }
-        }
+        dev.data().read_counters(values);
     }
 
     fn process_mad(dev: &Device<Self>, port: u32, request: &Mad, reply: &mut Mad) -> MadOutcome {

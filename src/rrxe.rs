@@ -13,6 +13,7 @@ use kernel::{
     sync::Arc,
 };
 
+mod control;
 mod device;
 mod memory;
 mod net;

@@ -22,6 +22,7 @@ pub(crate) use self::{
 };
 
 use crate::{
+    control::{self, QpStateOut},
     device::params,
     device::{self, Rrxe},
     memory::{self, FastRegistration},
@@ -33,6 +34,7 @@ use crate::{
     },
     transport::engine::{Engine, Transport},
     transport::psn::PSN_MASK,
+    transport::retry::Moment,
     verbs::cq::{self, Completion, MmapInfo},
     verbs::qp::state::{check_modify, AttrMask, QpState, Service},
     verbs::table::{Entry, Table},
@@ -169,6 +171,47 @@ pub(crate) fn details(qp: &Qp<Rrxe>, details: &mut DriverDetails<'_>) -> Result 
         details.put_u32(name, value)?;
     }
     Ok(())
+}
+
+/// Returns the queue pair's live transport state, for `rrxectl qp`.
+pub(crate) fn transport_state(qp: &Qp<Rrxe>) -> QpStateOut {
+    let this = qp.data();
+    let mut out = QpStateOut {
+        qpn: qp.qp_num(),
+        qp_type: match this.service {
+            Service::ReliableConnected => 2,
+            Service::UnreliableConnected => 3,
+            Service::UnreliableDatagram => 4,
+            Service::GeneralServices => 1,
+        },
+        inbox: this.engine.queued() as u32,
+        ..QpStateOut::default()
+    };
+    let now = Moment::now();
+    {
+        let t = this.transport.lock();
+        out.next_psn = t.next_psn;
+        out.unacked_psn = t.unacked_psn;
+        out.expected_psn = t.expected_psn;
+        out.msn = t.msn;
+        out.window = t.window.size();
+        out.in_flight = t.in_flight.len() as u32;
+        out.deferred = t.deferred.len() as u32;
+        out.ack_retries_left = t.ack_timer.retries_left().into();
+        out.rnr_retries_left = t.rnr_retries_left.into();
+        if t.rnr_waiting {
+            out.flags |= control::STATE_RNR_WAITING;
+        }
+        if let Some(due) = t.timer_armed {
+            out.flags |= control::STATE_TIMER_ARMED;
+            let left = (due - now).as_micros_ceil();
+            out.timer_us = left.clamp(0, i64::from(u32::MAX)) as u32;
+        }
+        control::fill_counts(&mut out, &t.stats, &t.faults);
+        let held = this.attrs.lock();
+        out.state = held.state as u32;
+    }
+    out
 }
 
 impl RrxeQp {

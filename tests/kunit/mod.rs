@@ -6,6 +6,7 @@
 mod completer;
 mod counters;
 mod engine;
+mod faults;
 mod kqueue;
 mod mcast;
 mod mr;
