@@ -17,7 +17,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = flock -s $(RRXE_CACHE)/kernel.lock $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 CLIPPY=1
 
 .PHONY: all modules modules_install install-built-module kernel guest setup clippy clippy-module \
-	rustfmt rustfmtcheck demo check rejudge stress interop reference bench series in-tree clean
+	rustfmt rustfmtcheck tools tools-test demo check rejudge stress interop reference bench series in-tree clean
 
 all: modules
 
@@ -58,6 +58,14 @@ rustfmt: kernel
 
 rustfmtcheck: kernel
 	@rustfmt --check $(RUSTFMT_FLAGS) $(RUST_SOURCES)
+
+# rrxectl, the command-line tool for rrxe's own uverbs methods, into this
+# checkout's out/tools/bin (first on the guests' PATH); tools-test runs its
+# unit tests, clippy and rustfmt on the host.
+tools:
+	@qemu/build-tools.sh
+tools-test:
+	@qemu/build-tools.sh --test
 
 # Boot a guest and show rrxe's traffic: a validated pingpong and a
 # bandwidth run on rrxe0, with rdma_rxe's figure from the same boot.

@@ -16,6 +16,8 @@ apt_pkgs=(
 	qemu-system-x86 mmdebstrap
 	bc bison flex libelf-dev libssl-dev cpio xz-utils rsync patch
 	python3 zstd kmod
+	# rrxectl links libibverbs
+	libibverbs-dev
 	# checkpatch.pl's SPDX check (make in-tree)
 	python3-ply python3-git
 )

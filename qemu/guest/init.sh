@@ -4,7 +4,8 @@
 # records one PASS/FAIL line per test in /host/results. /host is this
 # guest's run directory on the host; /repo is the repository, read-only.
 set -u
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# rrxectl, built for this checkout (make tools), first.
+export PATH=/repo/out/tools/bin:/usr/sbin:/usr/bin:/sbin:/bin
 set -a
 . /host/env
 set +a
