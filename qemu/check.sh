@@ -111,6 +111,8 @@ run_tests() {
 		host_check rustfmt make -s rustfmtcheck
 		host_check no-unsafe-in-src sh -c '! grep -rnw unsafe src/'
 		host_check readme-parity-figure-current readme_parity_current
+		host_check rrxectl-unit-tests-clippy-rustfmt "$here/build-tools.sh" --test
+		host_check install-rrxectl-in-guest-tools "$here/build-tools.sh"
 	} | tally
 
 	# The guest runs side by side: the rrxe scenarios, the kernel's rdma

@@ -11,6 +11,7 @@ validate some QP attribute values: the checks of those skip for it.
 import argparse
 import ctypes
 import errno
+import fcntl
 import json
 import mmap
 import os
@@ -1317,6 +1318,230 @@ def legacy_post_recv_refused():
         mr.close()
 
 
+# rrxe's own uverbs methods (the driver's src/control.rs), in the driver namespace.
+RDMA_VERBS_IOCTL = 0xC0181B01
+NS = 1 << 12
+OBJ_TRANSPORT = NS
+M_QUERY_QP, M_QUERY_COUNTERS, M_SET_FAULTS = NS, NS | 1, NS | 2
+A_QP_HANDLE, A_QPN, A_QP_STATE = NS, NS | 1, NS | 2
+A_COUNTER_VALUES, A_COUNTER_NAMES, A_FAULTS = NS | 3, NS | 4, NS | 5
+MANDATORY = 1
+RDMA_DRIVER_RXE = 14
+QP_STATE_LEN, FAULTS_LEN = 208, 32
+
+
+def driver_ioctl(fd, method, attrs, driver_id=RDMA_DRIVER_RXE, object_id=OBJ_TRANSPORT,
+                 reserved1=0):
+    """Issues `method` of rrxe's object with `attrs`, each (attr_id, len, flags, data);
+    returns 0 or the errno."""
+    msg = struct.pack("<HHHHQII", 24 + 16 * len(attrs), object_id, method, len(attrs),
+                      reserved1, driver_id, 0)
+    msg += b"".join(struct.pack("<HHHHQ", a, n, f, 0, d) for a, n, f, d in attrs)
+    try:
+        fcntl.ioctl(fd, RDMA_VERBS_IOCTL, bytearray(msg), True)
+        return 0
+    except OSError as ex:
+        return ex.errno
+
+
+class Out:
+    """A buffer the driver writes an output attribute into."""
+
+    def __init__(self, attr_id, size, flags=MANDATORY):
+        self.buf = ctypes.create_string_buffer(size)
+        self.attr = (attr_id, size, flags, ctypes.addressof(self.buf))
+
+    def u32(self, offset):
+        return struct.unpack_from("<I", self.buf.raw, offset)[0]
+
+    def u64(self, offset):
+        return struct.unpack_from("<Q", self.buf.raw, offset)[0]
+
+
+def qp_by_handle(handle):
+    return (A_QP_HANDLE, 0, 0, handle)
+
+
+def qp_by_number(qpn, flags=0):
+    return (A_QPN, 4, flags, qpn)
+
+
+def faults_attr(buf):
+    return (A_FAULTS, len(buf), MANDATORY, ctypes.addressof(buf))
+
+
+def faults_buf(drop=0, duplicate=0, delay=0, corrupt=0, delay_us=0, reserved=0, seed=0):
+    return ctypes.create_string_buffer(struct.pack("<IIIIIIQ", drop, duplicate, delay, corrupt,
+                                                   delay_us, reserved, seed), FAULTS_LEN)
+
+
+def query_qp(fd, target):
+    """The state of the queue pair `target` names: (errno, Out)."""
+    state = Out(A_QP_STATE, QP_STATE_LEN)
+    return driver_ioctl(fd, M_QUERY_QP, [target, state.attr]), state
+
+
+def uverbs_query_qp():
+    """rrxe's query method shows an RC QP of the caller's context by handle and by number
+    (the caller has CAP_NET_ADMIN) alike: its number, type RC, state RTS; and after a write
+    of 3 packets its next PSN is 3 further and it counts the packets it sent."""
+    if args.reference:
+        raise Skip("rdma_rxe has no driver methods")
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq:
+        mr = MR(pd, 8192, LW | e.IBV_ACCESS_REMOTE_WRITE)
+        qp = connected_to_self(pd, cq)
+        handle = qp_handle(own)
+        error, by_handle = query_qp(own.cmd_fd, qp_by_handle(handle))
+        assert error == 0, f"by handle: errno {error}"
+        error, by_number = query_qp(own.cmd_fd, qp_by_number(qp.qp_num))
+        assert error == 0, f"by number: errno {error}"
+        for state in (by_handle, by_number):
+            assert (state.u32(0), state.u32(4), state.u32(8)) == (qp.qp_num, 2, 3), \
+                f"qpn, type, state {state.u32(0):#x} {state.u32(4)} {state.u32(8)}"
+        psn, sent = by_handle.u32(16), by_handle.u64(64)
+        wr = SendWR(wr_id=1, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(mr.buf, 3000, mr.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(mr.rkey, mr.buf + 4096)
+        qp.post_send(wr)
+        assert [(w.wr_id, w.status) for w in poll_n(cq, 1)] == [(1, e.IBV_WC_SUCCESS)]
+        error, after = query_qp(own.cmd_fd, qp_by_handle(handle))
+        assert error == 0, f"errno {error}"
+        assert after.u32(16) == (psn + 3) & 0xFFFFFF, f"next_psn {after.u32(16):#x} from {psn:#x}"
+        # Three write packets and their acknowledgment, to and from itself.
+        assert after.u64(64) >= sent + 3 and after.u64(72) >= 3, \
+            f"tx {after.u64(64)} from {sent}, rx {after.u64(72)}"
+        qp.close()
+        mr.close()
+
+
+def uverbs_malformed_calls():
+    """Malformed calls of rrxe's methods get the errno the core defines, and the context
+    works on: an unknown attribute marked mandatory EPROTONOSUPPORT (unmarked, it is
+    ignored), a wrong length EINVAL, a duplicated attribute EINVAL, a missing mandatory
+    attribute EINVAL, a wrong driver id EINVAL, an unknown method or object and a reserved
+    field set EPROTONOSUPPORT; and the driver's own checks: neither or both of handle and
+    number EINVAL, an unknown number ENOENT, faults beyond every packet, a second or a set
+    reserved field EINVAL."""
+    if args.reference:
+        raise Skip("rdma_rxe has no driver methods")
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq:
+        mr = MR(pd, 8192, LW)
+        qp = connected_to_self(pd, cq)
+        fd, qpn = own.cmd_fd, qp.qp_num
+        state = Out(A_QP_STATE, QP_STATE_LEN)
+        good = [qp_by_number(qpn), state.attr]
+        cases = [
+            ("unknown mandatory attribute", errno.EPROTONOSUPPORT, M_QUERY_QP,
+             good + [(NS | 20, 4, MANDATORY, 0)], {}),
+            ("unknown optional attribute", 0, M_QUERY_QP, good + [(NS | 20, 4, 0, 0)], {}),
+            ("number of 2 bytes", errno.EINVAL, M_QUERY_QP,
+             [(A_QPN, 2, 0, qpn), state.attr], {}),
+            ("state buffer of 100 bytes", errno.EINVAL, M_QUERY_QP,
+             [qp_by_number(qpn), (A_QP_STATE, 100, MANDATORY, state.attr[3])], {}),
+            ("handle with a length", errno.EINVAL, M_QUERY_QP,
+             [(A_QP_HANDLE, 4, 0, 0), state.attr], {}),
+            ("attribute twice", errno.EINVAL, M_QUERY_QP, good + [qp_by_number(qpn)], {}),
+            ("state missing", errno.EINVAL, M_QUERY_QP, [qp_by_number(qpn)], {}),
+            ("driver id of mlx5", errno.EINVAL, M_QUERY_QP, good, {"driver_id": 1}),
+            ("unknown method", errno.EPROTONOSUPPORT, NS | 7, good, {}),
+            ("unknown object", errno.EPROTONOSUPPORT, M_QUERY_QP, good,
+             {"object_id": NS | 9}),
+            ("reserved header field", errno.EPROTONOSUPPORT, M_QUERY_QP, good,
+             {"reserved1": 1}),
+            ("neither handle nor number", errno.EINVAL, M_QUERY_QP, [state.attr], {}),
+            ("handle and number", errno.EINVAL, M_QUERY_QP,
+             [qp_by_handle(qp_handle(own)), qp_by_number(qpn), state.attr], {}),
+            ("unknown number", errno.ENOENT, M_QUERY_QP,
+             [qp_by_number(0xFFFFF0), state.attr], {}),
+        ]
+        bad_faults = [
+            ("faults beyond every packet", faults_buf(drop=600_000, corrupt=400_001)),
+            ("delay beyond a second", faults_buf(delay=1, delay_us=1_000_001)),
+            ("reserved fault field", faults_buf(reserved=1)),
+        ]
+        for what, buf in bad_faults:
+            cases.append((what, errno.EINVAL, M_SET_FAULTS,
+                          [qp_by_number(qpn), faults_attr(buf)], {}))
+        short = ctypes.create_string_buffer(16)
+        cases.append(("faults of 16 bytes", errno.EINVAL, M_SET_FAULTS,
+                      [qp_by_number(qpn), (A_FAULTS, 16, MANDATORY, ctypes.addressof(short))], {}))
+        wrong = [f"{what}: errno {got}, expected {want}"
+                 for what, want, method, attrs, kw in cases
+                 if (got := driver_ioctl(fd, method, attrs, **kw)) != want]
+        assert not wrong, "; ".join(wrong)
+        # None of the refused faults took.
+        error, state = query_qp(fd, qp_by_number(qpn))
+        assert error == 0 and state.buf.raw[144:176] == bytes(32), f"faults {state.buf.raw[144:176]}"
+        mr.write(b"\0" * 64, 64, 0)
+        qp.post_recv(RecvWR(wr_id=1, num_sge=1, sg=[SGE(mr.buf + 4096, 64, mr.lkey)]))
+        send_lands_in_recv(qp, cq, mr, b"after-malformed-" * 4)
+        qp.close()
+        mr.close()
+
+
+def uverbs_handle_of_another_context():
+    """A queue pair handle is looked up in the caller's own context: another context's
+    handle names nothing there (ENOENT), and a handle of another kind of object, the other
+    context's protection domain, is refused (EINVAL)."""
+    if args.reference:
+        raise Skip("rdma_rxe has no driver methods")
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq, \
+            Context(name=args.dev) as other, PD(other):
+        qp = connected_to_self(pd, cq)
+        handle = qp_handle(own)
+        assert handle != 0, "the QP took the first handle"
+        error, _ = query_qp(other.cmd_fd, qp_by_handle(handle))
+        assert error == errno.ENOENT, f"another context's handle: errno {error}"
+        error, _ = query_qp(other.cmd_fd, qp_by_handle(0))
+        assert error == errno.EINVAL, f"a PD's handle: errno {error}"
+        error, _ = query_qp(own.cmd_fd, qp_by_handle(handle))
+        assert error == 0, f"its own context: errno {error}"
+        qp.close()
+
+
+def uverbs_faults_shown_and_cleared():
+    """Faults set on a queue pair show in its state as given; all zero clears them."""
+    if args.reference:
+        raise Skip("rdma_rxe has no driver methods")
+    with Context(name=args.dev) as own, PD(own) as pd, CQ(own, 16) as cq:
+        qp = connected_to_self(pd, cq)
+        given = struct.pack("<IIIIIIQ", 50_000, 1_000, 2_000, 3_000, 500, 0, 7)
+        buf = ctypes.create_string_buffer(given, FAULTS_LEN)
+        error = driver_ioctl(own.cmd_fd, M_SET_FAULTS, [qp_by_number(qp.qp_num), faults_attr(buf)])
+        assert error == 0, f"set: errno {error}"
+        error, state = query_qp(own.cmd_fd, qp_by_number(qp.qp_num))
+        assert error == 0 and state.buf.raw[144:176] == given, f"shown {state.buf.raw[144:176]}"
+        none = faults_buf()
+        error = driver_ioctl(own.cmd_fd, M_SET_FAULTS, [qp_by_number(qp.qp_num), faults_attr(none)])
+        assert error == 0, f"clear: errno {error}"
+        error, state = query_qp(own.cmd_fd, qp_by_number(qp.qp_num))
+        assert error == 0 and state.buf.raw[144:176] == bytes(32), f"shown {state.buf.raw[144:176]}"
+        qp.close()
+
+
+def uverbs_counters_match_rdma_statistic():
+    """rrxe's counters method gives the counters `rdma statistic` shows, by the same names
+    in the same order; a buffer for two values gets the first two."""
+    if args.reference:
+        raise Skip("rdma_rxe has no driver methods")
+    values, names = Out(A_COUNTER_VALUES, 8 * 64), Out(A_COUNTER_NAMES, 4096, 0)
+    error = driver_ioctl(ctx.cmd_fd, M_QUERY_COUNTERS, [values.attr, names.attr])
+    assert error == 0, f"errno {error}"
+    got = [n.decode() for n in names.buf.raw.split(b"\0") if n]
+    out = subprocess.run(["rdma", "-j", "statistic", "show", "link", f"{args.dev}/1"],
+                         check=True, capture_output=True, text=True).stdout
+    (entry,) = json.loads(out)
+    shown = [k for k in entry if k not in ("ifindex", "ifname", "port")]
+    assert got == shown, f"names {got}, rdma statistic {shown}"
+    two = Out(A_COUNTER_VALUES, 16)
+    error = driver_ioctl(ctx.cmd_fd, M_QUERY_COUNTERS, [two.attr])
+    assert error == 0, f"two values: errno {error}"
+    later = Out(A_COUNTER_VALUES, 8 * 64)
+    assert driver_ioctl(ctx.cmd_fd, M_QUERY_COUNTERS, [later.attr]) == 0
+    for i in range(2):
+        assert values.u64(8 * i) <= two.u64(8 * i) <= later.u64(8 * i), f"counter {got[i]}"
+
+
 check("cq-sizes", cq_sizes)
 check("cq-bad-sizes-einval", cq_bad_sizes)
 check("cq-resize", cq_resize)
@@ -1350,6 +1575,11 @@ check("ring-garbage-send-masked-flush", ring_garbage_send)
 check("legacy-post-send-kernel-address-einval", legacy_post_send_kernel_address)
 check("legacy-post-recv-refused", legacy_post_recv_refused)
 check("qp-details-follow-the-transport", qp_details_follow_the_transport)
+check("uverbs-query-qp-by-handle-and-number", uverbs_query_qp)
+check("uverbs-malformed-calls-get-core-errnos", uverbs_malformed_calls)
+check("uverbs-handle-of-another-context-refused", uverbs_handle_of_another_context)
+check("uverbs-faults-shown-and-cleared", uverbs_faults_shown_and_cleared)
+check("uverbs-counters-match-rdma-statistic", uverbs_counters_match_rdma_statistic)
 check("rc-retry-exceeded-when-peer-is-gone", retry_exceeded_when_peer_is_gone)
 check("reads-within-rd-atomic-limits", reads_within_rd_atomic_limits)
 # `make stress` runs this one (--only): it keeps both CPUs busy for minutes.

@@ -15,6 +15,11 @@ written. Local ACK timeout 18 (about 1 s, as the RDMA CM sets for RoCE),
 retry_cnt 7, path MTU 4096. BETWEEN, if given, is a shell command run between
 the writes and the reads, on the same queue pairs; it must succeed. Prints its
 progress and how long each phase took. Exits 0 if all held.
+
+The environment's WIRE_TRANSFER_CONNECTED and WIRE_TRANSFER_DONE, if set, are
+shell commands run once the queue pairs are connected and once the transfer
+is over (before they are destroyed), with LOCAL_QPN and PEER_QPN set to the
+queue pairs' numbers; each must succeed.
 """
 import os
 import subprocess
@@ -91,6 +96,9 @@ def main():
     peer = Side(peer_dev, peer_gid, size, 1)
     local.connect(peer)
     peer.connect(local)
+    hook_env = dict(os.environ, LOCAL_QPN=str(local.qp.qp_num), PEER_QPN=str(peer.qp.qp_num))
+    if os.environ.get("WIRE_TRANSFER_CONNECTED"):
+        subprocess.run(os.environ["WIRE_TRANSFER_CONNECTED"], shell=True, check=True, env=hook_env)
     source, back = local.mrs
     data = os.urandom(size)
     source.write(data, size, 0)
@@ -104,6 +112,8 @@ def main():
     read = time.monotonic()
     assert peer.mrs[0].read(size, 0) == data, "the peer's memory differs from what was written"
     assert back.read(size, 0) == data, "the bytes read back differ from those written"
+    if os.environ.get("WIRE_TRANSFER_DONE"):
+        subprocess.run(os.environ["WIRE_TRANSFER_DONE"], shell=True, check=True, env=hook_env)
     mib = size >> 20
     print(f"{local_dev} to {peer_dev}: {mib} MiB written in {wrote - start:.1f} s, "
           f"read back in {read - wrote:.1f} s, equal")

@@ -34,5 +34,70 @@ client_server rrxe-ib_send_bw 18521 \
 client_server rrxe-ib_atomic_bw 18522 \
 	ib_atomic_bw -d $dev -x "$gid" -F -n 100 -p 18522 -- \
 	ib_atomic_bw -d $dev -x "$gid" -F -n 100 -p 18522 "$GUEST_IP"
+# rrxectl reads a queue pair's live state while ib_write_bw runs (an RC queue
+# pair of the tool's in RTS, found with `rdma res show qp`): two readings a
+# second apart, both RTS, the second with more packets sent; and its text form.
+# The tools run for up to 60 s and are stopped once the readings are taken.
+rrxectl_watches_write_bw() {
+	local spid cpid qpn i rc=0
+	ib_write_bw -d $dev -x "$gid" -F -D 60 -p 18523 >/host/logs/rrxectl-bw.server.log 2>&1 &
+	spid=$!
+	wait_tcp_listen 18523 30 || { kill $spid; return 1; }
+	ib_write_bw -d $dev -x "$gid" -F -D 60 -p 18523 "$GUEST_IP" >/host/logs/rrxectl-bw.client.log 2>&1 &
+	cpid=$!
+	for ((i = 0; i < 30; i++)); do
+		qpn=$(rdma -j res show qp link $dev/1 | python3 -c '
+import json, sys
+qps = [q for q in json.load(sys.stdin) if q.get("comm") == "ib_write_bw"
+       and q.get("type") == "RC" and q.get("state") == "RTS"]
+print(qps[0]["lqpn"] if qps else "")')
+		[ -n "$qpn" ] && break
+		sleep 0.5
+	done
+	if [ -z "$qpn" ]; then
+		echo "no RC queue pair of ib_write_bw in RTS"
+		rc=1
+	else
+		rrxectl qp $dev "$qpn" || rc=1
+		rrxectl --json qp $dev "$qpn" --watch 1 --count 2 >/tmp/rrxectl-watch.json || rc=1
+		cat /tmp/rrxectl-watch.json
+		[ $rc = 0 ] && python3 - /tmp/rrxectl-watch.json <<'PY' || rc=1
+import json, sys
+first, second = (json.loads(line) for line in open(sys.argv[1]))
+assert first["state"] == second["state"] == "RTS", (first["state"], second["state"])
+assert first["type"] == "RC"
+assert second["tx_packets"] > first["tx_packets"], "no packets sent between the readings"
+assert second["next_psn"] != first["next_psn"], "the next PSN did not move"
+PY
+	fi
+	kill $cpid $spid 2>/dev/null
+	wait $cpid $spid
+	return $rc
+}
+check rrxectl-qp-moves-under-ib_write_bw rrxectl_watches_write_bw
+
+# The device's counters by name, as `rdma statistic` has them.
+rrxectl_stats() {
+	rrxectl stats $dev && rrxectl --json stats $dev | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+assert c["tx_packets"] > 0 and c["rx_packets"] > 0 and "rx_malformed" in c, c'
+}
+check rrxectl-stats rrxectl_stats
+# Clear errors, exit status 1: a missing device, a missing queue pair.
+refused() {
+	local want=$1 out
+	shift
+	out=$("$@" 2>&1) && { echo "succeeded: $out"; return 1; }
+	echo "$out"
+	[[ $out == *"$want"* ]]
+}
+check rrxectl-missing-device refused "no RDMA device named nosuch0" rrxectl stats nosuch0
+check rrxectl-missing-qp refused "has no queue pair 0xfffff0" rrxectl qp $dev 0xfffff0
 check rrxe-data-link-del rdma link del $dev
 check rrxe-data-rmmod rmmod rrxe
+# An rdma_rxe device is not rrxe's: rrxectl says so.
+had_rxe=$(lsmod | grep -c '^rdma_rxe ')
+check rrxectl-rxe-link-add rdma_link_add rxe0 rxe eth0 &&
+	check rrxectl-not-rrxe-device refused "rxe0 is not an rrxe device" rrxectl stats rxe0
+check rrxectl-rxe-link-del sh -c "rdma link del rxe0 && { [ $had_rxe = 1 ] || modprobe -r rdma_rxe; }"

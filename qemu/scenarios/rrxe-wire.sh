@@ -341,6 +341,53 @@ lossy() {
 	check $name-recovery-counted moved "$before" "$after"
 }
 
+# faulted PREFIX DRIVER_A DRIVER_B LABEL RRXECTL_FAULTS... : with no netem, rrxectl
+# injects RRXECTL_FAULTS (seed 7) into the rrxe requester's queue pair of a verified
+# WIRE_LOSS_MIB transfer (wire_transfer.py), once connected: the transfer completes with
+# the bytes equal, and the queue pair's state at its end shows the faults given and
+# counts what they did (faults_accounted). Before, a caller without CAP_NET_ADMIN (uid
+# 65534) is refused: the fault command fails with EPERM's message. Named PREFIX-ipv4-LABEL.
+faulted() {
+	local p=$1 a=$2 b=$3 label=$4 name req
+	shift 4
+	name=$p-ipv4-$label
+	stage_due $name $label || return 0
+	requester "$a" "$b"
+	rm -f /tmp/$name.json /tmp/$name.eperm
+	local connected="! setpriv --reuid=65534 --regid=65534 --clear-groups rrxectl fault ${req[1]} \$LOCAL_QPN --drop 50% 2>/tmp/$name.eperm && rrxectl fault ${req[1]} \$LOCAL_QPN --seed 7 $*"
+	check $name env WIRE_TRANSFER_CONNECTED="$connected" \
+		WIRE_TRANSFER_DONE="rrxectl --json qp ${req[1]} \$LOCAL_QPN >/tmp/$name.json" \
+		timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
+		"${req[4]}" "${req[5]}" "${WIRE_LOSS_MIB:-64}"
+	check $name-unprivileged-eperm sh -c "cat /tmp/$name.eperm && grep -q \"needs CAP_NET_ADMIN\" /tmp/$name.eperm"
+	check $name-accounted faults_accounted /tmp/$name.json "$@"
+}
+
+# faults_accounted JSON RRXECTL_FAULTS...: whether the queue pair state in JSON (rrxectl
+# qp --json) shows each fault given as set and having struck, and, if drops were given,
+# at least as many packets retransmitted as were dropped: each dropped packet was a request
+# the requester had to send again.
+faults_accounted() {
+	python3 - "$@" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+args = sys.argv[2:]
+given = {args[i].lstrip("-"): args[i + 1] for i in range(0, len(args), 2)}
+print(json.dumps({k: state[k] for k in ("faults", "injected", "retransmitted_packets",
+                                        "ack_timeouts", "seq_naks_received", "tx_packets")}))
+struck = {"drop": "drops", "duplicate": "duplicates", "delay": "delays", "corrupt": "corruptions"}
+for fault, count in struck.items():
+    if fault in given:
+        ppm = round(float(given[fault].rstrip("%")) * 10_000)
+        assert state["faults"][f"{fault}_ppm"] == ppm, f"{fault}: {state['faults']}"
+        assert state["injected"][count] > 0, f"no {count}"
+assert state["faults"]["seed"] == 7
+if "drop" in given:
+    assert state["retransmitted_packets"] >= state["injected"]["drops"], \
+        "fewer packets retransmitted than dropped"
+PY
+}
+
 # qdisc_drops NS VETH: the packets VETH's root queueing discipline dropped.
 qdisc_drops() {
 	tc -s -n "$1" qdisc show dev "$2" | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -1
@@ -614,6 +661,8 @@ pairing() {
 		lossy $p "$1" "$2" loss10 loss 10%
 		# netem reorders by sending some packets at once and delaying the rest.
 		lossy $p "$1" "$2" reorder delay 2ms reorder 75% 50%
+		faulted $p "$1" "$2" fault-drop5 --drop 5%
+		faulted $p "$1" "$2" fault-mixed --duplicate 2% --delay 2% --corrupt 2%
 		slow $p "$1" "$2"
 		rerouted $p "$1" "$2"
 		stray $p "$1"
