@@ -13,7 +13,8 @@
 //! driver id, the attribute lengths, mandatory attributes, and that object handles name objects
 //! of the caller's own context. A method's handler, [`Method::handle`], then reads and answers
 //! the attributes through a [`Call`], which only hands out attributes of that method, each as
-//! what it was declared to be.
+//! what it was declared to be: fixed-size inputs and outputs, outputs of variable size, flags,
+//! values of a numbered set, and queue pairs of the caller's context.
 //!
 //! Identifiers are those of the driver namespace (`UVERBS_API_NS_FLAG` set): see [`driver_id`].
 
@@ -57,6 +58,10 @@ enum Kind {
     In,
     /// Bytes to the caller (`UVERBS_ATTR_PTR_OUT`).
     Out,
+    /// Flags from the caller, 32 or 64 bits (`UVERBS_ATTR_FLAGS_IN`).
+    Flags,
+    /// A value from the caller, one of a set numbered from zero (`UVERBS_ATTR_CONST_IN`).
+    Constant,
     /// A queue pair of the caller's context (`UVERBS_ATTR_IDR` of `UVERBS_OBJECT_QP`).
     QueuePair,
 }
@@ -69,12 +74,14 @@ enum Kind {
 /// # Invariants
 ///
 /// `def` describes an attribute of kind `kind` in the driver namespace: for [`Kind::In`] a
-/// fixed size (`len == min_len`) and no trailing bytes; for [`Kind::QueuePair`] an IDR of
-/// `UVERBS_OBJECT_QP` with read access.
+/// fixed size (`len == min_len`) and no trailing bytes; for [`Kind::Flags`] 4 to 8 bytes, and
+/// `limit` the flags allowed; for [`Kind::Constant`] 8 bytes, and `limit` the largest value;
+/// for [`Kind::QueuePair`] an IDR of `UVERBS_OBJECT_QP` with read access.
 #[repr(C)]
 pub struct Attr {
     def: bindings::uverbs_attr_def,
     kind: Kind,
+    limit: u64,
 }
 
 // SAFETY: An `Attr` is never changed after its constant initialisation; its only pointer
@@ -93,7 +100,9 @@ impl Attr {
             "attribute number out of the driver namespace"
         );
         let type_ = match kind {
-            Kind::In => bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_PTR_IN,
+            Kind::In | Kind::Flags | Kind::Constant => {
+                bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_PTR_IN
+            }
             Kind::Out => bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_PTR_OUT,
             Kind::QueuePair => bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_IDR,
         };
@@ -117,6 +126,7 @@ impl Attr {
                 },
             },
             kind,
+            limit: 0,
         }
     }
 
@@ -156,6 +166,32 @@ impl Attr {
         )
     }
 
+    /// Flags of up to 64 bits, attribute `n` of the driver namespace, of which only those in
+    /// `allowed` may be set; the caller gives 4 or 8 bytes.
+    pub const fn flags(n: u16, allowed: u64, presence: Presence) -> Self {
+        let mut attr = Self::new(
+            n,
+            Kind::Flags,
+            presence,
+            bindings::uverbs_attr_spec__bindgen_ty_1 {
+                ptr: bindings::uverbs_attr_spec__bindgen_ty_1__bindgen_ty_1 {
+                    len: size_of::<u64>() as u16,
+                    min_len: size_of::<u32>() as u16,
+                },
+            },
+        );
+        attr.limit = allowed;
+        attr
+    }
+
+    /// A value from `0` to `max`, attribute `n` of the driver namespace: one of a set the
+    /// driver numbers, such as a C enum; the caller gives 8 bytes.
+    pub const fn constant(n: u16, max: u64, presence: Presence) -> Self {
+        let mut attr = Self::new(n, Kind::Constant, presence, Self::sized(size_of::<u64>()));
+        attr.limit = max;
+        attr
+    }
+
     /// A handle of one of the caller's queue pairs, attribute `n` of the driver namespace; the
     /// queue pair cannot be destroyed during the call.
     pub const fn queue_pair(n: u16, presence: Presence) -> Self {
@@ -178,10 +214,13 @@ impl Attr {
 
     /// Returns the size of an input or output attribute; callers check the kind first.
     fn len(&self) -> usize {
-        if !matches!(self.kind, Kind::In | Kind::Out) {
+        if !matches!(
+            self.kind,
+            Kind::In | Kind::Out | Kind::Flags | Kind::Constant
+        ) {
             return 0;
         }
-        // SAFETY: Inputs and outputs initialise `u` as `ptr` (type invariant).
+        // SAFETY: Every kind but queue pairs initialises `u` as `ptr` (type invariant).
         unsafe { self.def.attr.u.ptr.len }.into()
     }
 }
@@ -430,6 +469,40 @@ impl<'a, T: Driver> Call<'a, T> {
                 self.bundle,
                 attr.id(),
                 size_of::<V>(),
+            )
+        })?;
+        Ok(Some(value))
+    }
+
+    /// Reads flags attribute `attr`: zero if the caller did not give it, `EINVAL` if it sets
+    /// a flag the attribute does not allow or `attr` is not a flags attribute of this method.
+    pub fn flags(&self, attr: &Attr) -> Result<u64> {
+        self.get(attr, Kind::Flags)?;
+        let mut flags = 0u64;
+        // SAFETY: `bundle` is valid (type invariant) and the attribute a flags input of this
+        // method; the core writes one `u64` to `flags`.
+        to_result(unsafe {
+            bindings::uverbs_get_flags64(&mut flags, self.bundle, attr.id(), attr.limit)
+        })?;
+        Ok(flags)
+    }
+
+    /// Reads value attribute `attr`, `None` if the caller did not give it; `EINVAL` if it is
+    /// beyond the attribute's largest value or `attr` is not a value attribute of this method.
+    pub fn constant(&self, attr: &Attr) -> Result<Option<u64>> {
+        if self.get(attr, Kind::Constant)?.is_none() {
+            return Ok(None);
+        }
+        let mut value = 0u64;
+        // SAFETY: `bundle` is valid (type invariant) and the attribute a present value input of
+        // this method; the core writes one `u64` to `value`; no default is given.
+        to_result(unsafe {
+            bindings::_uverbs_get_const_unsigned(
+                &mut value,
+                self.bundle,
+                attr.id(),
+                attr.limit,
+                ptr::null_mut(),
             )
         })?;
         Ok(Some(value))
