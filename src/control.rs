@@ -8,10 +8,14 @@
 //!
 //! - [`ids::METHOD_QUERY_QP`]: the state of a queue pair given by handle
 //!   ([`ids::ATTR_QP_HANDLE`], one of the caller's) or by number ([`ids::ATTR_QPN`], any of
-//!   the device's, with `CAP_NET_ADMIN`), as a [`QpStateOut`] ([`ids::ATTR_QP_STATE`]).
+//!   the device's, with `CAP_NET_ADMIN`), as a [`QpStateOut`] ([`ids::ATTR_QP_STATE`]); with
+//!   [`QUERY_QP_RESET_COUNTS`] in [`ids::ATTR_QP_QUERY_FLAGS`], its counts start again from
+//!   zero once read.
 //! - [`ids::METHOD_QUERY_COUNTERS`]: the device's counters, those `rdma statistic` shows, as
 //!   64-bit values ([`ids::ATTR_COUNTER_VALUES`]) and their names, each ended by a NUL
-//!   ([`ids::ATTR_COUNTER_NAMES`]); each as much as the caller's buffer takes.
+//!   ([`ids::ATTR_COUNTER_NAMES`]); each as much as the caller's buffer takes. The set
+//!   ([`ids::ATTR_COUNTER_SET`]) is every counter ([`COUNTER_SET_ALL`], the default) or the
+//!   drops by reason ([`COUNTER_SET_DROPS`]).
 //! - [`ids::METHOD_SET_FAULTS`]: the faults of a queue pair given by handle or number, as a
 //!   [`FaultsIn`] ([`ids::ATTR_FAULTS`]); needs `CAP_NET_ADMIN`.
 //!
@@ -47,7 +51,17 @@ pub(crate) mod ids {
     pub(crate) const ATTR_COUNTER_VALUES: u16 = 3;
     pub(crate) const ATTR_COUNTER_NAMES: u16 = 4;
     pub(crate) const ATTR_FAULTS: u16 = 5;
+    pub(crate) const ATTR_QP_QUERY_FLAGS: u16 = 6;
+    pub(crate) const ATTR_COUNTER_SET: u16 = 7;
 }
+
+/// `ATTR_QP_QUERY_FLAGS`: start the queue pair's counts again from zero once read.
+pub(crate) const QUERY_QP_RESET_COUNTS: u64 = 1 << 0;
+
+/// `ATTR_COUNTER_SET`: every counter.
+pub(crate) const COUNTER_SET_ALL: u64 = 0;
+/// `ATTR_COUNTER_SET`: the packets dropped, by reason.
+pub(crate) const COUNTER_SET_DROPS: u64 = 1;
 
 /// `QpStateOut::flags`: the engine's timer is armed.
 pub(crate) const STATE_TIMER_ARMED: u32 = 1 << 0;
@@ -185,6 +199,13 @@ static QP_STATE: Attr = Attr::output::<QpStateOut>(ids::ATTR_QP_STATE, Presence:
 static COUNTER_VALUES: Attr = Attr::output_bytes(ids::ATTR_COUNTER_VALUES, 0, Presence::Mandatory);
 static COUNTER_NAMES: Attr = Attr::output_bytes(ids::ATTR_COUNTER_NAMES, 0, Presence::Optional);
 static FAULTS: Attr = Attr::input::<FaultsIn>(ids::ATTR_FAULTS, Presence::Mandatory);
+static QP_QUERY_FLAGS: Attr = Attr::flags(
+    ids::ATTR_QP_QUERY_FLAGS,
+    QUERY_QP_RESET_COUNTS,
+    Presence::Optional,
+);
+static COUNTER_SET: Attr =
+    Attr::constant(ids::ATTR_COUNTER_SET, COUNTER_SET_DROPS, Presence::Optional);
 
 /// The queue pair a call names: one of the caller's by handle, or any of the device's by
 /// number for a caller with `CAP_NET_ADMIN`. Exactly one of the two must be given.
@@ -228,11 +249,15 @@ struct QueryQp;
 
 impl Method for QueryQp {
     type Driver = Rrxe;
-    const ATTRS: &'static [&'static Attr] = &[&QP_HANDLE, &QPN, &QP_STATE];
+    const ATTRS: &'static [&'static Attr] = &[&QP_HANDLE, &QPN, &QP_STATE, &QP_QUERY_FLAGS];
 
     fn handle(call: &mut Call<'_, Rrxe>) -> Result {
+        let flags = call.flags(&QP_QUERY_FLAGS)?;
         let qp = target(call)?;
-        call.write(&QP_STATE, &qp::transport_state(&qp))
+        call.write(
+            &QP_STATE,
+            &qp::transport_state(&qp, flags & QUERY_QP_RESET_COUNTS != 0),
+        )
     }
 }
 
@@ -240,19 +265,23 @@ struct QueryCounters;
 
 impl Method for QueryCounters {
     type Driver = Rrxe;
-    const ATTRS: &'static [&'static Attr] = &[&COUNTER_VALUES, &COUNTER_NAMES];
+    const ATTRS: &'static [&'static Attr] = &[&COUNTER_VALUES, &COUNTER_NAMES, &COUNTER_SET];
 
     fn handle(call: &mut Call<'_, Rrxe>) -> Result {
-        let mut values = [0u64; COUNTERS];
-        call.device().data().read_counters(&mut values);
-        call.write(&COUNTER_VALUES, &values)?;
-        let Some(room) = call.output_len(&COUNTER_NAMES)? else {
-            return Ok(());
-        };
-        let mut names = KVec::with_capacity(room.min(COUNTERS * 32), GFP_KERNEL)?;
-        for counter in Counter::ALL {
+        let drops_only =
+            call.constant(&COUNTER_SET)?.unwrap_or(COUNTER_SET_ALL) == COUNTER_SET_DROPS;
+        let mut all = [0u64; COUNTERS];
+        call.device().data().read_counters(&mut all);
+        let chosen = Counter::ALL
+            .iter()
+            .filter(|counter| !drops_only || counter.is_drop());
+        let mut values = KVec::with_capacity(COUNTERS, GFP_KERNEL)?;
+        let mut names = KVec::with_capacity(COUNTERS * 32, GFP_KERNEL)?;
+        for counter in chosen {
+            values.extend_from_slice(&all[*counter as usize].to_ne_bytes(), GFP_KERNEL)?;
             names.extend_from_slice(counter.name().to_bytes_with_nul(), GFP_KERNEL)?;
         }
+        call.write_bytes(&COUNTER_VALUES, &values)?;
         call.write_bytes(&COUNTER_NAMES, &names)
     }
 }

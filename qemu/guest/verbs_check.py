@@ -1325,6 +1325,12 @@ OBJ_TRANSPORT = NS
 M_QUERY_QP, M_QUERY_COUNTERS, M_SET_FAULTS = NS, NS | 1, NS | 2
 A_QP_HANDLE, A_QPN, A_QP_STATE = NS, NS | 1, NS | 2
 A_COUNTER_VALUES, A_COUNTER_NAMES, A_FAULTS = NS | 3, NS | 4, NS | 5
+A_QP_QUERY_FLAGS, A_COUNTER_SET = NS | 6, NS | 7
+QUERY_QP_RESET_COUNTS = 1
+COUNTER_SET_DROPS = 1
+DROP_COUNTERS = ["rx_malformed", "rx_no_qp", "rx_inbox_full", "rx_not_for_device",
+                 "rx_socket_queue_full", "rx_no_device", "tx_unroutable", "tx_no_memory",
+                 "tx_dropped"]
 MANDATORY = 1
 RDMA_DRIVER_RXE = 14
 QP_STATE_LEN, FAULTS_LEN = 208, 32
@@ -1410,6 +1416,14 @@ def uverbs_query_qp():
         # Three write packets and their acknowledgment, to and from itself.
         assert after.u64(64) >= sent + 3 and after.u64(72) >= 3, \
             f"tx {after.u64(64)} from {sent}, rx {after.u64(72)}"
+        # Read with its counts reset (flags of 4 bytes): they read as before, then zero.
+        state = Out(A_QP_STATE, QP_STATE_LEN)
+        error = driver_ioctl(own.cmd_fd, M_QUERY_QP, [
+            qp_by_handle(handle), state.attr, (A_QP_QUERY_FLAGS, 4, 0, QUERY_QP_RESET_COUNTS)])
+        assert error == 0 and state.u64(64) == after.u64(64), f"errno {error}, tx {state.u64(64)}"
+        error, zeroed = query_qp(own.cmd_fd, qp_by_handle(handle))
+        assert error == 0 and (zeroed.u64(64), zeroed.u64(72)) == (0, 0), \
+            f"errno {error}, tx {zeroed.u64(64)} rx {zeroed.u64(72)} after the reset"
         qp.close()
         mr.close()
 
@@ -1429,6 +1443,7 @@ def uverbs_malformed_calls():
         qp = connected_to_self(pd, cq)
         fd, qpn = own.cmd_fd, qp.qp_num
         state = Out(A_QP_STATE, QP_STATE_LEN)
+        counters = Out(A_COUNTER_VALUES, 8 * 64)
         good = [qp_by_number(qpn), state.attr]
         cases = [
             ("unknown mandatory attribute", errno.EPROTONOSUPPORT, M_QUERY_QP,
@@ -1453,6 +1468,14 @@ def uverbs_malformed_calls():
              [qp_by_handle(qp_handle(own)), qp_by_number(qpn), state.attr], {}),
             ("unknown number", errno.ENOENT, M_QUERY_QP,
              [qp_by_number(0xFFFFF0), state.attr], {}),
+            ("unknown query flag", errno.EINVAL, M_QUERY_QP,
+             good + [(A_QP_QUERY_FLAGS, 8, 0, 2)], {}),
+            ("query flags of 2 bytes", errno.EINVAL, M_QUERY_QP,
+             good + [(A_QP_QUERY_FLAGS, 2, 0, 1)], {}),
+            ("counter set beyond the drops", errno.EINVAL, M_QUERY_COUNTERS,
+             [counters.attr, (A_COUNTER_SET, 8, 0, 2)], {}),
+            ("counter set of 4 bytes", errno.EINVAL, M_QUERY_COUNTERS,
+             [counters.attr, (A_COUNTER_SET, 4, 0, 1)], {}),
         ]
         bad_faults = [
             ("faults beyond every packet", faults_buf(drop=600_000, corrupt=400_001)),
@@ -1540,6 +1563,14 @@ def uverbs_counters_match_rdma_statistic():
     assert driver_ioctl(ctx.cmd_fd, M_QUERY_COUNTERS, [later.attr]) == 0
     for i in range(2):
         assert values.u64(8 * i) <= two.u64(8 * i) <= later.u64(8 * i), f"counter {got[i]}"
+    # The drops alone, by reason, in the same order.
+    names = Out(A_COUNTER_NAMES, 4096, 0)
+    error = driver_ioctl(ctx.cmd_fd, M_QUERY_COUNTERS,
+                         [later.attr, names.attr, (A_COUNTER_SET, 8, 0, COUNTER_SET_DROPS)])
+    assert error == 0, f"drops: errno {error}"
+    drops = [n.decode() for n in names.buf.raw.split(b"\0") if n]
+    assert drops == DROP_COUNTERS, f"drops {drops}"
+    assert drops == [n for n in got if n in DROP_COUNTERS]
 
 
 check("cq-sizes", cq_sizes)

@@ -105,6 +105,22 @@ impl Counter {
         Self::TxDropped,
     ];
 
+    /// Returns whether the counter counts packets dropped, for one reason.
+    pub(crate) const fn is_drop(self) -> bool {
+        matches!(
+            self,
+            Self::RxMalformed
+                | Self::RxNoQp
+                | Self::RxInboxFull
+                | Self::RxNotForDevice
+                | Self::RxSocketQueueFull
+                | Self::RxNoDevice
+                | Self::TxUnroutable
+                | Self::TxNoMemory
+                | Self::TxDropped
+        )
+    }
+
     /// The counter's name.
     pub(crate) const fn name(self) -> &'static CStr {
         match self {

@@ -99,6 +99,11 @@ impl Faults {
         self.counts = FaultCounts::default();
     }
 
+    /// Starts the counts again from zero.
+    pub(crate) fn reset_counts(&mut self) {
+        self.counts = FaultCounts::default();
+    }
+
     pub(crate) fn rates(&self) -> FaultRates {
         self.rates
     }

@@ -173,8 +173,9 @@ pub(crate) fn details(qp: &Qp<Rrxe>, details: &mut DriverDetails<'_>) -> Result 
     Ok(())
 }
 
-/// Returns the queue pair's live transport state, for `rrxectl qp`.
-pub(crate) fn transport_state(qp: &Qp<Rrxe>) -> QpStateOut {
+/// Returns the queue pair's live transport state, for `rrxectl qp`; its counts start again
+/// from zero if `reset_counts`.
+pub(crate) fn transport_state(qp: &Qp<Rrxe>, reset_counts: bool) -> QpStateOut {
     let this = qp.data();
     let mut out = QpStateOut {
         qpn: qp.qp_num(),
@@ -189,7 +190,7 @@ pub(crate) fn transport_state(qp: &Qp<Rrxe>) -> QpStateOut {
     };
     let now = Moment::now();
     {
-        let t = this.transport.lock();
+        let mut t = this.transport.lock();
         out.next_psn = t.next_psn;
         out.unacked_psn = t.unacked_psn;
         out.expected_psn = t.expected_psn;
@@ -208,6 +209,10 @@ pub(crate) fn transport_state(qp: &Qp<Rrxe>) -> QpStateOut {
             out.timer_us = left.clamp(0, i64::from(u32::MAX)) as u32;
         }
         control::fill_counts(&mut out, &t.stats, &t.faults);
+        if reset_counts {
+            t.stats = Default::default();
+            t.faults.reset_counts();
+        }
         let held = this.attrs.lock();
         out.state = held.state as u32;
     }

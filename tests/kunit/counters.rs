@@ -36,6 +36,18 @@ mod tests {
         u64::from_be_bytes(bytes)
     }
 
+    #[test]
+    fn drops_are_the_rx_and_tx_counters_of_packets_lost() {
+        let drops: usize = Counter::ALL.iter().filter(|c| c.is_drop()).count();
+        assert_eq!(drops, 9);
+        for counter in Counter::ALL {
+            let name = counter.name().to_bytes();
+            let lost = name.starts_with(b"rx_") && name != b"rx_packets" && name != b"rx_bytes"
+                || [&b"tx_unroutable"[..], b"tx_no_memory", b"tx_dropped"].contains(&name);
+            assert_eq!(counter.is_drop(), lost);
+        }
+    }
+
     const TRAFFIC: Traffic = Traffic {
         tx_bytes: 4_000_004,
         rx_bytes: 8_000,

@@ -18,6 +18,15 @@ pub const ATTR_QP_STATE: u16 = NS_FLAG | 2;
 pub const ATTR_COUNTER_VALUES: u16 = NS_FLAG | 3;
 pub const ATTR_COUNTER_NAMES: u16 = NS_FLAG | 4;
 pub const ATTR_FAULTS: u16 = NS_FLAG | 5;
+pub const ATTR_QP_QUERY_FLAGS: u16 = NS_FLAG | 6;
+pub const ATTR_COUNTER_SET: u16 = NS_FLAG | 7;
+
+/// `ATTR_QP_QUERY_FLAGS`: start the queue pair's counts again from zero once read.
+pub const QUERY_QP_RESET_COUNTS: u64 = 1 << 0;
+
+/// `ATTR_COUNTER_SET`: every counter, or the drops by reason.
+pub const COUNTER_SET_ALL: u64 = 0;
+pub const COUNTER_SET_DROPS: u64 = 1;
 
 /// `RDMA_DRIVER_RXE`, the driver id rrxe reports.
 pub const RDMA_DRIVER_RXE: u32 = 14;

@@ -99,7 +99,7 @@ impl Device {
             name: name.into(),
             context,
         };
-        device.counters().map_err(|e| match e {
+        device.counters(false).map_err(|e| match e {
             // The core refuses a method it does not know with EPROTONOSUPPORT, and a
             // driver id other than the device's with EINVAL.
             Error::Os(_, ref io)
@@ -152,10 +152,16 @@ impl Device {
         }
     }
 
-    /// Returns the transport state of queue pair `qpn`.
-    pub fn qp(&self, qpn: u32) -> Result<abi::QpState, Error> {
+    /// Returns the transport state of queue pair `qpn`; its counts start again from zero if
+    /// `reset_counts`.
+    pub fn qp(&self, qpn: u32, reset_counts: bool) -> Result<abi::QpState, Error> {
         let mut state = abi::QpState::default();
+        let flags = match reset_counts {
+            true => abi::QUERY_QP_RESET_COUNTS,
+            false => 0,
+        };
         let attrs = [
+            abi::attr_in(abi::ATTR_QP_QUERY_FLAGS, &flags, 0),
             abi::attr_in(abi::ATTR_QPN, &qpn, abi::ATTR_F_MANDATORY),
             abi::attr_out(
                 abi::ATTR_QP_STATE,
@@ -179,8 +185,12 @@ impl Device {
             .map_err(|e| self.qp_error(qpn, "injecting faults", e))
     }
 
-    /// Returns the device's counters by name.
-    pub fn counters(&self) -> Result<Vec<(String, u64)>, Error> {
+    /// Returns the device's counters by name: all of them, or the drops by reason.
+    pub fn counters(&self, drops_only: bool) -> Result<Vec<(String, u64)>, Error> {
+        let set = match drops_only {
+            true => abi::COUNTER_SET_DROPS,
+            false => abi::COUNTER_SET_ALL,
+        };
         let mut values = vec![0u64; 256];
         let mut names = vec![0u8; 8192];
         let attrs = [
@@ -191,6 +201,7 @@ impl Device {
                 abi::ATTR_F_MANDATORY,
             ),
             abi::attr_out(abi::ATTR_COUNTER_NAMES, names.as_mut_ptr(), names.len(), 0),
+            abi::attr_in(abi::ATTR_COUNTER_SET, &set, 0),
         ];
         self.call(abi::METHOD_QUERY_COUNTERS, &attrs)
             .map_err(|e| Error::Os("querying the counters", e))?;

@@ -35,6 +35,9 @@ enum Command {
     Stats {
         /// The rrxe device, e.g. rrxe0.
         device: String,
+        /// Only the packets dropped, by reason.
+        #[arg(long)]
+        drops: bool,
     },
     /// Show a queue pair's transport state: PSNs, requests in flight, timer, inbox, counts.
     Qp {
@@ -48,6 +51,10 @@ enum Command {
         /// With --watch, stop after COUNT readings.
         #[arg(long, requires = "watch")]
         count: Option<u64>,
+        /// Start the queue pair's counts again from zero after each reading, so that each
+        /// shows what happened since the last.
+        #[arg(long)]
+        reset_counts: bool,
     },
     /// Inject faults into a queue pair's outgoing packets; with no fault given, clear them.
     Fault {
@@ -79,9 +86,9 @@ enum Command {
 fn run(cli: Cli) -> Result<(), String> {
     let err = |e: device::Error| e.to_string();
     match cli.command {
-        Command::Stats { device } => {
+        Command::Stats { device, drops } => {
             let dev = Device::open(&device).map_err(err)?;
-            let counters = dev.counters().map_err(err)?;
+            let counters = dev.counters(drops).map_err(err)?;
             match cli.json {
                 true => println!("{}", format::counters_json(dev.name(), &counters)),
                 false => print!("{}", format::counters_text(dev.name(), &counters)),
@@ -92,6 +99,7 @@ fn run(cli: Cli) -> Result<(), String> {
             qpn,
             watch,
             count,
+            reset_counts,
         } => {
             let dev = Device::open(&device).map_err(err)?;
             let interval = match watch {
@@ -105,7 +113,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let mut shown = 0u64;
             loop {
-                let state = dev.qp(qpn).map_err(err)?;
+                let state = dev.qp(qpn, reset_counts).map_err(err)?;
                 match cli.json {
                     true => println!("{}", format::qp_json(dev.name(), &state)),
                     false => print!("{}", format::qp_text(dev.name(), &state)),
@@ -144,7 +152,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err("the faults add up to more than every packet".into());
             }
             dev.set_faults(qpn, &faults).map_err(err)?;
-            let state = dev.qp(qpn).map_err(err)?;
+            let state = dev.qp(qpn, false).map_err(err)?;
             match cli.json {
                 true => println!("{}", format::qp_json(dev.name(), &state)),
                 false => print!("{}", format::qp_text(dev.name(), &state)),
@@ -211,6 +219,16 @@ mod tests {
             _ => panic!("not a qp command"),
         }
         assert!(Cli::try_parse_from(["rrxectl", "qp", "rrxe0", "5", "--count", "2"]).is_err());
+        let cli = Cli::try_parse_from(["rrxectl", "qp", "rrxe0", "5", "--reset-counts"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Qp {
+                reset_counts: true,
+                ..
+            }
+        ));
+        let cli = Cli::try_parse_from(["rrxectl", "stats", "rrxe0", "--drops"]).unwrap();
+        assert!(matches!(cli.command, Command::Stats { drops: true, .. }));
         assert!(Cli::try_parse_from(["rrxectl", "qp", "rrxe0"]).is_err());
     }
 }
