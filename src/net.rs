@@ -9,7 +9,7 @@
 
 use crate::{
     device::{Counter, Rrxe},
-    transport::engine::Engine,
+    transport::engine::{Engine, Undelivered},
     verbs::mcast,
     verbs::qp::{state::Service, QpInfo},
     wire::{self, Headers, Operation, Route},
@@ -425,6 +425,7 @@ fn deliver(device: &Device<Rrxe>, info: &QpInfo, received: Received, wakeups: &m
     match delivered {
         Ok(true) => wakeups.add(device, &info.engine),
         Ok(false) => {}
-        Err(_) => data.count(Counter::RxInboxFull),
+        Err(Undelivered::QpGone) => data.count(Counter::RxNoQp),
+        Err(Undelivered::InboxFull) => data.count(Counter::RxInboxFull),
     }
 }

@@ -45,7 +45,8 @@ pub(crate) enum Counter {
     DuplicateRequests,
     /// Received packets dropped for a bad ICRC or malformed headers.
     RxMalformed,
-    /// Received packets for a queue pair that does not exist or takes no packets.
+    /// Received packets for a queue pair that does not exist, takes no packets or is being
+    /// destroyed.
     RxNoQp,
     /// Received packets dropped because their queue pair's inbox was full or could not grow.
     RxInboxFull,

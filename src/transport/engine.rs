@@ -280,8 +280,13 @@ struct Runner {
     routes: RouteCache,
 }
 
-/// A packet was dropped: its queue pair's inbox was full.
-pub(crate) struct InboxFull;
+/// Why a packet was not delivered to its queue pair (and was dropped).
+pub(crate) enum Undelivered {
+    /// The queue pair is being destroyed.
+    QpGone,
+    /// Its inbox was full or could not grow.
+    InboxFull,
+}
 
 struct Inner {
     /// The queue pair, from its first modification until it is destroyed.
@@ -394,20 +399,20 @@ impl Engine {
     }
 
     /// Delivers a packet to the queue pair and returns whether the engine is to run; `Err`
-    /// with the packet dropped if the inbox is full (or cannot grow). Does not sleep.
-    pub(crate) fn deliver(&self, packet: Received) -> Result<bool, InboxFull> {
+    /// with the packet dropped if the queue pair is being destroyed or its inbox is full (or
+    /// cannot grow). Does not sleep.
+    pub(crate) fn deliver(&self, packet: Received) -> Result<bool, Undelivered> {
         let mut inner = self.inner.lock();
         if inner.qp.is_none() {
-            // Being destroyed: nothing is delivered any more.
-            return Ok(false);
+            return Err(Undelivered::QpGone);
         }
         if !inbox_admits(inner.queued()) {
-            return Err(InboxFull);
+            return Err(Undelivered::InboxFull);
         }
         // Room first: a packet the push dropped would be freed with interrupts disabled,
         // which a received buffer's pages may not be; this one is freed after the lock.
         if inner.inbox.reserve(1, GFP_ATOMIC).is_err() {
-            return Err(InboxFull);
+            return Err(Undelivered::InboxFull);
         }
         // Within the room reserved.
         let _ = inner.inbox.push_within_capacity(packet);
