@@ -229,7 +229,7 @@ family() {
 	pingpong $p-ibv_rc_pingpong-mtu4096 ibv_rc_pingpong --chk -n 20 -s 8192 -m 4096
 	pingpong $p-ibv_uc_pingpong ibv_uc_pingpong --chk -n 20
 	pingpong $p-ibv_ud_pingpong ibv_ud_pingpong --chk -n 20 -s 512
-	pingpong $p-ibv_srq_pingpong ibv_srq_pingpong --chk -n 20
+	pingpong $p-ibv_srq_pingpong ibv_srq_pingpong --chk -n 20 -q 1
 	perftest $p-ib_send_bw ib_send_bw -s 8192 -n 20
 	perftest $p-ib_write_bw-mtu1024 ib_write_bw -s 8192 -n 20 -m 1024
 	perftest $p-ib_write_bw-mtu4096 ib_write_bw -s 8192 -n 20 -m 4096
