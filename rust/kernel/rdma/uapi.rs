@@ -27,6 +27,10 @@ use crate::{
 use core::{marker::PhantomData, ptr};
 use zerocopy::Immutable;
 
+// `Attr::new` sets the `mandatory` bit field where a little-endian target has it.
+#[cfg(target_endian = "big")]
+compile_error!("driver uverbs attributes are laid out for little-endian targets only");
+
 /// The flag that puts an identifier into the driver namespace.
 const NS_FLAG: u16 = bindings::uapi_radix_data_UVERBS_API_NS_FLAG as u16;
 
@@ -73,10 +77,12 @@ enum Kind {
 ///
 /// # Invariants
 ///
-/// `def` describes an attribute of kind `kind` in the driver namespace: for [`Kind::In`] a
-/// fixed size (`len == min_len`) and no trailing bytes; for [`Kind::Flags`] 4 to 8 bytes, and
+/// `def` describes an attribute of kind `kind` in the driver namespace, numbered below
+/// `MAX_DRIVER_ATTRS`: for [`Kind::In`] a fixed size (`len == min_len`) and no trailing bytes;
+/// for [`Kind::Out`] a size from `min_len` to `len`; for [`Kind::Flags`] 4 to 8 bytes, and
 /// `limit` the flags allowed; for [`Kind::Constant`] 8 bytes, and `limit` the largest value;
-/// for [`Kind::QueuePair`] an IDR of `UVERBS_OBJECT_QP` with read access.
+/// each of these four with `u` initialised as `ptr`. For [`Kind::QueuePair`] an IDR of
+/// `UVERBS_OBJECT_QP` with read access.
 #[repr(C)]
 pub struct Attr {
     def: bindings::uverbs_attr_def,
@@ -106,11 +112,14 @@ impl Attr {
             Kind::Out => bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_PTR_OUT,
             Kind::QueuePair => bindings::uverbs_attr_type_UVERBS_ATTR_TYPE_IDR,
         };
-        // The bit fields `zero_trailing`, `alloc_and_copy`, `mandatory`, `is_udata`, from bit 0.
+        // The bit fields `zero_trailing`, `alloc_and_copy`, `mandatory`, `is_udata`, from bit 0
+        // of the first byte, as a little-endian target lays them out (the only targets built).
         let mandatory = match presence {
             Presence::Mandatory => 1 << 2,
             Presence::Optional => 0,
         };
+        // INVARIANT: The number is checked above, `u` is each kind's, as its constructors give
+        // it, and the type follows the kind.
         Self {
             def: bindings::uverbs_attr_def {
                 id: driver_id(n),
@@ -238,6 +247,12 @@ pub trait Method: 'static {
 }
 
 /// A method of driver `T` (`struct uverbs_method_def`).
+///
+/// # Invariants
+///
+/// `def` is the method of a [`Method`] `M` with `M::Driver = T`, numbered below
+/// `MAX_DRIVER_METHODS`: its handler is `handle::<M>` and its attributes are `M::ATTRS`, at
+/// most `MAX_DRIVER_ATTRS` of them, each numbered once.
 #[repr(transparent)]
 pub struct MethodDef<T: Driver> {
     def: bindings::uverbs_method_def,
@@ -272,6 +287,7 @@ impl<T: Driver> MethodDef<T> {
             }
             i += 1;
         }
+        // INVARIANT: Number and attributes are checked above; the handler is `M`'s.
         Self {
             def: bindings::uverbs_method_def {
                 id: driver_id(n),
@@ -287,6 +303,11 @@ impl<T: Driver> MethodDef<T> {
 }
 
 /// An object of driver `T` with methods only, no instances (`DECLARE_UVERBS_GLOBAL_METHODS`).
+///
+/// # Invariants
+///
+/// `def` is an object numbered below `MAX_DRIVER_OBJECTS` whose methods are `'static`
+/// methods of driver `T`, each numbered once.
 #[repr(transparent)]
 pub struct ObjectDef<T: Driver> {
     def: bindings::uverbs_object_def,
@@ -304,6 +325,20 @@ impl<T: Driver> ObjectDef<T> {
             n < MAX_DRIVER_OBJECTS,
             "object number out of the driver namespace"
         );
+        // The core would warn and refuse the whole tree.
+        let mut i = 0;
+        while i < methods.len() {
+            let mut j = i + 1;
+            while j < methods.len() {
+                assert!(
+                    methods[i].def.id != methods[j].def.id,
+                    "method number given twice"
+                );
+                j += 1;
+            }
+            i += 1;
+        }
+        // INVARIANT: Number and methods are checked above; the methods are of `T` by type.
         Self {
             def: bindings::uverbs_object_def {
                 id: driver_id(n),
@@ -319,6 +354,11 @@ impl<T: Driver> ObjectDef<T> {
 
 /// The driver objects of driver `T`: `N` chained object trees and the end mark (`struct
 /// uapi_definition[]`).
+///
+/// # Invariants
+///
+/// `objects` chain `N` `'static` objects of driver `T`, each numbered once; `end` is the end
+/// mark, right after them.
 #[repr(C)]
 pub struct Definitions<T: Driver, const N: usize> {
     objects: [bindings::uapi_definition; N],
@@ -333,6 +373,19 @@ unsafe impl<T: Driver, const N: usize> Sync for Definitions<T, N> {}
 impl<T: Driver, const N: usize> Definitions<T, N> {
     /// The definitions of `objects`.
     pub const fn new(objects: [&'static ObjectDef<T>; N]) -> Self {
+        // The core would merge them into one and refuse a method number found twice.
+        let mut i = 0;
+        while i < N {
+            let mut j = i + 1;
+            while j < N {
+                assert!(
+                    objects[i].def.id != objects[j].def.id,
+                    "object number given twice"
+                );
+                j += 1;
+            }
+            i += 1;
+        }
         let end = bindings::uapi_definition {
             kind: bindings::uapi_definition_kind_UAPI_DEF_END as u8,
             scope: 0,
@@ -360,6 +413,11 @@ impl<T: Driver, const N: usize> Definitions<T, N> {
             };
             i += 1;
         }
+        // A `repr(C)` array's size is a multiple of its alignment: the end mark follows the
+        // objects without padding.
+        assert!(core::mem::offset_of!(Self, objects) == 0);
+        assert!(core::mem::offset_of!(Self, end) == N * size_of::<bindings::uapi_definition>());
+        // INVARIANT: The objects are checked above and chained in order, then the end mark.
         Self {
             objects: chained,
             end,
@@ -369,10 +427,10 @@ impl<T: Driver, const N: usize> Definitions<T, N> {
 
     /// Returns the definitions as the core takes them.
     pub const fn tree(&'static self) -> Tree<T> {
+        // INVARIANT: The whole of `self`, objects then end mark (type invariant), is `'static`
+        // and reachable from a pointer to it.
         Tree {
-            // The objects and the end mark are consecutive, a `repr(C)` array's element
-            // size being a multiple of its alignment.
-            first: self.objects.as_ptr(),
+            first: ptr::from_ref(self).cast(),
             _driver: PhantomData,
         }
     }
@@ -406,7 +464,9 @@ impl<T: Driver> Tree<T> {
 /// # Invariants
 ///
 /// `bundle` is the core's checked bundle of a call of a method whose attributes are `attrs`,
-/// valid for `'a`, made on a user context of driver `T`, `context`.
+/// valid for `'a`, made on a user context of driver `T`, `context`. The call runs within the
+/// context file's `disassociate_srcu` read section, for which the device cannot be
+/// unregistered or moved to another namespace (both wait for the section to end).
 pub struct Call<'a, T: Driver> {
     bundle: *mut bindings::uverbs_attr_bundle,
     attrs: &'static [&'static Attr],
@@ -428,7 +488,7 @@ impl<'a, T: Driver> Call<'a, T> {
     /// `CAP_NET_ADMIN` in its user namespace.
     pub fn net_admin_capable(&self) -> bool {
         // SAFETY: The device is valid for the call; its namespace lives as long as it is
-        // registered, and it is while a call is made on it.
+        // registered in it, which it stays for the call (type invariant).
         let net = unsafe { bindings::rdma_dev_net(self.device().as_raw()) };
         // SAFETY: `net` is a live namespace (above), whose user namespace it holds.
         unsafe { bindings::ns_capable((*net).user_ns, bindings::CAP_NET_ADMIN as c_int) }
@@ -549,12 +609,19 @@ impl<'a, T: Driver> Call<'a, T> {
         // which the core looked up in the caller's own objects and holds, locked for reading,
         // until the call returns: its `object` is a committed `struct ib_qp` of the device,
         // which cannot be destroyed meanwhile.
-        let qp = unsafe { (*(*parsed).__bindgen_anon_1.obj_attr.uobject).object };
-        // SAFETY: Queue pairs of a device of driver `T` are created by `T`'s `create_qp`, the
-        // only way the operations of this crate create them (they offer no XRC, whose opened
-        // queue pairs the core would allocate itself), so `qp` is a `Qp<T>` with initialised
-        // data, valid for the call (above).
-        Ok(Some(unsafe { Qp::<T>::from_raw(qp.cast()) }))
+        let qp: *mut bindings::ib_qp =
+            unsafe { (*(*parsed).__bindgen_anon_1.obj_attr.uobject).object }.cast();
+        // SAFETY: `qp` is a live `struct ib_qp` (above).
+        let (real_qp, device) = unsafe { ((*qp).real_qp, (*qp).device) };
+        // A queue pair the core allocated itself (an opened XRC target queue pair) or one of
+        // another device is not one of `T`'s.
+        if real_qp != qp || device != self.device().as_raw() {
+            return Err(EINVAL);
+        }
+        // SAFETY: A queue pair of the device that is its own real queue pair was created by the
+        // device's `create_qp`, `T`'s, so `qp` is a `Qp<T>` with initialised data, valid for
+        // the call (above).
+        Ok(Some(unsafe { Qp::<T>::from_raw(qp) }))
     }
 }
 
