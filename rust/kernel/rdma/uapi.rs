@@ -568,9 +568,13 @@ impl<'a, T: Driver> Call<'a, T> {
         Ok(Some(value))
     }
 
-    /// Writes `value` to output attribute `attr` if the caller gave it (as much as its buffer
-    /// takes). Fails with `EINVAL` if `attr` is not an output of this method.
+    /// Writes `value` to output attribute `attr` if the caller gave it. Fails with `EINVAL` if
+    /// `attr` is not an output of this method of `size_of::<V>()` bytes ([`Attr::output`]);
+    /// outputs of variable size take [`Call::write_bytes`].
     pub fn write<V: IntoBytes + Immutable>(&self, attr: &Attr, value: &V) -> Result {
+        if attr.len() != size_of::<V>() {
+            return Err(EINVAL);
+        }
         self.write_bytes(attr, value.as_bytes())
     }
 
