@@ -613,8 +613,8 @@ impl<'a, T: Driver> Call<'a, T> {
         // which the core looked up in the caller's own objects and holds, locked for reading,
         // until the call returns: its `object` is a committed `struct ib_qp` of the device,
         // which cannot be destroyed meanwhile.
-        let qp: *mut bindings::ib_qp =
-            unsafe { (*(*parsed).__bindgen_anon_1.obj_attr.uobject).object }.cast();
+        let object = unsafe { (*(*parsed).__bindgen_anon_1.obj_attr.uobject).object };
+        let qp: *mut bindings::ib_qp = object.cast();
         // SAFETY: `qp` is a live `struct ib_qp` (above).
         let (real_qp, device) = unsafe { ((*qp).real_qp, (*qp).device) };
         // A queue pair the core allocated itself (an opened XRC target queue pair) or one of
