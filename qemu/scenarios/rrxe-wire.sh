@@ -165,7 +165,11 @@ wire_run() {
 	rm -f "$log.server"
 	pkill -P "$wpid" sleep
 	wait "$wpid"
-	[ "$rc" = 0 ] || cat "$log.state" >>"$log"
+	if [ "$rc" != 0 ]; then
+		cat "$log.state" >>"$log"
+		# A run that ended before its limit: how the devices stand after it.
+		[ -s "$log.state" ] || wire_state "${srv[0]}" "at the failure" >>"$log" 2>&1
+	fi
 	rm -f "$log.state"
 	case $rc in
 	0) pass "$name" ;;
@@ -175,13 +179,13 @@ wire_run() {
 	[ "$rc" = 0 ]
 }
 
-# wire_state COMM: what the devices and the processes named COMM show, for
-# reading a run that hangs: each device's counters and queue pairs (with the
-# PSNs each side stands at), the state and wait channel of each thread of the
-# tool, the kernel log's end.
+# wire_state COMM [WHEN]: what the devices and the processes named COMM show,
+# for reading a run that failed: each device's counters and queue pairs (with
+# the PSNs each side stands at), the state and wait channel of each thread of
+# the tool, the kernel log's end.
 wire_state() {
 	local d p t c s w
-	echo "--- state 5 s before the limit"
+	echo "--- state ${2:-5 s before the limit}"
 	for d in $DEV_A $DEV_B; do
 		rdma statistic show link $d/1
 	done
