@@ -1152,10 +1152,12 @@ def reads_within_rd_atomic_limits():
 
 def retry_exceeded_when_peer_is_gone():
     """A requester whose peer queue pair is gone (its packets are dropped on arrival) sends
-    again after each local ACK timeout, retry_cnt times, then its oldest request completes
-    with IBV_WC_RETRY_EXC_ERR: not before the retry_cnt + 1 timeouts have passed, and not
-    much later (a retry count of 7 means seven here, not forever as for RNR retries). The
-    queue pair is then in the error state and flushes the request behind it."""
+    again after each wait for an acknowledgment, retry_cnt times, then its oldest request
+    completes with IBV_WC_RETRY_EXC_ERR (a retry count of 7 means seven here, not forever as
+    for RNR retries). With no round trip measured the first wait is the local ACK timeout and
+    each timeout in a row doubles the next, up to four timeouts: the error comes not before
+    those retry_cnt + 1 waits have passed, and not much later. The queue pair is then in the
+    error state and flushes the request behind it."""
     code = 14
     timeout = 4.096e-6 * 2 ** code
     with PD(ctx) as pd, CQ(ctx, 16) as cq_once, CQ(ctx, 16) as cq_seven:
@@ -1192,10 +1194,10 @@ def retry_exceeded_when_peer_is_gone():
             assert retries in done, f"retry_cnt {retries}: no completion in 30 s"
             elapsed, wcs = done[retries]
             wcs += [(w.wr_id, w.status) for w in poll_n(cq, 2 - len(wcs), timeout=5)]
-            least = (retries + 1) * timeout
+            least = sum(min(2 ** k, 4) for k in range(retries + 1)) * timeout
             most = 2 * least + 0.5
             print(f"retry_cnt {retries}: IBV_WC_RETRY_EXC_ERR after {elapsed * 1e3:.0f} ms "
-                  f"({retries + 1} timeouts of {timeout * 1e3:.1f} ms: {least * 1e3:.0f} ms)",
+                  f"({retries + 1} waits from {timeout * 1e3:.1f} ms: {least * 1e3:.0f} ms)",
                   file=sys.stderr)
             assert wcs == [(1, e.IBV_WC_RETRY_EXC_ERR), (2, e.IBV_WC_WR_FLUSH_ERR)], \
                 f"retry_cnt {retries}: completions {wcs} after {elapsed:.3f} s"

@@ -8,10 +8,12 @@ PEER_DEV (GID index PEER_GID), a device on another network namespace's end of
 the wire, and a send goes through and is received. Then the peer is destroyed:
 its device drops what arrives for it, so nothing is acknowledged. Two sends
 follow. With local ACK timeout 14 (4.096 us x 2^14, about 67 ms) and retry_cnt
-7, the first must complete with IBV_WC_RETRY_EXC_ERR no sooner than the eight
-timeouts the requester waits (the first, and one after each of its seven
-resends) and no later than twice that plus 0.5 s; the second is flushed, and
-the queue pair is in the error state. Exits 0 if so.
+7, the first must complete with IBV_WC_RETRY_EXC_ERR after the eight waits of
+the requester (the first, and one after each of its seven resends), each at
+least the timeout and at most four times it (the wait follows the round trip
+of the first send and doubles with each timeout): no sooner than eight
+timeouts, no later than 32 plus 0.5 s. The second is flushed, and the queue
+pair is in the error state. Exits 0 if so.
 """
 import sys
 import time
@@ -82,7 +84,7 @@ def main():
     local.send(3)
     wcs, first = poll(local.cq, 2, 30)
     least = (RETRY_CNT + 1) * TIMEOUT
-    most = 2 * least + 0.5
+    most = 4 * least + 0.5
     print(f"{local_dev} to {peer_dev}, peer gone: completions {wcs} after "
           f"{first if first is None else round(first * 1e3)} ms "
           f"(at least {least * 1e3:.0f} ms, at most {most * 1e3:.0f} ms)")

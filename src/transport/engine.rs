@@ -222,7 +222,7 @@ impl Transport {
         if psn.is_within(unacked, outstanding) {
             self.window.grow(unacked.distance_to(psn) as u32 + 1);
             self.unacked_psn = psn.next().get();
-            self.ack_timer.progressed();
+            self.ack_timer.progressed(Moment::now());
         }
     }
 

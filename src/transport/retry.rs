@@ -11,6 +11,16 @@
 //! `retry_cnt` times in a row; the next expiry fails that request with a retry-exceeded
 //! error. Progress restores the retries.
 //!
+//! The `timeout` attribute is the least a requester waits. On a path slower than that (a
+//! peer whose acknowledgments come late, a host short of CPU) every message would be sent
+//! twice, the resends loading the slow peer further, and a few late acknowledgments in a row
+//! would fail the connection. So the wait follows the round-trip times measured, as TCP's
+//! retransmission timeout does (RFC 6298: a smoothed time plus four deviations, samples
+//! taken only from packets not sent again), and doubles with each timeout in a row, the
+//! doubling kept until a packet sent once is acknowledged; it is never shorter than the
+//! attribute's timeout nor longer than [`MAX_WAIT_FACTOR`] times it, so that a peer gone
+//! for good is still found within a bounded time.
+//!
 //! The deadline is only judged once the packets that arrived were handled: an
 //! acknowledgment waiting in the inbox when the timer expires is progress, not a timeout.
 //! A peer on the same device loses packets only where it counts them (a full inbox, a queue
@@ -32,6 +42,12 @@ pub(crate) fn ack_timeout(code: u8) -> Option<Delta> {
         code => Some(Delta::from_nanos(4096i64 << code.min(31))),
     }
 }
+
+/// The longest a requester waits for progress, as a multiple of the local ACK timeout.
+pub(crate) const MAX_WAIT_FACTOR: i64 = 4;
+
+/// Timeouts in a row beyond which the wait doubles no more: by then it is at its longest.
+const MAX_BACKOFF: u8 = 2;
 
 /// Returns whether `a` comes before `b` (moments are compared by their difference).
 pub(crate) fn before(a: Moment, b: Moment) -> bool {
@@ -87,6 +103,16 @@ pub(crate) struct AckTimer {
     retry_cnt: u8,
     /// Timeouts left before the oldest request fails.
     retries_left: u8,
+    /// The smoothed round-trip time and its mean deviation, in nanoseconds, once measured.
+    round_trip: Option<(i64, i64)>,
+    /// Doublings of the wait: timeouts in a row, kept until a packet sent once is
+    /// acknowledged.
+    backoff: u8,
+    /// Whether request packets were sent again since the last progress: the time to it is
+    /// then no round trip (which packet's acknowledgment came is unknown).
+    resent: bool,
+    /// When request packets were last sent.
+    sent_at: Option<Moment>,
 }
 
 impl AckTimer {
@@ -106,16 +132,53 @@ impl AckTimer {
         self.retries_left
     }
 
-    /// Notes progress (the window moved on): every retry is left again, and the deadline
-    /// starts again when the round that saw it ends ([`AckTimer::settle`]).
-    pub(crate) fn progressed(&mut self) {
+    /// Notes progress (the window moved on) at `now`: every retry is left again, and the
+    /// deadline starts again when the round that saw it ends ([`AckTimer::settle`]). Unless
+    /// packets were sent again since the last progress, the time since the last packets were
+    /// sent is a round trip: the estimate takes it and the wait stops doubling.
+    pub(crate) fn progressed(&mut self, now: Moment) {
         self.retries_left = self.retry_cnt;
         self.deadline = None;
+        if core::mem::take(&mut self.resent) {
+            return;
+        }
+        self.backoff = 0;
+        if let Some(sent_at) = self.sent_at {
+            self.measured((now - sent_at).as_nanos().max(0));
+        }
+    }
+
+    /// Takes a round-trip time of `sample` nanoseconds into the estimate (RFC 6298, 2.2
+    /// and 2.3: gains of 1/8 for the time and 1/4 for its deviation).
+    fn measured(&mut self, sample: i64) {
+        self.round_trip = Some(match self.round_trip {
+            None => (sample, sample / 2),
+            Some((smoothed, deviation)) => {
+                let deviation = deviation - deviation / 4 + (smoothed - sample).abs() / 4;
+                (smoothed - smoothed / 8 + sample / 8, deviation)
+            }
+        });
+    }
+
+    /// Returns how long the requester waits for progress, for a local ACK timeout of
+    /// `timeout`: the round-trip estimate (the smoothed time and four deviations) if it is
+    /// longer than the timeout, doubled for each timeout in a row, at most
+    /// [`MAX_WAIT_FACTOR`] times the timeout.
+    pub(crate) fn wait(&self, timeout: Delta) -> Delta {
+        let least = timeout.as_nanos();
+        let estimate = self.round_trip.map_or(0, |(smoothed, deviation)| {
+            smoothed.saturating_add(deviation.saturating_mul(4))
+        });
+        let wait = least
+            .max(estimate)
+            .saturating_mul(1 << self.backoff.min(MAX_BACKOFF));
+        Delta::from_nanos(wait.min(least.saturating_mul(MAX_WAIT_FACTOR)))
     }
 
     /// Sets the deadline at the end of an engine round, at `now`: none runs unless packets
     /// await acknowledgment (`awaiting`) and the timeout is finite; otherwise it restarts if
-    /// the round sent request packets (`sent`) or made progress, and is kept if not.
+    /// the round sent request packets (`sent`) or made progress, and is kept if not. It
+    /// restarts the wait ([`AckTimer::wait`]) away.
     pub(crate) fn settle(
         &mut self,
         now: Moment,
@@ -123,10 +186,13 @@ impl AckTimer {
         awaiting: bool,
         sent: bool,
     ) {
+        if sent {
+            self.sent_at = Some(now);
+        }
         self.deadline = match timeout {
             Some(timeout) if awaiting => match self.deadline {
                 Some(deadline) if !sent => Some(deadline),
-                _ => Some(now + timeout),
+                _ => Some(now + self.wait(timeout)),
             },
             _ => None,
         };
@@ -156,6 +222,8 @@ impl AckTimer {
             0 => Expiry::Exceeded,
             _ => {
                 self.retries_left -= 1;
+                self.backoff = self.backoff.saturating_add(1);
+                self.resent = true;
                 Expiry::Resend
             }
         }

@@ -2,8 +2,10 @@
 
 //! The local ACK timeout's decisions as pure logic: its length from the timer code, when its
 //! deadline has passed, the retries timeouts in a row spend, progress restoring them and
-//! restarting the deadline as every packet sent does, where a resend starts (go-back-N, a
-//! read asked for the rest), and when the engine's one timer is set again.
+//! restarting the deadline as every packet sent does, the wait following the round trips
+//! measured and doubling with timeouts in a row (never below the timeout nor above four
+//! times it), where a resend starts (go-back-N, a read asked for the rest), and when the
+//! engine's one timer is set again.
 
 #[kernel::prelude::kunit_tests(rrxe_retry)]
 mod tests {
@@ -11,7 +13,7 @@ mod tests {
         psn::{Psn, PSN_MASK},
         retry::{
             ack_timeout, before, earliest, has_passed, needs_arming, resend_from, AckTimer, Expiry,
-            Moment,
+            Moment, MAX_WAIT_FACTOR,
         },
     };
     use kernel::time::Delta;
@@ -66,13 +68,14 @@ mod tests {
         // Unlike the receiver-not-ready count, 7 means seven.
         let mut timer = running(7, now);
         for left in (0..7).rev() {
-            now = now + TIMEOUT;
+            // The longest wait has passed, however far the doubling got.
+            now = now + TIMEOUT * MAX_WAIT_FACTOR;
             assert_eq!(timer.expire(now), Expiry::Resend);
             assert_eq!(timer.retries_left(), left);
             // The resend restarts the deadline.
             timer.settle(now, Some(TIMEOUT), true, true);
         }
-        now = now + TIMEOUT;
+        now = now + TIMEOUT * MAX_WAIT_FACTOR;
         assert_eq!(timer.expire(now), Expiry::Exceeded);
         // A retry count of 0 fails at the first timeout.
         let mut none = running(0, now);
@@ -86,17 +89,18 @@ mod tests {
         assert_eq!(timer.expire(t0 + TIMEOUT), Expiry::Resend);
         timer.settle(t0 + TIMEOUT, Some(TIMEOUT), true, true);
         // Progress at 15 ms, with packets still awaiting acknowledgment and none sent.
-        timer.progressed();
-        assert_eq!(timer.retries_left(), 2);
         let t1 = t0 + ms(15);
+        timer.progressed(t1);
+        assert_eq!(timer.retries_left(), 2);
         timer.settle(t1, Some(TIMEOUT), true, false);
-        // The deadline the resend set (20 ms) has passed, but progress came since.
-        assert_eq!(timer.expire(t0 + ms(20)), Expiry::Wait);
+        // The deadline the resend set (30 ms, the wait doubled) has passed, but progress came
+        // since. The progress may answer the resend: the wait stays doubled.
+        assert_eq!(timer.expire(t0 + ms(30)), Expiry::Wait);
         assert_eq!(
-            timer.expire(t1 + TIMEOUT - Delta::from_nanos(1)),
+            timer.expire(t1 + TIMEOUT * 2 - Delta::from_nanos(1)),
             Expiry::Wait
         );
-        assert_eq!(timer.expire(t1 + TIMEOUT), Expiry::Resend);
+        assert_eq!(timer.expire(t1 + TIMEOUT * 2), Expiry::Resend);
         assert_eq!(timer.retries_left(), 1);
     }
 
@@ -106,7 +110,7 @@ mod tests {
         let mut timer = running(1, t0);
         // The timer expired while the acknowledgment waited in the inbox; it is handled
         // before the deadline is judged.
-        timer.progressed();
+        timer.progressed(t0 + ms(12));
         assert_eq!(timer.expire(t0 + ms(30)), Expiry::Wait);
         // It acknowledged everything: no deadline runs.
         timer.settle(t0 + ms(30), Some(TIMEOUT), false, false);
@@ -150,6 +154,79 @@ mod tests {
         // A timer code of 0 waits forever.
         timer.settle(t0 + ms(20), None, true, true);
         assert!(timer.deadline().is_none());
+    }
+
+    #[test]
+    fn the_wait_doubles_with_timeouts_in_a_row_up_to_four_timeouts() {
+        let mut now = Moment::now();
+        let mut timer = running(7, now);
+        assert_eq!(timer.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
+        for factor in [2, 4, 4, 4] {
+            now = now + TIMEOUT * MAX_WAIT_FACTOR;
+            assert_eq!(timer.expire(now), Expiry::Resend);
+            timer.settle(now, Some(TIMEOUT), true, true);
+            assert_eq!(
+                timer.wait(TIMEOUT).as_nanos(),
+                (TIMEOUT * factor).as_nanos()
+            );
+            assert_eq!(
+                timer.expire(now + TIMEOUT * factor - Delta::from_nanos(1)),
+                Expiry::Wait
+            );
+            assert!(timer.has_passed(now + TIMEOUT * factor));
+        }
+    }
+
+    #[test]
+    fn the_wait_follows_the_round_trips_measured() {
+        let t0 = Moment::now();
+        let mut timer = running(7, t0);
+        // A round trip of 5 ms, the first measured: 5 ms and a deviation of 2.5 ms make
+        // a wait of 15 ms, longer than the timeout.
+        let t1 = t0 + ms(5);
+        timer.progressed(t1);
+        assert_eq!(timer.wait(TIMEOUT).as_nanos(), ms(15).as_nanos());
+        timer.settle(t1, Some(TIMEOUT), true, true);
+        assert_eq!(
+            timer.expire(t1 + ms(15) - Delta::from_nanos(1)),
+            Expiry::Wait
+        );
+        assert_eq!(timer.expire(t1 + ms(15)), Expiry::Resend);
+        // Round trips of a few microseconds bring the estimate down, the wait never below
+        // the timeout.
+        let mut fast = running(7, t0);
+        let mut now = t0;
+        for _ in 0..64 {
+            now = now + Delta::from_micros(3);
+            fast.progressed(now);
+            fast.settle(now, Some(TIMEOUT), true, true);
+        }
+        assert_eq!(fast.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
+        // One of a second: the wait is at its longest.
+        let mut slow = running(7, t0);
+        slow.progressed(t0 + ms(1000));
+        assert_eq!(
+            slow.wait(TIMEOUT).as_nanos(),
+            (TIMEOUT * MAX_WAIT_FACTOR).as_nanos()
+        );
+    }
+
+    #[test]
+    fn an_acknowledgment_after_a_resend_is_no_round_trip() {
+        let t0 = Moment::now();
+        let mut timer = running(7, t0);
+        assert_eq!(timer.expire(t0 + TIMEOUT), Expiry::Resend);
+        let t1 = t0 + TIMEOUT;
+        timer.settle(t1, Some(TIMEOUT), true, true);
+        // The acknowledgment may answer the first packets or the resend: no sample, and the
+        // wait stays doubled for the next packets.
+        timer.progressed(t1 + Delta::from_micros(10));
+        assert_eq!(timer.wait(TIMEOUT).as_nanos(), (TIMEOUT * 2).as_nanos());
+        let t2 = t1 + ms(1);
+        timer.settle(t2, Some(TIMEOUT), true, true);
+        // Those are acknowledged 2 ms after they went: a round trip, and the doubling ends.
+        timer.progressed(t2 + ms(2));
+        assert_eq!(timer.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
     }
 
     #[test]
