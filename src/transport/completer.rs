@@ -473,6 +473,7 @@ fn resend_after_loss(t: &mut Transport) {
 /// Sends again from the oldest request in flight (go-back-N); a read whose responses arrived
 /// in part asks for the rest.
 fn rewind(t: &mut Transport) {
+    t.ack_timer.rewound();
     let restart = t
         .in_flight
         .first()

@@ -205,11 +205,15 @@ impl Transport {
         self.next_psn = psn;
         self.unacked_psn = psn;
         self.sent_end_psn = psn;
+        // A packet timed belongs to the sequence left.
+        self.ack_timer.rewound();
     }
 
     /// Notes that the PSNs before `next_psn` were sent.
     pub(crate) fn note_sent(&mut self) {
         if Psn::new(self.sent_end_psn).precedes(Psn::new(self.next_psn)) {
+            // PSNs from `sent_end_psn` on go out for the first time.
+            self.ack_timer.sent_first(Psn::new(self.sent_end_psn));
             self.sent_end_psn = self.next_psn;
         }
     }
@@ -222,7 +226,7 @@ impl Transport {
         if psn.is_within(unacked, outstanding) {
             self.window.grow(unacked.distance_to(psn) as u32 + 1);
             self.unacked_psn = psn.next().get();
-            self.ack_timer.progressed(Moment::now());
+            self.ack_timer.progressed(Moment::now(), psn);
         }
     }
 

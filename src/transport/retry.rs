@@ -4,9 +4,9 @@
 //! decisions, and the deadlines of the engine's one timer.
 //!
 //! A reliable requester with packets unacknowledged expects progress (an acknowledgment, a
-//! read response or an atomic acknowledgment that moves its window on) within the queue
-//! pair's local ACK timeout of the last packet it sent or of the last progress, whichever
-//! came later. When none comes it sends again from the oldest request not acknowledged
+//! read response or an atomic acknowledgment that moves its window on) within a wait (the
+//! queue pair's local ACK timeout or longer, below) of the last packet it sent or of the
+//! last progress, whichever came later. When none comes it sends again from the oldest request not acknowledged
 //! (go-back-N; a read whose responses arrived in part is asked for the rest), at most
 //! `retry_cnt` times in a row; the next expiry fails that request with a retry-exceeded
 //! error. Progress restores the retries.
@@ -15,9 +15,10 @@
 //! peer whose acknowledgments come late, a host short of CPU) every message would be sent
 //! twice, the resends loading the slow peer further, and a few late acknowledgments in a row
 //! would fail the connection. So the wait follows the round-trip times measured, as TCP's
-//! retransmission timeout does (RFC 6298: a smoothed time plus four deviations, samples
-//! taken only from packets not sent again), and doubles with each timeout in a row, the
-//! doubling kept until a packet sent once is acknowledged; it is never shorter than the
+//! retransmission timeout does (RFC 6298: a smoothed time plus four deviations; one packet
+//! timed at a time, from the end of the round that sent it to the acknowledgment that
+//! covers it, and never one sent again), and doubles with each timeout in a row, the
+//! doubling kept until a timed packet is acknowledged; it is never shorter than the
 //! attribute's timeout nor longer than [`MAX_WAIT_FACTOR`] times it, so that a peer gone
 //! for good is still found within a bounded time.
 //!
@@ -105,14 +106,11 @@ pub(crate) struct AckTimer {
     retries_left: u8,
     /// The smoothed round-trip time and its mean deviation, in nanoseconds, once measured.
     round_trip: Option<(i64, i64)>,
-    /// Doublings of the wait: timeouts in a row, kept until a packet sent once is
-    /// acknowledged.
+    /// Doublings of the wait: timeouts in a row, kept until a timed packet is acknowledged.
     backoff: u8,
-    /// Whether request packets were sent again since the last progress: the time to it is
-    /// then no round trip (which packet's acknowledgment came is unknown).
-    resent: bool,
-    /// When request packets were last sent.
-    sent_at: Option<Moment>,
+    /// The packet whose round trip is being measured, a PSN sent for the first time, and the
+    /// end of the round that sent it (`None` until that round ends).
+    timed: Option<(Psn, Option<Moment>)>,
 }
 
 impl AckTimer {
@@ -132,20 +130,35 @@ impl AckTimer {
         self.retries_left
     }
 
-    /// Notes progress (the window moved on) at `now`: every retry is left again, and the
-    /// deadline starts again when the round that saw it ends ([`AckTimer::settle`]). Unless
-    /// packets were sent again since the last progress, the time since the last packets were
-    /// sent is a round trip: the estimate takes it and the wait stops doubling.
-    pub(crate) fn progressed(&mut self, now: Moment) {
+    /// Notes that `psn` goes out for the first time: it is timed unless another packet is.
+    pub(crate) fn sent_first(&mut self, psn: Psn) {
+        if self.timed.is_none() {
+            self.timed = Some((psn, None));
+        }
+    }
+
+    /// Notes that the requester goes back to send packets again: the packet timed may be
+    /// among them, and which of its copies an acknowledgment answers is unknown.
+    pub(crate) fn rewound(&mut self) {
+        self.timed = None;
+    }
+
+    /// Notes progress at `now`, every PSN through `through` acknowledged: every retry is
+    /// left again, and the deadline starts again when the round that saw it ends
+    /// ([`AckTimer::settle`]). If that covers the packet timed, its round trip goes into the
+    /// estimate and the wait stops doubling.
+    pub(crate) fn progressed(&mut self, now: Moment, through: Psn) {
         self.retries_left = self.retry_cnt;
         self.deadline = None;
-        if core::mem::take(&mut self.resent) {
+        let Some((psn, Some(sent_at))) = self.timed else {
+            return;
+        };
+        if through.precedes(psn) {
             return;
         }
+        self.timed = None;
         self.backoff = 0;
-        if let Some(sent_at) = self.sent_at {
-            self.measured((now - sent_at).as_nanos().max(0));
-        }
+        self.measured((now - sent_at).as_nanos().max(0));
     }
 
     /// Takes a round-trip time of `sample` nanoseconds into the estimate (RFC 6298, 2.2
@@ -186,8 +199,9 @@ impl AckTimer {
         awaiting: bool,
         sent: bool,
     ) {
-        if sent {
-            self.sent_at = Some(now);
+        // The packet timed left in this round, if it is not stamped yet.
+        if let Some((_, sent_at)) = self.timed.as_mut() {
+            sent_at.get_or_insert(now);
         }
         self.deadline = match timeout {
             Some(timeout) if awaiting => match self.deadline {
@@ -223,7 +237,6 @@ impl AckTimer {
             _ => {
                 self.retries_left -= 1;
                 self.backoff = self.backoff.saturating_add(1);
-                self.resent = true;
                 Expiry::Resend
             }
         }

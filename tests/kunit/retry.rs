@@ -3,8 +3,8 @@
 //! The local ACK timeout's decisions as pure logic: its length from the timer code, when its
 //! deadline has passed, the retries timeouts in a row spend, progress restoring them and
 //! restarting the deadline as every packet sent does, the wait following the round trips
-//! measured and doubling with timeouts in a row (never below the timeout nor above four
-//! times it), where a resend starts (go-back-N, a read asked for the rest), and when the
+//! measured (one packet timed at a time, none sent again) and doubling with timeouts in a
+//! row (never below the timeout nor above four times it), where a resend starts (go-back-N, a read asked for the rest), and when the
 //! engine's one timer is set again.
 
 #[kernel::prelude::kunit_tests(rrxe_retry)]
@@ -24,10 +24,12 @@ mod tests {
         Delta::from_millis(n)
     }
 
-    /// A timer allowing `retry_cnt` timeouts in a row, whose deadline runs from `now`.
+    /// A timer allowing `retry_cnt` timeouts in a row, whose deadline runs from `now`, when
+    /// PSN 0 went out for the first time (the packet timed).
     fn running(retry_cnt: u8, now: Moment) -> AckTimer {
         let mut timer = AckTimer::default();
         timer.set_retry_cnt(retry_cnt);
+        timer.sent_first(Psn::new(0));
         timer.settle(now, Some(TIMEOUT), true, true);
         timer
     }
@@ -87,10 +89,11 @@ mod tests {
         let t0 = Moment::now();
         let mut timer = running(2, t0);
         assert_eq!(timer.expire(t0 + TIMEOUT), Expiry::Resend);
+        timer.rewound();
         timer.settle(t0 + TIMEOUT, Some(TIMEOUT), true, true);
         // Progress at 15 ms, with packets still awaiting acknowledgment and none sent.
         let t1 = t0 + ms(15);
-        timer.progressed(t1);
+        timer.progressed(t1, Psn::new(0));
         assert_eq!(timer.retries_left(), 2);
         timer.settle(t1, Some(TIMEOUT), true, false);
         // The deadline the resend set (30 ms, the wait doubled) has passed, but progress came
@@ -110,7 +113,7 @@ mod tests {
         let mut timer = running(1, t0);
         // The timer expired while the acknowledgment waited in the inbox; it is handled
         // before the deadline is judged.
-        timer.progressed(t0 + ms(12));
+        timer.progressed(t0 + ms(12), Psn::new(0));
         assert_eq!(timer.expire(t0 + ms(30)), Expiry::Wait);
         // It acknowledged everything: no deadline runs.
         timer.settle(t0 + ms(30), Some(TIMEOUT), false, false);
@@ -184,7 +187,7 @@ mod tests {
         // A round trip of 5 ms, the first measured: 5 ms and a deviation of 2.5 ms make
         // a wait of 15 ms, longer than the timeout.
         let t1 = t0 + ms(5);
-        timer.progressed(t1);
+        timer.progressed(t1, Psn::new(0));
         assert_eq!(timer.wait(TIMEOUT).as_nanos(), ms(15).as_nanos());
         timer.settle(t1, Some(TIMEOUT), true, true);
         assert_eq!(
@@ -194,17 +197,19 @@ mod tests {
         assert_eq!(timer.expire(t1 + ms(15)), Expiry::Resend);
         // Round trips of a few microseconds bring the estimate down, the wait never below
         // the timeout.
-        let mut fast = running(7, t0);
+        let mut fast = AckTimer::default();
+        fast.set_retry_cnt(7);
         let mut now = t0;
-        for _ in 0..64 {
-            now = now + Delta::from_micros(3);
-            fast.progressed(now);
+        for psn in 0..64 {
+            fast.sent_first(Psn::new(psn));
             fast.settle(now, Some(TIMEOUT), true, true);
+            now = now + Delta::from_micros(3);
+            fast.progressed(now, Psn::new(psn));
         }
         assert_eq!(fast.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
         // One of a second: the wait is at its longest.
         let mut slow = running(7, t0);
-        slow.progressed(t0 + ms(1000));
+        slow.progressed(t0 + ms(1000), Psn::new(0));
         assert_eq!(
             slow.wait(TIMEOUT).as_nanos(),
             (TIMEOUT * MAX_WAIT_FACTOR).as_nanos()
@@ -216,17 +221,47 @@ mod tests {
         let t0 = Moment::now();
         let mut timer = running(7, t0);
         assert_eq!(timer.expire(t0 + TIMEOUT), Expiry::Resend);
+        // The requester goes back to PSN 0 and sends it again.
+        timer.rewound();
         let t1 = t0 + TIMEOUT;
         timer.settle(t1, Some(TIMEOUT), true, true);
-        // The acknowledgment may answer the first packets or the resend: no sample, and the
+        // The acknowledgment may answer the first copy or the second: no sample, and the
         // wait stays doubled for the next packets.
-        timer.progressed(t1 + Delta::from_micros(10));
+        timer.progressed(t1 + Delta::from_micros(10), Psn::new(0));
         assert_eq!(timer.wait(TIMEOUT).as_nanos(), (TIMEOUT * 2).as_nanos());
+        // PSN 1 goes out for the first time and is acknowledged 2 ms later: a round trip,
+        // and the doubling ends.
         let t2 = t1 + ms(1);
+        timer.sent_first(Psn::new(1));
         timer.settle(t2, Some(TIMEOUT), true, true);
-        // Those are acknowledged 2 ms after they went: a round trip, and the doubling ends.
-        timer.progressed(t2 + ms(2));
+        timer.progressed(t2 + ms(2), Psn::new(1));
         assert_eq!(timer.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
+    }
+
+    #[test]
+    fn only_the_acknowledgment_of_the_packet_timed_is_a_round_trip() {
+        let t0 = Moment::now();
+        let mut timer = AckTimer::default();
+        timer.set_retry_cnt(7);
+        // The first PSN of a round is timed (across the wrap), the others not, and its time
+        // runs from the end of the round.
+        timer.sent_first(Psn::new(PSN_MASK));
+        timer.sent_first(Psn::new(0));
+        timer.sent_first(Psn::new(1));
+        timer.settle(t0, Some(TIMEOUT), true, true);
+        // The next round sends more; the packet timed keeps its time.
+        timer.sent_first(Psn::new(2));
+        timer.settle(t0 + ms(20), Some(TIMEOUT), true, true);
+        // Acknowledged up to the PSN before it: no round trip.
+        timer.progressed(t0 + ms(30), Psn::new(PSN_MASK - 1));
+        assert_eq!(timer.wait(TIMEOUT).as_nanos(), TIMEOUT.as_nanos());
+        // Through PSN 1, across the wrap: 40 ms since the first round, the wait at its
+        // longest (40 ms and four deviations of 20 ms, beyond four timeouts).
+        timer.progressed(t0 + ms(40), Psn::new(1));
+        assert_eq!(
+            timer.wait(TIMEOUT).as_nanos(),
+            (TIMEOUT * MAX_WAIT_FACTOR).as_nanos()
+        );
     }
 
     #[test]
