@@ -609,10 +609,9 @@ impl<'a, T: Driver> Call<'a, T> {
         let Some(parsed) = self.get(attr, Kind::QueuePair)? else {
             return Ok(None);
         };
-        // SAFETY: A present IDR attribute of `UVERBS_OBJECT_QP` (type invariant of `Attr`),
-        // which the core looked up in the caller's own objects and holds, locked for reading,
-        // until the call returns: its `object` is a committed `struct ib_qp` of the device,
-        // which cannot be destroyed meanwhile.
+        // SAFETY: A present IDR attribute of `UVERBS_OBJECT_QP` (`Attr`'s invariant), looked up
+        // by the core in the caller's objects and held locked until the call returns: `object`
+        // is a committed `struct ib_qp` of the device, which cannot be destroyed meanwhile.
         let object = unsafe { (*(*parsed).__bindgen_anon_1.obj_attr.uobject).object };
         let qp: *mut bindings::ib_qp = object.cast();
         // SAFETY: `qp` is a live `struct ib_qp` (above).
