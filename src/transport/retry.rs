@@ -6,10 +6,10 @@
 //! A reliable requester with packets unacknowledged expects progress (an acknowledgment, a
 //! read response or an atomic acknowledgment that moves its window on) within a wait (the
 //! queue pair's local ACK timeout or longer, below) of the last packet it sent or of the
-//! last progress, whichever came later. When none comes it sends again from the oldest request not acknowledged
-//! (go-back-N; a read whose responses arrived in part is asked for the rest), at most
-//! `retry_cnt` times in a row; the next expiry fails that request with a retry-exceeded
-//! error. Progress restores the retries.
+//! last progress, whichever came later. When none comes it sends again from the oldest
+//! request not acknowledged (go-back-N; a read whose responses arrived in part is asked for
+//! the rest), at most `retry_cnt` times in a row; the next expiry fails that request with a
+//! retry-exceeded error. Progress restores the retries.
 //!
 //! The `timeout` attribute is the least a requester waits. On a path slower than that (a
 //! peer whose acknowledgments come late, a host short of CPU) every message would be sent

@@ -4,8 +4,8 @@
 //! deadline has passed, the retries timeouts in a row spend, progress restoring them and
 //! restarting the deadline as every packet sent does, the wait following the round trips
 //! measured (one packet timed at a time, none sent again) and doubling with timeouts in a
-//! row (never below the timeout nor above four times it), where a resend starts (go-back-N, a read asked for the rest), and when the
-//! engine's one timer is set again.
+//! row (never below the timeout nor above four times it), where a resend starts (go-back-N,
+//! a read asked for the rest), and when the engine's one timer is set again.
 
 #[kernel::prelude::kunit_tests(rrxe_retry)]
 mod tests {
