@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/hmm.h>
+#include <linux/mmu_notifier.h>
 #include <net/netlink.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/uverbs_ioctl.h>
@@ -70,6 +72,26 @@ rust_helper_ib_uverbs_get_ucontext(const struct uverbs_attr_bundle *attrs)
 {
 	return ib_uverbs_get_ucontext(attrs);
 }
+
+#if IS_ENABLED(CONFIG_INFINIBAND_ON_DEMAND_PAGING)
+
+__rust_helper struct page *rust_helper_hmm_pfn_to_page(unsigned long hmm_pfn)
+{
+	return hmm_pfn_to_page(hmm_pfn);
+}
+
+__rust_helper bool rust_helper_mmu_notifier_range_blockable(const struct mmu_notifier_range *range)
+{
+	return mmu_notifier_range_blockable(range);
+}
+
+__rust_helper void rust_helper_mmu_interval_set_seq(struct mmu_interval_notifier *interval_sub,
+						    unsigned long cur_seq)
+{
+	mmu_interval_set_seq(interval_sub, cur_seq);
+}
+
+#endif
 
 #endif
 

@@ -17,6 +17,8 @@ pub mod link;
 pub mod mmap;
 pub mod mr;
 pub mod object;
+#[cfg(CONFIG_INFINIBAND_ON_DEMAND_PAGING)]
+pub mod odp;
 pub mod post;
 pub mod qp;
 pub mod restrack;

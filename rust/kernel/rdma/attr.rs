@@ -238,6 +238,22 @@ pub struct DeviceAttributes {
     pub max_pkeys: u16,
     /// Local CA ACK delay.
     pub local_ca_ack_delay: u8,
+    /// On-demand paging: what the device does with such regions.
+    pub odp_caps: OdpCaps,
+}
+
+/// A device's on-demand paging capabilities (`struct ib_odp_caps`): `IB_ODP_SUPPORT*` bits in
+/// general, and `IB_ODP_SUPPORT_*` operations per transport service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OdpCaps {
+    /// `IB_ODP_SUPPORT` (regions may be registered on demand) and `IB_ODP_SUPPORT_IMPLICIT`.
+    pub general: u64,
+    /// Operations of reliable connections that may use regions on demand.
+    pub rc: u32,
+    /// Operations of unreliable connections that may use regions on demand.
+    pub uc: u32,
+    /// Operations of unreliable datagrams that may use regions on demand.
+    pub ud: u32,
 }
 
 impl DeviceAttributes {
@@ -275,6 +291,10 @@ impl DeviceAttributes {
         raw.max_fast_reg_page_list_len = self.max_fast_reg_page_list_len;
         raw.max_pkeys = self.max_pkeys;
         raw.local_ca_ack_delay = self.local_ca_ack_delay;
+        raw.odp_caps.general_caps = self.odp_caps.general;
+        raw.odp_caps.per_transport_caps.rc_odp_caps = self.odp_caps.rc;
+        raw.odp_caps.per_transport_caps.uc_odp_caps = self.odp_caps.uc;
+        raw.odp_caps.per_transport_caps.ud_odp_caps = self.odp_caps.ud;
     }
 }
 

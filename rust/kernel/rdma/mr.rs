@@ -389,6 +389,36 @@ pub struct MrKeys {
     pub rkey: u32,
 }
 
+/// What `ibv_advise_mr` advises of a region's buffers (`enum ib_uverbs_advise_mr_advice`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MrAdvice {
+    /// Fault the pages in for reading (`IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH`).
+    Prefetch,
+    /// Fault the pages in for writing (`IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE`).
+    PrefetchWrite,
+    /// Take the pages that are mapped already, faulting none in
+    /// (`IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT`).
+    PrefetchNoFault,
+}
+
+impl MrAdvice {
+    /// Converts the core's value; `None` for an advice this type does not know.
+    pub fn from_raw(advice: bindings::ib_uverbs_advise_mr_advice) -> Option<Self> {
+        match advice {
+            bindings::ib_uverbs_advise_mr_advice_IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH => {
+                Some(Self::Prefetch)
+            }
+            bindings::ib_uverbs_advise_mr_advice_IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE => {
+                Some(Self::PrefetchWrite)
+            }
+            bindings::ib_uverbs_advise_mr_advice_IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT => {
+                Some(Self::PrefetchNoFault)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A user memory registration request (`reg_user_mr`).
 #[derive(Clone, Copy, Debug)]
 pub struct UserRegion {

@@ -17,9 +17,9 @@ use crate::{
             PortImmutable,
         },
         mmap,
-        mr::{Access, KernelDma, Mr, MrKeys, Reregistration, UserRegion},
+        mr::{Access, KernelDma, Mr, MrAdvice, MrKeys, Reregistration, UserRegion},
         object::{Ah, Cq, Mw, Pd, Qp, Srq, UContext},
-        post::{self, PostError, RecvRequests, SendRequests},
+        post::{self, PostError, RecvRequests, SendRequests, Sge},
         qp::{self, QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
         restrack::DriverDetails,
         stats::{CounterName, Mad, MadOutcome, MAD_SIZE},
@@ -296,6 +296,14 @@ pub trait Driver: Sized + Send + Sync + 'static {
         Ok(())
     }
 
+    /// Takes advice on the buffers `sges` of regions of `pd` (`advise_mr`, user space's
+    /// `ibv_advise_mr`): their pages are to be faulted in as `advice` says. With `flush` the
+    /// pages are in place when this returns; without, the advice may be taken later, or not at
+    /// all. The list has at least one element. May sleep.
+    fn advise_mr(_pd: &Pd<Self>, _advice: MrAdvice, _flush: bool, _sges: &[Sge]) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Creates a memory window of `kind` (`alloc_mw`) and returns its remote key with its data.
     fn alloc_mw(
         _pd: &Pd<Self>,
@@ -434,6 +442,11 @@ impl<T: Driver> OperationsVTable<T> {
             None
         },
         dereg_mr: Some(callbacks::dereg_mr::<T>),
+        advise_mr: if T::HAS_ADVISE_MR {
+            Some(callbacks::advise_mr::<T>)
+        } else {
+            None
+        },
         alloc_mw: if T::HAS_ALLOC_MW {
             Some(callbacks::alloc_mw::<T>)
         } else {
@@ -1023,6 +1036,47 @@ mod callbacks {
             // SAFETY: The core forgets the region once this returns 0; it read what it needs
             // before the call.
             unsafe { Mr::<T>::free_raw(mr) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, as the `struct ib_device_ops` entry of the same name, on a
+    /// device set up with `T`'s operations whose data is initialised; pointers are as the core
+    /// documents for that entry.
+    pub(super) unsafe extern "C" fn advise_mr<T: Driver>(
+        pd: *mut bindings::ib_pd,
+        advice: bindings::ib_uverbs_advise_mr_advice,
+        flags: u32,
+        sg_list: *mut bindings::ib_sge,
+        num_sge: u32,
+        _attrs: *mut bindings::uverbs_attr_bundle,
+    ) -> c_int {
+        from_result(|| {
+            let advice = MrAdvice::from_raw(advice).ok_or(EOPNOTSUPP)?;
+            // The core accepts no other flag.
+            let flush =
+                flags & bindings::ib_uverbs_advise_mr_flag_IB_UVERBS_ADVISE_MR_FLAG_FLUSH != 0;
+            let count = num_sge as usize;
+            if sg_list.is_null() || count == 0 {
+                return Err(EINVAL);
+            }
+            let mut sges = KVec::with_capacity(count, GFP_KERNEL)?;
+            for i in 0..count {
+                // SAFETY: The core passes `num_sge` elements it copied from user space.
+                let raw = unsafe { *sg_list.add(i) };
+                sges.push(
+                    Sge {
+                        addr: raw.addr,
+                        length: raw.length,
+                        lkey: raw.lkey,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            // SAFETY: The core passes a protection domain of the device, valid for the call.
+            T::advise_mr(unsafe { Pd::<T>::from_raw(pd) }, advice, flush, &sges)?;
             Ok(0)
         })
     }
