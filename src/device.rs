@@ -36,9 +36,9 @@ use kernel::{
             AddressVector, CqInitAttr, CqNotify, DeviceAttributes, LinkLayer, Mtu, PhysState,
             PortAttributes, PortImmutable, PortState,
         },
-        mr::{Access, KernelDma, Mr, MrKeys, Reregistration, UserRegion},
+        mr::{Access, KernelDma, Mr, MrAdvice, MrKeys, Reregistration, UserRegion},
         object::{Cq, Pd, Qp, Srq},
-        post::{PostError, RecvRequests, SendRequests},
+        post::{PostError, RecvRequests, SendRequests, Sge},
         qp::{QpAttr, QpCaps, QpCreated, QpInitAttr, SrqAttr},
         restrack::DriverDetails,
         stats::{CounterName, Mad, MadOutcome},
@@ -464,6 +464,10 @@ impl rdma::Driver for Rrxe {
 
     fn dereg_mr(region: &Mr<Self>) -> Result {
         mr::deregister(region)
+    }
+
+    fn advise_mr(pd: &Pd<Self>, advice: MrAdvice, flush: bool, sges: &[Sge]) -> Result {
+        mr::advise(pd, advice, flush, sges)
     }
 
     fn alloc_mw(

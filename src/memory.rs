@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Memory regions and windows: their keys, the tables that resolve keys for the data path, and
-//! the user memory regions pin.
+//! the user memory regions pin or reach on demand.
+//!
+//! A region on demand has no page pinned: a copy that meets a page not faulted in does not
+//! happen, and its caller notes a [`PageFault`] in the queue pair's [`PageFaults`] and waits.
+//! The queue pair's engine resolves the fault from its work item, where it may sleep, and tries
+//! again.
 //!
 //! A key is a table index shifted left by eight plus a key byte. Regions and windows number
 //! from disjoint index ranges, so a key names at most one object. Every registration draws a
@@ -14,7 +19,8 @@ use kernel::{
     new_spinlock_bh,
     prelude::*,
     rdma::{
-        mr::{self, Access, KernelDma, MrMapping, Umem},
+        mr::{self, Access, KernelDma, MrAdvice, MrMapping, Umem},
+        odp::OdpUmem,
         post::Sge,
         wc::WcStatus,
         MwKind,
@@ -31,6 +37,7 @@ pub(crate) const SUPPORTED_MR_ACCESS: Access = Access::from_bits(
         | Access::REMOTE_ATOMIC.bits()
         | Access::MW_BIND.bits()
         | Access::FLUSH_GLOBAL.bits()
+        | Access::ON_DEMAND.bits()
         | Access::OPTIONAL.bits(),
 );
 
@@ -52,8 +59,7 @@ pub(crate) fn is_window_key(key: u32) -> bool {
 /// Checks the rights a user region is registered with.
 pub(crate) fn check_mr_access(access: Access) -> Result {
     if !SUPPORTED_MR_ACCESS.contains(access) {
-        // Zero-based regions, on-demand paging, huge-page hints and flushes to persistence
-        // are not offered.
+        // Zero-based regions, huge-page hints and flushes to persistence are not offered.
         return Err(EOPNOTSUPP);
     }
     // Remote writes and atomics modify memory, which needs local write (IBTA o10-37).
@@ -81,6 +87,13 @@ pub(crate) enum Memory {
     Dma(KernelDma),
     /// Pinned user memory, addressed from `iova`.
     User { umem: Umem, iova: u64, length: u64 },
+    /// User memory faulted in on demand, addressed from `iova`. Shared with the faults being
+    /// resolved, which may outlive the region's deregistration for as long as they sleep.
+    OnDemand {
+        umem: Arc<OdpUmem>,
+        iova: u64,
+        length: u64,
+    },
     /// A fast-registration region's pages, given by `map_mr_sg`; a registration work request
     /// makes them reachable, by kernel address.
     FastReg {
@@ -274,12 +287,12 @@ impl MrState {
     fn locate(memory: &Memory, addr: u64, len: usize) -> Option<Place<'_>> {
         match memory {
             Memory::User { umem, iova, length } => {
-                let start = addr.checked_sub(*iova)?;
-                let end = start.checked_add(len as u64)?;
-                if end > *length {
-                    return None;
-                }
-                Some(Place::User(umem, usize::try_from(start).ok()?))
+                let start = offset_within(*iova, *length, addr, len)?;
+                Some(Place::User(umem, start))
+            }
+            Memory::OnDemand { umem, iova, length } => {
+                let start = offset_within(*iova, *length, addr, len)?;
+                Some(Place::OnDemand(umem, start))
             }
             Memory::Dma(memory) => {
                 addr.checked_add(len as u64)?;
@@ -300,11 +313,13 @@ impl MrState {
     }
 
     /// Copies the bytes at `addr` into `dst`; `EFAULT` outside the region or once it is
-    /// deregistered. Does not sleep.
+    /// deregistered, `EAGAIN` (nothing copied) if a page on demand is not faulted in. Does not
+    /// sleep.
     pub(crate) fn read(&self, addr: u64, dst: &mut [u8]) -> Result {
         self.with_memory(EFAULT, |memory| {
             match Self::locate(memory, addr, dst.len()).ok_or(EFAULT)? {
                 Place::User(umem, offset) => umem.read(offset, dst),
+                Place::OnDemand(umem, offset) => umem.read(offset, dst),
                 Place::Kernel(memory, addr) => memory.read(addr, dst),
                 Place::Pages(pages, memory, addr) => {
                     pages.lock().translate(addr, dst.len(), |at, range| {
@@ -315,12 +330,14 @@ impl MrState {
         })
     }
 
-    /// Copies `src` to `addr`; `EFAULT` outside the region or once it is deregistered. Does
+    /// Copies `src` to `addr`; `EFAULT` outside the region or once it is deregistered, `EAGAIN`
+    /// (nothing copied) if a page on demand is not faulted in for writing. Does
     /// not sleep.
     pub(crate) fn write(&self, addr: u64, src: &[u8]) -> Result {
         self.with_memory(EFAULT, |memory| {
             match Self::locate(memory, addr, src.len()).ok_or(EFAULT)? {
                 Place::User(umem, offset) => umem.write(offset, src),
+                Place::OnDemand(umem, offset) => umem.write(offset, src),
                 Place::Kernel(memory, addr) => memory.write(addr, src),
                 Place::Pages(pages, memory, addr) => {
                     pages
@@ -333,11 +350,13 @@ impl MrState {
 
     /// Stores `value` in the eight bytes at `addr` with one aligned 64-bit store (an atomic
     /// write): `EINVAL` if they are not aligned in memory, `EFAULT` outside the region or once
-    /// it is deregistered. Does not sleep.
+    /// it is deregistered, `EAGAIN` if the page is on demand and not faulted in for writing.
+    /// Does not sleep.
     pub(crate) fn store_u64(&self, addr: u64, value: u64) -> Result {
         self.with_memory(EFAULT, |memory| {
             match Self::locate(memory, addr, 8).ok_or(EFAULT)? {
                 Place::User(umem, offset) => umem.store_u64(offset, value),
+                Place::OnDemand(umem, offset) => umem.store_u64(offset, value),
                 Place::Kernel(memory, addr) => memory.store_u64(addr, value),
                 Place::Pages(pages, memory, addr) => {
                     let mut target = None;
@@ -356,10 +375,196 @@ impl MrState {
     }
 }
 
+/// Returns the offset of the `len` bytes at `addr` from the first byte of a region of `length`
+/// bytes at `iova`, if it holds them all.
+fn offset_within(iova: u64, length: u64, addr: u64, len: usize) -> Option<usize> {
+    let start = addr.checked_sub(iova)?;
+    let end = start.checked_add(len as u64)?;
+    if end > length {
+        return None;
+    }
+    usize::try_from(start).ok()
+}
+
+/// Bytes of a region on demand that a copy needs faulted in.
+pub(crate) struct PageFault {
+    pub(crate) region: Arc<MrState>,
+    /// The address of the first byte, in the region's address space.
+    pub(crate) addr: u64,
+    pub(crate) len: usize,
+    /// Whether the copy writes them.
+    pub(crate) write: bool,
+}
+
+/// How far beyond the bytes a copy needs a fault reaches, if the memory is mapped there: the
+/// next packets of a message find their pages.
+pub(crate) const FAULT_AHEAD: usize = 64 * 1024;
+
+impl PageFault {
+    /// Returns whether this fault is for the same region as `other` and overlaps it.
+    fn overlaps(&self, other: &PageFault) -> bool {
+        let (a, b) = (self.addr, other.addr);
+        Arc::ptr_eq(&self.region, &other.region)
+            && a < b.saturating_add(other.len as u64)
+            && b < a.saturating_add(self.len as u64)
+    }
+
+    /// Faults the bytes in, and up to [`FAULT_AHEAD`] bytes after them where the memory is
+    /// mapped. May sleep. `EFAULT` once the region is deregistered, or as
+    /// [`OdpUmem::fault`] fails.
+    pub(crate) fn resolve(&self) -> Result {
+        let found = self.region.with_memory(EFAULT, |memory| match memory {
+            Memory::OnDemand { umem, iova, length } => {
+                let offset = offset_within(*iova, *length, self.addr, self.len).ok_or(EFAULT)?;
+                Ok((umem.clone(), offset))
+            }
+            // Only regions on demand miss pages.
+            _ => Err(EFAULT),
+        });
+        // The memory stays while the fault sleeps, even if the region is deregistered.
+        let (umem, offset) = found?;
+        let ahead = (umem.len() - offset).min(self.len.max(FAULT_AHEAD));
+        if ahead > self.len && umem.fault(offset, ahead, self.write).is_ok() {
+            return Ok(());
+        }
+        umem.fault(offset, self.len, self.write)
+    }
+}
+
+/// A queue pair's page faults: the one its engine is to resolve, and the last one that could
+/// not be resolved.
+#[derive(Default)]
+pub(crate) struct PageFaults {
+    /// The first fault a copy met since the engine last took one to resolve.
+    pub(crate) pending: Option<PageFault>,
+    /// A fault that could not be resolved: the copy it was for fails instead of waiting again.
+    pub(crate) failed: Option<PageFault>,
+}
+
+impl PageFaults {
+    /// Notes that a copy met pages not faulted in: it waits for `fault` to be resolved
+    /// ([`Missed::Waits`]), unless a fault of those bytes could not be, and then it fails
+    /// (`EFAULT`).
+    pub(crate) fn note(&mut self, fault: PageFault) -> Missed<Error> {
+        if self
+            .failed
+            .as_ref()
+            .is_some_and(|failed| failed.overlaps(&fault))
+        {
+            self.failed = None;
+            return Missed::Failed(EFAULT);
+        }
+        if self.pending.is_none() {
+            self.pending = Some(fault);
+        }
+        Missed::Waits
+    }
+}
+
+/// Why a copy between a region and the data path did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Missed<E> {
+    /// It cannot: the error says why.
+    Failed(E),
+    /// Its pages are on demand and not faulted in: it waits for the fault noted, and is tried
+    /// again once it is resolved.
+    Waits,
+}
+
+impl<E> From<E> for Missed<E> {
+    fn from(e: E) -> Self {
+        Missed::Failed(e)
+    }
+}
+
+impl MrState {
+    /// Faults in the pages of the `len` bytes at `addr` as `advice` says, if the region is on
+    /// demand (`ibv_advise_mr`); a region of any other kind has them in place already. May
+    /// sleep. `EFAULT` outside the region or once it is deregistered, or as
+    /// [`OdpUmem::fault`] fails.
+    pub(crate) fn prefetch(&self, addr: u64, len: usize, advice: MrAdvice) -> Result {
+        let found = self.with_memory(EFAULT, |memory| match memory {
+            Memory::OnDemand { umem, iova, length } => {
+                let offset = offset_within(*iova, *length, addr, len).ok_or(EFAULT)?;
+                Ok(Some((umem.clone(), offset)))
+            }
+            _ => Ok(None),
+        });
+        // The memory stays while the fault sleeps, even if the region is deregistered.
+        let Some((umem, offset)) = found? else {
+            return Ok(());
+        };
+        match advice {
+            MrAdvice::Prefetch => umem.fault(offset, len, false),
+            MrAdvice::PrefetchWrite => umem.fault(offset, len, true),
+            MrAdvice::PrefetchNoFault => umem.map_present(offset, len),
+        }
+    }
+
+    /// Copies the bytes at `addr` into `dst`, as [`MrState::read`] does, noting in `faults`
+    /// the fault it waits for if its pages are on demand and not faulted in.
+    pub(crate) fn read_or_wait(
+        self: &Arc<Self>,
+        addr: u64,
+        dst: &mut [u8],
+        faults: &mut PageFaults,
+    ) -> Result<(), Missed<Error>> {
+        let len = dst.len();
+        self.read(addr, dst)
+            .map_err(|e| self.missed(e, addr, len, false, faults))
+    }
+
+    /// Copies `src` to `addr`, as [`MrState::write`] does, noting in `faults` the fault it
+    /// waits for if its pages are on demand and not faulted in for writing.
+    pub(crate) fn write_or_wait(
+        self: &Arc<Self>,
+        addr: u64,
+        src: &[u8],
+        faults: &mut PageFaults,
+    ) -> Result<(), Missed<Error>> {
+        self.write(addr, src)
+            .map_err(|e| self.missed(e, addr, src.len(), true, faults))
+    }
+
+    /// Stores `value` at `addr`, as [`MrState::store_u64`] does, noting in `faults` the fault
+    /// it waits for if its page is on demand and not faulted in for writing.
+    pub(crate) fn store_u64_or_wait(
+        self: &Arc<Self>,
+        addr: u64,
+        value: u64,
+        faults: &mut PageFaults,
+    ) -> Result<(), Missed<Error>> {
+        self.store_u64(addr, value)
+            .map_err(|e| self.missed(e, addr, 8, true, faults))
+    }
+
+    /// Turns a copy's error into why it missed: `EAGAIN` (pages not faulted in) waits.
+    fn missed(
+        self: &Arc<Self>,
+        e: Error,
+        addr: u64,
+        len: usize,
+        write: bool,
+        faults: &mut PageFaults,
+    ) -> Missed<Error> {
+        if e != EAGAIN {
+            return Missed::Failed(e);
+        }
+        faults.note(PageFault {
+            region: self.clone(),
+            addr,
+            len,
+            write,
+        })
+    }
+}
+
 /// Where bytes of a region are.
 enum Place<'a> {
     /// In pinned user memory, at an offset from its first byte.
     User(&'a Umem, usize),
+    /// In user memory on demand, at an offset from its first byte.
+    OnDemand(&'a Arc<OdpUmem>, usize),
     /// In kernel memory, at a DMA address.
     Kernel(KernelDma, u64),
     /// In a fast-registration region's pages, at an address of its mapping.
@@ -659,22 +864,33 @@ impl MemoryTables {
 }
 
 /// Copies `data` into a scatter/gather list from byte `offset`, through regions of protection
-/// domain `pd` that allow local writes: where responses and received messages land.
+/// domain `pd` that allow local writes: where responses and received messages land. Pages on
+/// demand not faulted in make it wait, with the fault noted in `faults`; the pieces before
+/// them may have been copied.
 pub(crate) fn scatter(
     tables: &MemoryTables,
     pd: usize,
     sges: &[Sge],
     offset: u32,
     data: &[u8],
-) -> Result<(), WcStatus> {
-    for_each_piece(sges, offset, data.len(), |sge, at, range| {
+    faults: &mut PageFaults,
+) -> Result<(), Missed<WcStatus>> {
+    let mut waits = false;
+    let result = for_each_piece(sges, offset, data.len(), |sge, at, range| {
         let region = tables
             .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
             .ok_or(WcStatus::LocalProtectionError)?;
         region
-            .write(at, &data[range])
-            .map_err(|_| WcStatus::LocalProtectionError)
-    })
+            .write_or_wait(at, &data[range], faults)
+            .map_err(|missed| {
+                waits = missed == Missed::Waits;
+                WcStatus::LocalProtectionError
+            })
+    });
+    match result {
+        Err(_) if waits => Err(Missed::Waits),
+        result => Ok(result?),
+    }
 }
 
 /// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each

@@ -72,10 +72,13 @@ pub(crate) enum Counter {
     TxNoMemory,
     /// Packets the network stack dropped on the way out.
     TxDropped,
+    /// Page faults a queue pair's engine resolved for copies that met pages of a region on
+    /// demand not faulted in (each stopped its queue pair's work until it was resolved).
+    PageFaults,
 }
 
 /// The number of counters.
-pub(crate) const COUNTERS: usize = 24;
+pub(crate) const COUNTERS: usize = 25;
 
 impl Counter {
     /// Every counter, in the order `rdma statistic` shows them.
@@ -104,6 +107,7 @@ impl Counter {
         Self::TxUnroutable,
         Self::TxNoMemory,
         Self::TxDropped,
+        Self::PageFaults,
     ];
 
     /// Returns whether the counter counts packets dropped, for one reason.
@@ -149,6 +153,7 @@ impl Counter {
             Self::TxUnroutable => c"tx_unroutable",
             Self::TxNoMemory => c"tx_no_memory",
             Self::TxDropped => c"tx_dropped",
+            Self::PageFaults => c"page_faults",
         }
     }
 }

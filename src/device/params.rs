@@ -5,7 +5,10 @@
 //! The limits match the C soft-RoCE driver's, so user space sizes its resources the same way
 //! on either; the capabilities are those this driver implements.
 
-use kernel::{bindings, rdma::attr::DeviceAttributes};
+use kernel::{
+    bindings,
+    rdma::attr::{DeviceAttributes, OdpCaps},
+};
 
 /// Default maximum for counted objects.
 const DEFAULT_MAX: u32 = 1 << 20;
@@ -57,6 +60,25 @@ const DEVICE_CAP_FLAGS: u64 = bindings::ib_device_cap_flags_IB_DEVICE_PORT_ACTIV
     | bindings::ib_device_cap_flags_IB_DEVICE_FLUSH_GLOBAL as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_ATOMIC_WRITE as u64;
 
+/// What regions on demand serve, per transport service: every operation of reliable
+/// connections, and sends and receives of datagrams (shared receive queues too). Implicit
+/// on-demand paging (the whole address space as one region) is not offered.
+const ODP_CAPS: OdpCaps = OdpCaps {
+    general: bindings::ib_odp_general_cap_bits_IB_ODP_SUPPORT as u64,
+    rc: bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SEND
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_RECV
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_WRITE
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_READ
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_ATOMIC
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SRQ_RECV
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_FLUSH
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_ATOMIC_WRITE,
+    uc: 0,
+    ud: bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SEND
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_RECV
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SRQ_RECV,
+};
+
 /// Returns the attributes of a device whose system image GUID is `guid` (network order).
 pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
     DeviceAttributes {
@@ -67,8 +89,11 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_qp: MAX_QP,
         max_qp_wr: MAX_QP_WR,
         device_cap_flags: DEVICE_CAP_FLAGS,
-        // `rdma link del` may remove the device.
-        kernel_cap_flags: u64::from(bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG),
+        // `rdma link del` may remove the device; user regions may be on demand.
+        kernel_cap_flags: u64::from(
+            bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG
+                | bindings::ib_kernel_cap_flags_IBK_ON_DEMAND_PAGING,
+        ),
         max_send_sge: MAX_SGE,
         max_recv_sge: MAX_SGE,
         max_sge_rd: MAX_SGE,
@@ -91,6 +116,7 @@ pub(crate) fn device_attributes(guid: u64) -> DeviceAttributes {
         max_mcast_qp_attach: MAX_MCAST_QP_ATTACH,
         max_total_mcast_qp_attach: MAX_TOTAL_MCAST_QP_ATTACH,
         local_ca_ack_delay: 15,
+        odp_caps: ODP_CAPS,
         ..Default::default()
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::{
     device::{Counter, Rrxe},
-    memory::scatter,
+    memory::{scatter, Missed, PageFaults},
     net::Received,
     queue::wqe::{Payload, SendOpcode},
     transport::complete,
@@ -143,25 +143,24 @@ fn sent_packet(current: Option<&Outgoing>, psn: u32) -> bool {
     current.is_some_and(|c| Psn::new(psn).is_within(Psn::new(c.first_psn), c.sent))
 }
 
-/// Handles an acknowledgment or response for the queue pair's requester.
-pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
-    let Some(view) = qp::send_view(qp) else {
-        return;
-    };
+/// Handles an acknowledgment or response for the queue pair's requester; returns the packet if
+/// the bytes it carries wait for a page fault (what it did before that is done again, to no
+/// further effect, when it is handled again).
+pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) -> Option<Received> {
+    // No longer sending (an error state): nothing is handled.
+    let view = qp::send_view(qp)?;
     let headers = &packet.headers;
     let psn = headers.bth.psn;
     let payload = packet.payload();
     match headers.opcode.operation {
         Operation::Acknowledge => {
-            let Some(aeth) = headers.aeth else {
-                return;
-            };
+            let aeth = headers.aeth?;
             if let Syndrome::Ack(_) = aeth.syndrome {
                 t.acknowledged_through(Psn::new(psn));
                 if acknowledge_through(qp, t, Psn::new(psn)) {
                     t.rnr_retries_left = view.rnr_retry;
                 }
-                return;
+                return None;
             }
             // A NAK acknowledges the requests before the PSN it names.
             t.acknowledged_through(Psn::new(psn).prev());
@@ -191,30 +190,38 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, packet: Received) {
                 NakReaction::Fail(status) => fail_oldest(qp, t, status, psn),
             }
         }
-        Operation::ReadResponse => read_response(qp, t, &view, psn, headers, payload),
+        Operation::ReadResponse => {
+            if read_response(qp, t, &view, psn, headers, payload) {
+                return Some(packet);
+            }
+        }
         Operation::AtomicAcknowledge => {
-            let Some(oldest) = t.in_flight.first() else {
-                return;
-            };
+            let oldest = t.in_flight.first()?;
             let atomic = matches!(
                 oldest.wqe.opcode,
                 SendOpcode::AtomicCompareSwap | SendOpcode::AtomicFetchAdd
             );
             if !atomic || oldest.first_psn != psn {
-                return;
+                return None;
             }
-            let result = land(
+            let result = match land(
                 qp,
                 &oldest.wqe.payload,
                 view.pd,
                 0,
                 &headers.atomic_ack.to_ne_bytes(),
-            );
+                &mut t.page_faults,
+            ) {
+                Err(Missed::Waits) => return Some(packet),
+                Err(Missed::Failed(status)) => Err(status),
+                Ok(()) => Ok(()),
+            };
             t.acknowledged_through(Psn::new(psn));
             finish_oldest(qp, t, result, 8);
         }
         _ => {}
     }
+    None
 }
 
 /// Completes the requests up to and including PSN `psn` that need no response; returns
@@ -232,7 +239,8 @@ fn acknowledge_through(qp: &Qp<Rrxe>, t: &mut Transport, psn: Psn) -> bool {
     count > 0
 }
 
-/// Lands a read response packet in the oldest request, which must be the read it answers.
+/// Lands a read response packet in the oldest request, which must be the read it answers;
+/// returns whether its bytes wait for a page fault.
 fn read_response(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
@@ -240,7 +248,7 @@ fn read_response(
     psn: u32,
     headers: &crate::wire::Headers,
     payload: &[u8],
-) {
+) -> bool {
     // A response to the first read in flight acknowledges the requests before it.
     let answered = t
         .in_flight
@@ -253,10 +261,10 @@ fn read_response(
         acknowledge_through(qp, t, before);
     }
     let Some(oldest) = t.in_flight.first_mut() else {
-        return;
+        return false;
     };
     if !answered_by_read_response(oldest.wqe.opcode) {
-        return;
+        return false;
     }
     let landing = read_landing(
         Psn::new(oldest.first_psn),
@@ -286,11 +294,11 @@ fn read_response(
                 // response awaited comes after them. Waiting for it spends no retry.
                 t.ack_timer.postpone();
             }
-            return;
+            return false;
         }
         Some(Err(status)) => {
             fail_oldest(qp, t, status, psn);
-            return;
+            return false;
         }
         Some(Ok(offset)) => offset,
     };
@@ -299,9 +307,20 @@ fn read_response(
         let len = oldest.wqe.length;
         t.acknowledged_through(Psn::new(psn));
         finish_oldest(qp, t, Ok(()), len);
-        return;
+        return false;
     }
-    let result = land(qp, &oldest.wqe.payload, view.pd, offset, payload);
+    let result = match land(
+        qp,
+        &oldest.wqe.payload,
+        view.pd,
+        offset,
+        payload,
+        &mut t.page_faults,
+    ) {
+        Err(Missed::Waits) => return true,
+        Err(Missed::Failed(status)) => Err(status),
+        Ok(()) => Ok(()),
+    };
     oldest.received += payload.len() as u32;
     t.read_gap_asked = false;
     let (len, ends) = (oldest.received, headers.opcode.position.ends());
@@ -309,6 +328,7 @@ fn read_response(
     if result.is_err() || ends {
         finish_oldest(qp, t, result, len);
     }
+    false
 }
 
 /// Returns how many packets of a message of `packets` packets from `first` are
@@ -330,18 +350,20 @@ fn answers_in_flight(t: &Transport, psn: Psn) -> bool {
     })
 }
 
-/// Writes response data into a request's scatter/gather list at `offset`.
+/// Writes response data into a request's scatter/gather list at `offset`; pages on demand not
+/// faulted in make it wait, with the fault noted in `faults`.
 fn land(
     qp: &Qp<Rrxe>,
     payload: &Payload,
     pd: usize,
     offset: u32,
     data: &[u8],
-) -> Result<(), WcStatus> {
+    faults: &mut PageFaults,
+) -> Result<(), Missed<WcStatus>> {
     let Payload::Gather(sges) = payload else {
-        return Err(WcStatus::LocalProtectionError);
+        return Err(Missed::Failed(WcStatus::LocalProtectionError));
     };
-    scatter(&qp.device().data().memory, pd, sges, offset, data)
+    scatter(&qp.device().data().memory, pd, sges, offset, data, faults)
 }
 
 /// Completes the oldest request in flight with `result`; an error ends the connection.

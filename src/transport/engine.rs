@@ -13,9 +13,15 @@
 //! Packets move between queue pairs only through inboxes: an engine never holds its queue
 //! pair's locks while it hands packets on, so queue pairs sending to each other (or to
 //! themselves) never wait on one another.
+//!
+//! A copy that meets pages of a region on demand not faulted in stops its part of the round
+//! where it is (a packet received waits at the head of the inbox, a packet to send is not
+//! built) and notes the fault. The engine's work item resolves it, where it may sleep, before
+//! its next rounds try again.
 
 use crate::{
     device::{counters::COUNTERS, Counter, Rrxe, RrxeDevice},
+    memory::{PageFault, PageFaults},
     net::{self, Outbox, Received, RouteCache, Wakeups},
     queue::user::MAX_ELEM_SIZE,
     queue::wqe::{RecvWqe, SendWqe},
@@ -110,6 +116,9 @@ pub(crate) struct Incoming {
     pub(crate) offset: u32,
     /// Where a write lands: the region, the address and the length the first packet gave.
     pub(crate) write: Option<(Arc<crate::memory::MrState>, u64, u32)>,
+    /// A packet of it has landed: a message whose first packet waits for a page fault is not
+    /// underway yet, and takes that packet again from the start.
+    pub(crate) underway: bool,
 }
 
 /// The transport state of a queue pair: what its requester, responder and completer keep
@@ -174,6 +183,8 @@ pub(crate) struct Transport {
     pub(crate) deferred: KVec<Received>,
     /// Room for one send or receive queue slot, to copy an entry out of the shared queue.
     pub(crate) slot: KVec<u8>,
+    /// The page faults that copies of this round wait for, and the last that failed.
+    pub(crate) page_faults: PageFaults,
     /// What the device counts, counted for this queue pair alone (kept across resets).
     pub(crate) stats: QpStats,
     /// The faults injected into the queue pair's packets (kept across resets).
@@ -304,6 +315,8 @@ struct Inner {
     timer: Option<ArcHrTimerHandle<Engine>>,
     /// Engines holding back packets for this queue pair until it takes its inbox.
     held_back: KVec<Arc<Engine>>,
+    /// A page fault for the work item to resolve before its rounds.
+    fault: Option<PageFault>,
 }
 
 impl Inner {
@@ -336,6 +349,7 @@ impl Engine {
                     backlog: KVec::new(),
                     timer: None,
                     held_back: KVec::new(),
+                    fault: None,
                 }),
                 runner <- new_spinlock_bh!(Runner::default()),
                 timer_fired: AtomicBool::new(false),
@@ -359,7 +373,7 @@ impl Engine {
     /// progress has finished, so that nothing it completes is posted after the caller's
     /// cleanup. May sleep.
     pub(crate) fn detach(&self) {
-        let (qp, inbox, backlog, timer, held_back) = {
+        let (qp, inbox, backlog, timer, held_back, fault) = {
             let mut inner = self.inner.lock();
             (
                 inner.qp.take(),
@@ -367,10 +381,12 @@ impl Engine {
                 core::mem::take(&mut inner.backlog),
                 inner.timer.take(),
                 core::mem::take(&mut inner.held_back),
+                inner.fault.take(),
             )
         };
         // Outside the lock: cancelling waits for a running callback, and the references may
         // be the last ones.
+        drop(fault);
         drop(timer);
         drop(inbox);
         drop(backlog);
@@ -503,12 +519,26 @@ impl Engine {
         wakeups.wake_all();
     }
 
-    /// Runs the engine from its work item.
+    /// Runs the engine from its work item: resolves the page fault its rounds wait for, if
+    /// any, then makes its rounds.
     fn run(self: &Arc<Self>) {
-        let qp = self.inner.lock().qp.clone();
+        let (qp, fault) = {
+            let mut inner = self.inner.lock();
+            (inner.qp.clone(), inner.fault.take())
+        };
         let Some(qp) = qp else {
             return;
         };
+        if let Some(fault) = fault {
+            // Sleeps: no lock is held.
+            let resolved = fault.resolve();
+            let mut transport = qp.data().transport.lock();
+            transport.count(qp.device().data(), Counter::PageFaults);
+            if resolved.is_err() {
+                // The copy that waited for it fails when it is tried again.
+                transport.page_faults.failed = Some(fault);
+            }
+        }
         let mut wakeups = Wakeups::new();
         self.rounds(true, &mut wakeups);
         wakeups.run(qp.device());
@@ -588,6 +618,7 @@ impl Engine {
         let received_packets = inbox.len() as u64;
         let requests_sent;
         let deferred_due;
+        let fault;
         {
             let this = qp.data();
             let mut transport = this.transport.lock();
@@ -602,17 +633,28 @@ impl Engine {
             if self.timer_fired.swap(false, Ordering::AcqRel) {
                 transport.timer_armed = None;
             }
+            // Faults noted before are noted again by the copies that still wait for them.
+            transport.page_faults.pending = None;
             completer::end_rnr_wait(&mut transport, Moment::now());
-            for packet in inbox {
-                if packet.is_response() {
-                    completer::receive(qp, &mut transport, packet);
-                } else {
-                    responder::receive(qp, &mut transport, packet, &mut out);
+            // Oldest last, so that each is taken off the end.
+            let mut inbox = inbox;
+            inbox.reverse();
+            while let Some(packet) = inbox.pop() {
+                let waiting = match packet.is_response() {
+                    true => completer::receive(qp, &mut transport, packet),
+                    false => responder::receive(qp, &mut transport, packet, &mut out),
+                };
+                if let Some(packet) = waiting {
+                    // It waits for a page fault, and those after it wait behind it. Within
+                    // the room of the one just taken.
+                    let _ = inbox.push_within_capacity(packet);
+                    break;
                 }
             }
+            let waiting = inbox;
             // Judged only once every packet that arrived was handled: an acknowledgment that
             // waited in the inbox is progress, not a timeout.
-            if drained {
+            if drained && waiting.is_empty() {
                 completer::check_ack_timeout(qp, &mut transport, Moment::now());
             }
             responder::run(qp, &mut transport, &mut out);
@@ -624,12 +666,57 @@ impl Engine {
             transport.faults.apply(&mut out, Moment::now());
             transport.stats.add(Counter::RxPackets, received_packets);
             transport.stats.add(Counter::TxPackets, out.len() as u64);
+            fault = transport.page_faults.pending.take();
+            // A fault that failed was for a copy this round tried again.
+            transport.page_faults.failed = None;
+            self.hold(waiting);
+        }
+        let waits = fault.is_some();
+        if let Some(fault) = fault {
+            self.resolve_later(qp, fault);
         }
         let sent = !out.is_empty();
         net::transmit(qp.device(), out, wakeups, &mut runner.routes);
         // The deadlines count from now, when the packets sent have reached their queue pairs.
         self.set_timer(qp, requests_sent);
-        received || sent || flushing || deferred_due
+        // Rounds waiting for a fault would find the same: the work item runs once it is
+        // resolved.
+        !waits && (received || sent || flushing || deferred_due)
+    }
+
+    /// Puts packets taken from the inbox back, before those delivered since: `packets`, newest
+    /// first, are the first the next round takes. Those there is no room for are lost, as on a
+    /// wire.
+    fn hold(&self, packets: KVec<Received>) {
+        if packets.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        if inner.backlog.reserve(packets.len(), GFP_ATOMIC).is_err() {
+            drop(inner);
+            // Freed outside the interrupt-disabling lock.
+            drop(packets);
+            return;
+        }
+        for packet in packets {
+            // Within the room reserved.
+            let _ = inner.backlog.push_within_capacity(packet);
+        }
+    }
+
+    /// Hands `fault` to the engine's work item, which resolves it before its rounds, unless a
+    /// fault waits for it already (that one is resolved first, and the round that waits for
+    /// this one notes it again).
+    fn resolve_later(self: &Arc<Self>, qp: &QpRef<Rrxe>, fault: PageFault) {
+        let mut inner = self.inner.lock();
+        if inner.fault.is_some() || inner.qp.is_none() {
+            drop(inner);
+            drop(fault);
+            return;
+        }
+        inner.fault = Some(fault);
+        drop(inner);
+        self.schedule(qp.device());
     }
 
     /// Takes at most [`ROUND_PACKETS`] of the packets delivered, oldest first, with the

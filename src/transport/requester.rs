@@ -10,8 +10,7 @@
 use super::complete;
 use crate::{
     device::{Counter, Rrxe},
-    memory::for_each_piece,
-    memory::MemoryTables,
+    memory::{for_each_piece, MemoryTables, Missed, PageFaults},
     net::{self, Outbox, Packet},
     queue::wqe::{flags, Malformed, Payload, SendOpcode, SendWqe},
     transport::engine::{Outgoing, Transport},
@@ -228,7 +227,8 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             return;
         }
         let ack_request = reliable && asks_ack(unacked, Psn::new(t.next_psn), t.window);
-        match send_packet(qp, &view, t.next_psn, ack_request, &mut current) {
+        let faults = &mut t.page_faults;
+        match send_packet(qp, &view, t.next_psn, ack_request, &mut current, faults) {
             Ok(packet) => {
                 if out.push(packet).is_err() {
                     // Not sent: the same packet is built again on the next run.
@@ -240,7 +240,12 @@ fn send(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
                     t.count(qp.device().data(), Counter::RetransmittedPackets);
                 }
             }
-            Err(status) => {
+            Err(Missed::Waits) => {
+                // Built again once the fault is resolved.
+                t.current = Some(current);
+                return;
+            }
+            Err(Missed::Failed(status)) => {
                 t.current = Some(current);
                 fail_current(qp, t, status);
                 return;
@@ -394,7 +399,8 @@ fn send_packet(
     psn: u32,
     ack_request: bool,
     current: &mut Outgoing,
-) -> Result<Packet, WcStatus> {
+    faults: &mut PageFaults,
+) -> Result<Packet, Missed<WcStatus>> {
     let wqe = &current.wqe;
     let mtu = view.mtu;
     let index = current.sent;
@@ -464,10 +470,10 @@ fn send_packet(
     headers.immediate = wqe.ex;
     headers.invalidate_rkey = wqe.ex;
     let tables = &qp.device().data().memory;
-    let mut failure = WcStatus::LocalProtectionError;
+    let mut failure = Missed::Failed(WcStatus::LocalProtectionError);
     let packet = Packet::build(&route, &headers, payload_len as usize, |buf| {
-        gather(tables, view.pd, &wqe.payload, offset, buf).map_err(|status| {
-            failure = status;
+        gather(tables, view.pd, &wqe.payload, offset, buf, faults).map_err(|missed| {
+            failure = missed;
             EFAULT
         })
     })
@@ -475,7 +481,7 @@ fn send_packet(
         if e == EFAULT {
             failure
         } else {
-            WcStatus::LocalQpOperationError
+            Missed::Failed(WcStatus::LocalQpOperationError)
         }
     })?;
     current.sent += 1;
@@ -501,14 +507,16 @@ fn local_operation(qp: &Qp<Rrxe>, view: &SendView, wqe: &SendWqe) -> Result<(), 
     }
 }
 
-/// Copies `buf.len()` bytes of a request's payload from `offset` into `buf`.
+/// Copies `buf.len()` bytes of a request's payload from `offset` into `buf`; pages on demand
+/// not faulted in make it wait, with the fault noted in `faults`.
 fn gather(
     tables: &MemoryTables,
     pd: usize,
     payload: &Payload,
     offset: u32,
     buf: &mut [u8],
-) -> Result<(), WcStatus> {
+    faults: &mut PageFaults,
+) -> Result<(), Missed<WcStatus>> {
     match payload {
         Payload::Inline(data) => {
             let start = offset as usize;
@@ -518,14 +526,24 @@ fn gather(
             buf.copy_from_slice(src);
             Ok(())
         }
-        Payload::Gather(sges) => for_each_piece(sges, offset, buf.len(), |sge, at, range| {
-            let region = tables
-                .resolve(sge.lkey, pd, at, range.len(), Access::default())
-                .ok_or(WcStatus::LocalProtectionError)?;
-            region
-                .read(at, &mut buf[range])
-                .map_err(|_| WcStatus::LocalProtectionError)
-        }),
+        Payload::Gather(sges) => {
+            let mut waits = false;
+            let result = for_each_piece(sges, offset, buf.len(), |sge, at, range| {
+                let region = tables
+                    .resolve(sge.lkey, pd, at, range.len(), Access::default())
+                    .ok_or(WcStatus::LocalProtectionError)?;
+                region
+                    .read_or_wait(at, &mut buf[range], faults)
+                    .map_err(|missed| {
+                        waits = missed == Missed::Waits;
+                        WcStatus::LocalProtectionError
+                    })
+            });
+            match result {
+                Err(_) if waits => Err(Missed::Waits),
+                result => Ok(result?),
+            }
+        }
     }
 }
 

@@ -8,12 +8,15 @@
 //! what it cannot take: a packet out of sequence, a missing receive request (receiver not
 //! ready), a bad key or range (remote access error), an operation out of order (invalid
 //! request). The unreliable services drop such packets.
+//!
+//! A packet whose copy meets pages on demand not faulted in is handed back, its effects not
+//! yet taken: it is carried out again once the fault is resolved. A message whose first packet
+//! waits keeps the receive request it took.
 
 use crate::{
     device::params,
     device::{Counter, Rrxe},
-    memory::scatter,
-    memory::MrState,
+    memory::{scatter, Missed, MrState, PageFaults},
     net::{self, Outbox, Packet, Received},
     queue::wqe::RecvWqe,
     transport::engine::{Incoming, Transport, INBOX_PACKETS, ROUND_PACKETS},
@@ -37,6 +40,28 @@ use kernel::{
     },
     sync::{barrier, Arc},
 };
+
+/// Why a request packet was not carried out.
+enum Refusal {
+    /// The answer is a negative acknowledgment (the unreliable services drop the packet).
+    Nak(Syndrome),
+    /// A copy waits for a page fault: the packet is carried out again once it is resolved.
+    Waits,
+}
+
+impl From<Syndrome> for Refusal {
+    fn from(syndrome: Syndrome) -> Self {
+        Refusal::Nak(syndrome)
+    }
+}
+
+/// Turns a copy that missed into a refusal: a wait, or a NAK with `code`.
+fn refusal(missed: Missed<Error>, code: NakCode) -> Refusal {
+    match missed {
+        Missed::Waits => Refusal::Waits,
+        Missed::Failed(_) => Refusal::Nak(Syndrome::Nak(code)),
+    }
+}
 
 /// What to do with a packet after its checks.
 enum Verdict {
@@ -130,8 +155,13 @@ pub(crate) enum Responded {
 
 /// Handles a request packet for the queue pair: carried out now, or after the read being
 /// answered (request packets are carried out in order). The requests waiting are those the
-/// requester sent within its window.
-pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut Outbox) {
+/// requester sent within its window. Returns the packet if it waits for a page fault.
+pub(crate) fn receive(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    received: Received,
+    out: &mut Outbox,
+) -> Option<Received> {
     if t.reply.is_some() || !t.deferred.is_empty() {
         let headers = &received.headers;
         if headers.opcode.operation == Operation::ReadRequest {
@@ -139,15 +169,14 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out:
             if t.reply.as_ref().is_some_and(|reply| reply.covers(psn)) {
                 // The requester asks again for the read being answered: the reply starts
                 // over from the PSN it names (IBTA 9.7.5.1.3).
-                receive_now(qp, t, received, out);
-                return;
+                return receive_now(qp, t, received, out);
             }
             let waiting = t.deferred.iter().any(|p| {
                 p.headers.opcode.operation == Operation::ReadRequest && p.headers.bth.psn == psn
             });
             if waiting {
                 // Asked again before it was answered: once is enough.
-                return;
+                return None;
             }
         }
         // As many wait at most as an inbox holds: a requester keeps far fewer in flight.
@@ -155,9 +184,9 @@ pub(crate) fn receive(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out:
             // Lost like a packet on the wire; the requester sends it again.
             qp.device().data().count(Counter::RxInboxFull);
         }
-        return;
+        return None;
     }
-    receive_now(qp, t, received, out);
+    receive_now(qp, t, received, out)
 }
 
 /// Goes on with the read being answered, then with the request packets that waited for it,
@@ -174,8 +203,8 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
             // The reader has fallen behind: this queue pair runs again once it catches up.
             return;
         }
-        match send_reply(reply, out) {
-            ReplyProgress::More => return,
+        match send_reply(reply, &mut t.page_faults, out) {
+            ReplyProgress::More | ReplyProgress::Waits => return,
             ReplyProgress::Done => t.reply = None,
             ReplyProgress::Failed(psn) => {
                 let (route, dest_qpn) = (reply.route, reply.dest_qpn);
@@ -192,16 +221,22 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     }
     let mut waiting = core::mem::take(&mut t.deferred).into_iter();
     let mut handled = 0;
+    let mut first = None;
     while t.reply.is_none() && handled < ROUND_PACKETS {
         let Some(received) = waiting.next() else {
             return;
         };
-        receive_now(qp, t, received, out);
+        first = receive_now(qp, t, received, out);
+        if first.is_some() {
+            // It waits for a page fault.
+            break;
+        }
         handled += 1;
     }
-    // A read started, or this round's share is done: the rest wait, in order.
+    // A read started, a packet waits for a fault, or this round's share is done: the rest
+    // wait, in order.
     let mut rest = KVec::new();
-    for received in waiting {
+    for received in Iterator::chain(first.into_iter(), waiting) {
         if rest.push(received, GFP_ATOMIC).is_err() {
             // Lost like packets on the wire; the requester sends them again.
             qp.device().data().count(Counter::RxInboxFull);
@@ -210,21 +245,25 @@ pub(crate) fn run(qp: &Qp<Rrxe>, t: &mut Transport, out: &mut Outbox) {
     t.deferred = rest;
 }
 
-/// Carries out or answers a request packet.
-fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut Outbox) {
-    let Some(view) = qp::recv_view(qp) else {
-        return;
-    };
+/// Carries out or answers a request packet; returns it if it waits for a page fault.
+fn receive_now(
+    qp: &Qp<Rrxe>,
+    t: &mut Transport,
+    received: Received,
+    out: &mut Outbox,
+) -> Option<Received> {
+    // No longer taking requests (an error state): the packet is dropped.
+    let view = qp::recv_view(qp)?;
     let headers = &received.headers;
     let packet = &received.packet;
     let payload = received.payload();
     if headers.opcode.transport != view.service {
-        return;
+        return None;
     }
     let route = packet.route.reversed(crate::wire::source_port(qp.qp_num()));
     if view.service == TransportType::Ud {
-        receive_datagram(qp, t, &view, packet, headers, payload);
-        return;
+        let waits = receive_datagram(qp, t, &view, packet, headers, payload);
+        return waits.then_some(received);
     }
     let verdict = sequence(t, &view, headers);
     let reliable = view.service == TransportType::Rc;
@@ -259,8 +298,13 @@ fn receive_now(qp: &Qp<Rrxe>, t: &mut Transport, received: Received, out: &mut O
                 }
             }
         }
-        Verdict::Execute => execute(qp, t, &view, &route, headers, payload, out),
+        Verdict::Execute => {
+            if execute(qp, t, &view, &route, headers, payload, out) {
+                return Some(received);
+            }
+        }
     }
+    None
 }
 
 /// The PSN a duplicate send or write packet is acknowledged again with, if it is: its own,
@@ -300,7 +344,12 @@ fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
     // The message sequence: a first or only packet may not arrive inside a message, a
     // middle or last one only inside a message of its kind.
     let op = headers.opcode;
-    let in_message = t.incoming.as_ref().map(|m| m.is_send);
+    // A message whose first packet waits for a page fault has not started.
+    let in_message = t
+        .incoming
+        .as_ref()
+        .filter(|m| m.underway)
+        .map(|m| m.is_send);
     let fits = matches!(
         (op.position, op.operation, in_message),
         (Position::First | Position::Only, _, None)
@@ -325,7 +374,8 @@ fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
     Verdict::Execute
 }
 
-/// Carries out a packet that arrived in sequence.
+/// Carries out a packet that arrived in sequence; returns whether it waits for a page fault
+/// (and is to be carried out again).
 fn execute(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
@@ -334,18 +384,23 @@ fn execute(
     headers: &Headers,
     payload: &[u8],
     out: &mut Outbox,
-) {
+) -> bool {
     let reliable = view.service == TransportType::Rc;
     let result = match headers.opcode.operation {
         Operation::Send | Operation::Write => receive_data(qp, t, view, headers, payload),
-        Operation::ReadRequest => read(qp, t, view, route, headers),
+        Operation::ReadRequest => read(qp, t, view, route, headers).map_err(Refusal::from),
         Operation::CompareSwap | Operation::FetchAdd => atomic(qp, t, view, route, headers, out),
-        Operation::AtomicWrite => atomic_write(qp, view, headers, payload)
+        Operation::AtomicWrite => atomic_write(qp, t, view, headers, payload)
             .map(|()| placed(t, view, route, headers.bth.psn, out)),
-        Operation::Flush => {
-            flush(qp, view, headers).map(|()| placed(t, view, route, headers.bth.psn, out))
-        }
-        _ => Err(Syndrome::Nak(NakCode::InvalidRequest)),
+        Operation::Flush => flush(qp, view, headers)
+            .map(|()| placed(t, view, route, headers.bth.psn, out))
+            .map_err(Refusal::from),
+        _ => Err(Refusal::Nak(Syndrome::Nak(NakCode::InvalidRequest))),
+    };
+    let result = match result {
+        Err(Refusal::Waits) => return true,
+        Err(Refusal::Nak(syndrome)) => Err(syndrome),
+        Ok(()) => Ok(()),
     };
     match result {
         Ok(()) => {
@@ -382,6 +437,7 @@ fn execute(
             }
         }
     }
+    false
 }
 
 /// Receives a packet of a send or write message.
@@ -391,23 +447,33 @@ fn receive_data(
     view: &RecvView,
     headers: &Headers,
     payload: &[u8],
-) -> Result<(), Syndrome> {
+) -> Result<(), Refusal> {
     let op = headers.opcode;
     let is_send = op.operation == Operation::Send;
     if op.position.starts() {
+        // The receive request of a send whose first packet waited for a page fault.
+        let kept = t
+            .incoming
+            .take()
+            .filter(|m| !m.underway && m.is_send && is_send)
+            .and_then(|m| m.recv);
         let mut incoming = Incoming {
             recv: None,
             is_send,
             offset: 0,
             write: None,
+            underway: false,
         };
         if is_send {
-            incoming.recv = Some(take_recv(qp, t, view)?);
+            incoming.recv = Some(match kept {
+                Some(recv) => recv,
+                None => take_recv(qp, t, view)?,
+            });
         } else {
             let reth = headers.reth;
             // The queue pair's right is checked even for a write of no bytes.
             if !view.access.contains(Access::REMOTE_WRITE) {
-                return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+                return Err(Syndrome::Nak(NakCode::RemoteAccessError).into());
             }
             let region = remote_region(
                 qp,
@@ -421,15 +487,8 @@ fn receive_data(
         }
         t.incoming = Some(incoming);
     }
-    // A write with immediate data consumes a receive request at its end.
-    if !is_send && op.has_immediate() && op.position.ends() {
-        let recv = take_recv(qp, t, view)?;
-        if let Some(incoming) = t.incoming.as_mut() {
-            incoming.recv = Some(recv);
-        }
-    }
     let Some(incoming) = t.incoming.as_mut() else {
-        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     };
     let tables = &qp.device().data().memory;
     let offset = incoming.offset;
@@ -439,17 +498,21 @@ fn receive_data(
     let mut local_error = None;
     if is_send {
         let sges = incoming.recv.as_ref().map_or(&[][..], |r| &r.sges[..]);
-        local_error = scatter(tables, view.pd, sges, offset, payload).err();
+        match scatter(tables, view.pd, sges, offset, payload, &mut t.page_faults) {
+            Ok(()) => {}
+            Err(Missed::Waits) => return Err(Refusal::Waits),
+            Err(Missed::Failed(status)) => local_error = Some(status),
+        }
     } else {
         match &incoming.write {
             Some((region, va, length)) if end <= *length => {
                 let at = va.wrapping_add(u64::from(offset));
-                if region.write(at, payload).is_err() {
-                    return Err(Syndrome::Nak(NakCode::RemoteAccessError));
-                }
+                region
+                    .write_or_wait(at, payload, &mut t.page_faults)
+                    .map_err(|missed| refusal(missed, NakCode::RemoteAccessError))?;
             }
             None if payload.is_empty() => {}
-            _ => return Err(Syndrome::Nak(NakCode::InvalidRequest)),
+            _ => return Err(Syndrome::Nak(NakCode::InvalidRequest).into()),
         }
     }
     if let Some(status) = local_error {
@@ -460,9 +523,22 @@ fn receive_data(
         return Err(match status {
             WcStatus::LocalLengthError => Syndrome::Nak(NakCode::InvalidRequest),
             _ => Syndrome::Nak(NakCode::RemoteOperationalError),
-        });
+        }
+        .into());
     }
+    // A write with immediate data consumes a receive request at its end, once its bytes have
+    // landed: one whose last packet waits for a page fault takes none yet.
+    if !is_send && op.has_immediate() && op.position.ends() {
+        let recv = take_recv(qp, t, view)?;
+        if let Some(incoming) = t.incoming.as_mut() {
+            incoming.recv = Some(recv);
+        }
+    }
+    let Some(incoming) = t.incoming.as_mut() else {
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
+    };
     incoming.offset = end;
+    incoming.underway = true;
     if op.position.ends() && op.has_invalidate() {
         // A send with invalidate ends the named window's binding (IBTA 9.4.1.1.4).
         if tables.invalidate(headers.invalidate_rkey, view.pd).is_err() {
@@ -477,7 +553,7 @@ fn receive_data(
                     None,
                 );
             }
-            return Err(Syndrome::Nak(NakCode::InvalidRequest));
+            return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
         }
     }
     if op.position.ends() {
@@ -760,10 +836,17 @@ pub(crate) enum ReplyProgress {
     /// The region can no longer be read: the packet at this PSN gets a remote access error
     /// NAK instead.
     Failed(u32),
+    /// The next packet's bytes wait for a page fault: it is built again once it is resolved.
+    Waits,
 }
 
-/// Sends the next burst of a read's response packets.
-pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut Outbox) -> ReplyProgress {
+/// Sends the next burst of a read's response packets; a packet whose bytes are on demand and
+/// not faulted in waits, with the fault noted in `faults`.
+pub(crate) fn send_reply(
+    reply: &mut ReadReply,
+    faults: &mut PageFaults,
+    out: &mut Outbox,
+) -> ReplyProgress {
     let end = reply
         .sent
         .saturating_add(READ_REPLY_BURST)
@@ -789,17 +872,22 @@ pub(crate) fn send_reply(reply: &mut ReadReply, out: &mut Outbox) -> ReplyProgre
             msn: reply.msn,
         });
         let va = reply.va.wrapping_add(u64::from(offset));
+        let mut waits = false;
         let built = Packet::build(
             &reply.route,
             &response,
             chunk as usize,
             |buf| match &reply.region {
-                Some(region) => region.read(va, buf),
+                Some(region) => region.read_or_wait(va, buf, faults).map_err(|missed| {
+                    waits = missed == Missed::Waits;
+                    EFAULT
+                }),
                 None => Ok(()),
             },
         );
         let packet = match built {
             Ok(packet) => packet,
+            Err(_) if waits => return ReplyProgress::Waits,
             // Tried again in the next round.
             Err(e) if e == ENOMEM => return ReplyProgress::More,
             // Deregistered or invalidated while it was being read.
@@ -825,17 +913,17 @@ fn atomic(
     route: &Route,
     headers: &Headers,
     out: &mut Outbox,
-) -> Result<(), Syndrome> {
+) -> Result<(), Refusal> {
     let eth = headers.atomic;
     if view.max_dest_rd_atomic == 0 {
         // The queue pair takes no atomics.
-        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     }
     if !view.access.contains(Access::REMOTE_ATOMIC) {
-        return Err(Syndrome::Nak(NakCode::RemoteAccessError));
+        return Err(Syndrome::Nak(NakCode::RemoteAccessError).into());
     }
     if eth.va % 8 != 0 {
-        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     }
     let data = qp.device().data();
     let region = remote_region(qp, view, eth.rkey, eth.va, 8, Access::REMOTE_ATOMIC)?
@@ -845,8 +933,8 @@ fn atomic(
         let _atomic = data.atomic_lock.lock();
         let mut bytes = [0u8; 8];
         region
-            .read(eth.va, &mut bytes)
-            .map_err(|_| Syndrome::Nak(NakCode::RemoteAccessError))?;
+            .read_or_wait(eth.va, &mut bytes, &mut t.page_faults)
+            .map_err(|missed| refusal(missed, NakCode::RemoteAccessError))?;
         let original = u64::from_ne_bytes(bytes);
         let new = match headers.opcode.operation {
             Operation::CompareSwap if original == eth.compare => Some(eth.swap_add),
@@ -855,8 +943,8 @@ fn atomic(
         };
         if let Some(new) = new {
             region
-                .write(eth.va, &new.to_ne_bytes())
-                .map_err(|_| Syndrome::Nak(NakCode::RemoteAccessError))?;
+                .write_or_wait(eth.va, &new.to_ne_bytes(), &mut t.page_faults)
+                .map_err(|missed| refusal(missed, NakCode::RemoteAccessError))?;
         }
         original
     };
@@ -880,31 +968,33 @@ fn atomic(
 /// naturally aligned, in a region the queue pair and the key grant remote writes to).
 fn atomic_write(
     qp: &Qp<Rrxe>,
+    t: &mut Transport,
     view: &RecvView,
     headers: &Headers,
     payload: &[u8],
-) -> Result<(), Syndrome> {
+) -> Result<(), Refusal> {
     let reth = headers.reth;
     if view.max_dest_rd_atomic == 0 {
         // The queue pair takes no requests that hold a responder resource.
-        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     }
     let value: [u8; 8] = payload
         .try_into()
         .map_err(|_| Syndrome::Nak(NakCode::InvalidRequest))?;
     if reth.length != 8 || headers.bth.pad != 0 || reth.va % 8 != 0 {
-        return Err(Syndrome::Nak(NakCode::InvalidRequest));
+        return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     }
     let region = remote_region(qp, view, reth.rkey, reth.va, 8, Access::REMOTE_WRITE)?
         .ok_or(Syndrome::Nak(NakCode::RemoteAccessError))?;
     // Ordered with the device's atomics, which read and then write.
     let _atomic = qp.device().data().atomic_lock.lock();
     region
-        .store_u64(reth.va, u64::from_ne_bytes(value))
-        .map_err(|e| match e {
+        .store_u64_or_wait(reth.va, u64::from_ne_bytes(value), &mut t.page_faults)
+        .map_err(|missed| match missed {
+            Missed::Waits => Refusal::Waits,
             // Aligned in the region's addresses but not in memory.
-            e if e == EINVAL => Syndrome::Nak(NakCode::InvalidRequest),
-            _ => Syndrome::Nak(NakCode::RemoteAccessError),
+            Missed::Failed(e) if e == EINVAL => Syndrome::Nak(NakCode::InvalidRequest).into(),
+            Missed::Failed(_) => Syndrome::Nak(NakCode::RemoteAccessError).into(),
         })
 }
 
@@ -1038,6 +1128,7 @@ fn acknowledge(
 }
 
 /// Receives a datagram: one packet, one receive request, the sender's IP header first.
+/// Returns whether it waits for a page fault; it keeps its receive request meanwhile.
 fn receive_datagram(
     qp: &Qp<Rrxe>,
     t: &mut Transport,
@@ -1045,15 +1136,22 @@ fn receive_datagram(
     packet: &Packet,
     headers: &Headers,
     payload: &[u8],
-) {
+) -> bool {
     let route = &packet.route;
     let qkey = if view.is_gsi { 0x8001_0000 } else { view.qkey };
     if headers.deth.qkey != qkey {
-        return;
+        return false;
     }
-    let Some(Ok(recv)) = qp::take_recv(qp, &mut t.slot) else {
-        // No receive request: the datagram is dropped.
-        return;
+    let kept = t.incoming.take().and_then(|m| m.recv);
+    let recv = match kept {
+        Some(recv) => recv,
+        None => {
+            let Some(Ok(recv)) = qp::take_recv(qp, &mut t.slot) else {
+                // No receive request: the datagram is dropped.
+                return false;
+            };
+            recv
+        }
     };
     let tables = &qp.device().data().memory;
     let mut grh = [0u8; GRH_LEN];
@@ -1063,10 +1161,23 @@ fn receive_datagram(
     // An IPv4 header takes the last 20 bytes of the 40 (RoCEv2, Annex A17.4.5.1).
     grh[GRH_LEN - ip_len..].copy_from_slice(&ip[..ip_len]);
     let total = GRH_LEN + payload.len();
-    let write = |offset: u32, data: &[u8]| scatter(tables, view.pd, &recv.sges, offset, data);
+    let faults = &mut t.page_faults;
+    let mut write =
+        |offset: u32, data: &[u8]| scatter(tables, view.pd, &recv.sges, offset, data, faults);
     let status = match write(0, &grh).and_then(|()| write(GRH_LEN as u32, payload)) {
         Ok(()) => WcStatus::Success,
-        Err(status) => status,
+        Err(Missed::Failed(status)) => status,
+        Err(Missed::Waits) => {
+            // The next datagram taken is this one again.
+            t.incoming = Some(Incoming {
+                recv: Some(recv),
+                is_send: true,
+                offset: 0,
+                write: None,
+                underway: false,
+            });
+            return true;
+        }
     };
     complete_recv(
         qp,
@@ -1080,4 +1191,5 @@ fn receive_datagram(
         }),
         None,
     );
+    false
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The memory verbs: registering, re-registering and deregistering regions (DMA, fast
-//! registration and pinned user memory) and allocating windows. What the data path uses of
+//! registration, pinned user memory and user memory on demand) and allocating windows. What the data path uses of
 //! them lives in [`crate::memory`].
 
 use crate::{
@@ -13,8 +13,10 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     rdma::{
-        mr::{self, Access, KernelDma, Mr, MrKeys, Reregistration, Umem, UserRegion},
+        mr::{self, Access, KernelDma, Mr, MrAdvice, MrKeys, Reregistration, Umem, UserRegion},
         object::Pd,
+        odp::OdpUmem,
+        post::Sge,
         udata::UData,
         MwKind,
     },
@@ -101,7 +103,8 @@ pub(crate) fn map_page(region: &Mr<Rrxe>, addr: u64) -> Result {
     with_page_list(region, |pages| pages.push(addr))
 }
 
-/// Registers user memory (`reg_user_mr`): pins it and gives it keys.
+/// Registers user memory (`reg_user_mr`): pins it, or with [`Access::ON_DEMAND`] registers it
+/// to be faulted in as the data path needs it, and gives it keys.
 pub(crate) fn register_user(
     pd: &Pd<Rrxe>,
     region: &UserRegion,
@@ -109,11 +112,21 @@ pub(crate) fn register_user(
 ) -> Result<(MrKeys, RrxeMr)> {
     check_mr_access(region.access)?;
     check_region(region.start, region.length, region.iova)?;
-    let umem = Umem::pin(pd.device(), region.start, region.length, region.access)?;
-    let memory = Memory::User {
-        umem,
-        iova: region.iova,
-        length: region.length,
+    let (iova, length) = (region.iova, region.length);
+    let memory = match region.access.contains(Access::ON_DEMAND) {
+        true => Memory::OnDemand {
+            umem: Arc::new(
+                OdpUmem::new(pd.device(), region.start, length, region.access)?,
+                GFP_KERNEL,
+            )?,
+            iova,
+            length,
+        },
+        false => Memory::User {
+            umem: Umem::pin(pd.device(), region.start, length, region.access)?,
+            iova,
+            length,
+        },
     };
     register(pd, region.access, memory)
 }
@@ -129,8 +142,16 @@ pub(crate) fn reregister(region: &Mr<Rrxe>, change: &Reregistration, pd: &Pd<Rrx
     let state = &region.data().state;
     if let Some(access) = change.access {
         check_mr_access(access)?;
+        // Whether a region is on demand is fixed at registration.
+        if (access.bits() ^ state.access().bits()) & Access::ON_DEMAND.bits() != 0 {
+            return Err(EINVAL);
+        }
         state.with_memory(EINVAL, |memory| match memory {
             Memory::User { umem, .. } => umem.check_access_change(access),
+            Memory::OnDemand { umem, .. } => match access.intersects(Access::WRITABLE) {
+                true if !umem.writable() => Err(EACCES),
+                _ => Ok(()),
+            },
             Memory::Dma(_) | Memory::FastReg { .. } => Err(EINVAL),
         })?;
     }
@@ -154,6 +175,40 @@ pub(crate) fn deregister(region: &Mr<Rrxe>) -> Result {
         return Err(EINVAL);
     }
     state.revoke();
+    Ok(())
+}
+
+/// Takes advice on buffers of regions of `pd` (`advise_mr`): faults in the pages of those on
+/// demand, at once, whether or not `flush` asks for it (a pinned region's pages are in place
+/// already). `EINVAL` if a key names no region of `pd` holding the buffer, `EPERM` for a
+/// prefetch for writing into a region without local write; with `flush`, the first fault that
+/// fails ends the call with its error, without it faults are only tried. May sleep.
+pub(crate) fn advise(pd: &Pd<Rrxe>, advice: MrAdvice, flush: bool, sges: &[Sge]) -> Result {
+    let tables = &pd.device().data().memory;
+    let pd = pd.as_raw() as usize;
+    let mut regions = KVec::with_capacity(sges.len(), GFP_KERNEL)?;
+    // Every key is checked before any page is faulted in.
+    for sge in sges {
+        let region = tables
+            .resolve(
+                sge.lkey,
+                pd,
+                sge.addr,
+                sge.length as usize,
+                Access::default(),
+            )
+            .ok_or(EINVAL)?;
+        if advice == MrAdvice::PrefetchWrite && !region.access().contains(Access::LOCAL_WRITE) {
+            return Err(EPERM);
+        }
+        regions.push(region, GFP_KERNEL)?;
+    }
+    for (sge, region) in sges.iter().zip(&regions) {
+        let prefetched = region.prefetch(sge.addr, sge.length as usize, advice);
+        if flush {
+            prefetched?;
+        }
+    }
     Ok(())
 }
 
