@@ -1320,6 +1320,213 @@ def legacy_post_recv_refused():
         mr.close()
 
 
+ON_DEMAND = e.IBV_ACCESS_ON_DEMAND
+MADV_DONTNEED = 4
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def untouched(size):
+    """Anonymous private memory none of whose pages was touched yet, and its address."""
+    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return buf, ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
+def libc_call(name, *a):
+    if getattr(LIBC, name)(*a) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def device_counter(name):
+    out = subprocess.run(["rdma", "-j", "statistic", "show", "link", f"{args.dev}/1"],
+                         check=True, capture_output=True, text=True).stdout
+    (entry,) = json.loads(out)
+    return entry[name]
+
+
+def odp_pair(pd, cq, srq):
+    """Two RC QPs connected to each other that take remote writes, reads and atomics; the
+    second receives through `srq`."""
+    qp, peer = new_rc_qp(pd, cq, cq), new_rc_qp(pd, cq, cq, srq=srq)
+    for one, other in ((qp, peer), (peer, qp)):
+        qa = rc_attr()
+        qa.qp_access_flags = LW | REMOTE
+        qa.dest_qp_num = other.qp_num
+        qa.rq_psn = qa.sq_psn
+        to_state(one, qa, e.IBV_QPS_INIT, RC_TO_INIT)
+        to_state(one, qa, e.IBV_QPS_RTR, RC_TO_RTR)
+        to_state(one, qa, e.IBV_QPS_RTS, RC_TO_RTS)
+    return qp, peer
+
+
+def odp_faults_and_invalidations():
+    """A region on demand (IBV_ACCESS_ON_DEMAND) over 64 KiB never touched: a send lands in
+    it through a shared receive queue, an RDMA write, a read, a fetch-and-add and a
+    compare-and-swap reach it, each with its bytes right, and the device's page_faults
+    counter moves. Once its pages are given back (madvise MADV_DONTNEED, which invalidates
+    them), a read finds zeros, a write and a read back agree, and a send gathers bytes the
+    process wrote since, each faulting the pages in anew. A write to a page unmapped since
+    (the fault fails) completes with a remote access error. A region on demand of the whole
+    address space (implicit) is refused with EOPNOTSUPP."""
+    if args.reference:
+        raise Skip("rdma_rxe has no page_faults counter")
+    size = 64 << 10
+    buf, addr = untouched(size)
+    with PD(ctx) as pd, CQ(ctx, 32) as cq, new_srq(pd, 8) as srq:
+        local = MR(pd, size, LW)
+        odp = MR(pd, size, LW | REMOTE | ON_DEMAND, address=addr)
+        qp, peer = odp_pair(pd, cq, srq)
+        faults = device_counter("page_faults")
+
+        def run(wr_id, opcode, sge, remote=None, atomic=None):
+            wr = SendWR(wr_id=wr_id, opcode=opcode, num_sge=1, sg=[sge],
+                        send_flags=e.IBV_SEND_SIGNALED)
+            if remote is not None:
+                wr.set_wr_rdma(odp.rkey, addr + remote)
+            if atomic is not None:
+                wr.set_wr_atomic(odp.rkey, addr + atomic[0], atomic[1], atomic[2])
+            qp.post_send(wr)
+            want = 2 if opcode == e.IBV_WR_SEND else 1
+            wcs = poll_n(cq, want)
+            got = sorted((wc.wr_id, wc.status) for wc in wcs)
+            assert len(wcs) == want and all(st == e.IBV_WC_SUCCESS for _, st in got), \
+                f"request {wr_id}: completions {got}"
+
+        one, two = os.urandom(6000), os.urandom(5000)
+        local.write(one, len(one), 0)
+        srq.post_recv(RecvWR(wr_id=100, num_sge=1, sg=[SGE(addr, 8192, odp.lkey)]))
+        run(1, e.IBV_WR_SEND, SGE(local.buf, len(one), local.lkey))
+        assert buf[:len(one)] == one, "the send did not land in the region on demand"
+        local.write(two, len(two), 8192)
+        run(2, e.IBV_WR_RDMA_WRITE, SGE(local.buf + 8192, len(two), local.lkey), remote=16384)
+        assert buf[16384:16384 + len(two)] == two, "the write did not land"
+        run(3, e.IBV_WR_RDMA_READ, SGE(local.buf + 24576, len(two), local.lkey), remote=16384)
+        assert local.read(len(two), 24576) == two, "the read brought other bytes"
+        run(4, e.IBV_WR_ATOMIC_FETCH_AND_ADD, SGE(local.buf + 40960, 8, local.lkey),
+            atomic=(49152, 5, 0))
+        run(5, e.IBV_WR_ATOMIC_CMP_AND_SWP, SGE(local.buf + 40968, 8, local.lkey),
+            atomic=(49152, 5, 9))
+        found = struct.unpack("<QQ", local.read(16, 40960))
+        assert found == (0, 5), f"the atomics found {found}"
+        assert struct.unpack("<Q", buf[49152:49160]) == (9,), "the atomics left another value"
+        first = device_counter("page_faults") - faults
+        assert first > 0, "no page fault counted"
+
+        libc_call("madvise", ctypes.c_void_p(addr), ctypes.c_size_t(size), MADV_DONTNEED)
+        assert buf[16384:16384 + len(two)] == bytes(len(two)), "the pages were not given back"
+        run(6, e.IBV_WR_RDMA_READ, SGE(local.buf + 24576, len(two), local.lkey), remote=16384)
+        assert local.read(len(two), 24576) == bytes(len(two)), "a read after madvise: not zeros"
+        run(7, e.IBV_WR_RDMA_WRITE, SGE(local.buf + 8192, len(two), local.lkey), remote=20000)
+        run(8, e.IBV_WR_RDMA_READ, SGE(local.buf + 32768, len(two), local.lkey), remote=20000)
+        assert local.read(len(two), 32768) == two, "write and read back differ"
+        # The process writes; the region's table knows none of those pages yet.
+        libc_call("madvise", ctypes.c_void_p(addr), ctypes.c_size_t(size), MADV_DONTNEED)
+        buf[:len(one)] = one[::-1]
+        srq.post_recv(RecvWR(wr_id=101, num_sge=1, sg=[SGE(local.buf, 8192, local.lkey)]))
+        gather = SendWR(wr_id=9, opcode=e.IBV_WR_SEND, num_sge=1,
+                        sg=[SGE(addr, len(one), odp.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        qp.post_send(gather)
+        wcs = poll_n(cq, 2)
+        assert sorted((wc.wr_id, wc.status) for wc in wcs) == [(9, 0), (101, 0)], \
+            f"send from the region on demand: {[(wc.wr_id, wc.status) for wc in wcs]}"
+        assert local.read(len(one), 0) == one[::-1], "the send gathered other bytes"
+        again = device_counter("page_faults") - faults - first
+        assert again > 0, "no page fault counted after the pages were given back"
+        print(f"page faults: {first} before madvise, {again} after", file=sys.stderr)
+
+        # A page unmapped under the region: its fault fails.
+        libc_call("munmap", ctypes.c_void_p(addr + 32768), ctypes.c_size_t(4096))
+        wr = SendWR(wr_id=10, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(local.buf, 64, local.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(odp.rkey, addr + 32768)
+        qp.post_send(wr)
+        wcs = poll_n(cq, 1)
+        assert status_of(wcs, 10) == [e.IBV_WC_REM_ACCESS_ERR], \
+            f"write to an unmapped page: {[(wc.wr_id, wc.status) for wc in wcs]}"
+        expect_errno(errno.EOPNOTSUPP, MR, pd, 0, LW | ON_DEMAND, implicit=True,
+                     what="implicit region on demand")
+        qp.close()
+        peer.close()
+        odp.close()
+        local.close()
+
+
+UVERBS_OBJECT_MR, UVERBS_METHOD_ADVISE_MR = 7, 2
+ADVISE_PREFETCH, ADVISE_PREFETCH_WRITE, ADVISE_PREFETCH_NO_FAULT = 0, 1, 2
+ADVISE_FLAG_FLUSH = 1
+
+
+def advise_mr(context, pd_handle, advice, flags, sges):
+    """ibv_advise_mr through the core's uverbs method (librxe has no advise_mr): `sges` are
+    (addr, length, lkey); returns 0 or the errno."""
+    sge_list = ctypes.create_string_buffer(b"".join(struct.pack("<QII", *sge) for sge in sges))
+    return driver_ioctl(context.cmd_fd, UVERBS_METHOD_ADVISE_MR,
+                        [(0, 0, MANDATORY, pd_handle), (1, 8, MANDATORY, advice),
+                         (2, 8, MANDATORY, flags),
+                         (3, len(sge_list.raw) - 1, MANDATORY, ctypes.addressof(sge_list))],
+                        object_id=UVERBS_OBJECT_MR)
+
+
+def odp_prefetch_advice():
+    """ibv_advise_mr's prefetch, through the core's uverbs method: with the flush flag, a
+    prefetch for writing of a whole region on demand never touched takes its pages in, so an
+    RDMA write into it and a read back fault none in; once they are given back, a prefetch
+    without fault takes none and the next write faults again; a key of no region is EINVAL, a
+    prefetch for writing into a region without local write EPERM."""
+    if args.reference:
+        raise Skip("rdma_rxe has no page_faults counter")
+    size = 64 << 10
+    buf, addr = untouched(size)
+    # A context of its own: its first object, the protection domain, has handle 0.
+    context = Context(name=args.dev)
+    with PD(context) as pd, CQ(context, 16) as cq, new_srq(pd, 4) as srq:
+        local = MR(pd, size, LW)
+        odp = MR(pd, size, LW | REMOTE | ON_DEMAND, address=addr)
+        readonly = MR(pd, 4096, ON_DEMAND)
+        qp, peer = odp_pair(pd, cq, srq)
+        whole = [(addr, size, odp.lkey)]
+        error = advise_mr(context, 0, ADVISE_PREFETCH_WRITE, ADVISE_FLAG_FLUSH, whole)
+        assert error == 0, f"prefetch for writing: errno {error}"
+        faults = device_counter("page_faults")
+        data = os.urandom(6000)
+        local.write(data, len(data), 0)
+        for wr_id, opcode, at in ((1, e.IBV_WR_RDMA_WRITE, 0), (2, e.IBV_WR_RDMA_READ, 8192)):
+            wr = SendWR(wr_id=wr_id, opcode=opcode, num_sge=1,
+                        sg=[SGE(local.buf + at, len(data), local.lkey)],
+                        send_flags=e.IBV_SEND_SIGNALED)
+            wr.set_wr_rdma(odp.rkey, addr + 100)
+            qp.post_send(wr)
+            wcs = poll_n(cq, 1)
+            assert status_of(wcs, wr_id) == [0], f"request {wr_id}: {wcs}"
+        assert local.read(len(data), 8192) == data, "write and read back differ"
+        assert device_counter("page_faults") == faults, "prefetched pages faulted again"
+        libc_call("madvise", ctypes.c_void_p(addr), ctypes.c_size_t(size), MADV_DONTNEED)
+        error = advise_mr(context, 0, ADVISE_PREFETCH_NO_FAULT, ADVISE_FLAG_FLUSH, whole)
+        assert error == 0, f"prefetch without fault: errno {error}"
+        wr = SendWR(wr_id=3, opcode=e.IBV_WR_RDMA_WRITE, num_sge=1,
+                    sg=[SGE(local.buf, len(data), local.lkey)], send_flags=e.IBV_SEND_SIGNALED)
+        wr.set_wr_rdma(odp.rkey, addr + 100)
+        qp.post_send(wr)
+        assert status_of(poll_n(cq, 1), 3) == [0], "write after the pages were given back"
+        assert device_counter("page_faults") > faults, "no fault after a prefetch without fault"
+        assert buf[100:100 + len(data)] == data, "the write did not land"
+        # Without the flush flag the advice is taken all the same.
+        error = advise_mr(context, 0, ADVISE_PREFETCH, 0, [(addr, 4096, odp.lkey)])
+        assert error == 0, f"prefetch without flush: errno {error}"
+        error = advise_mr(context, 0, ADVISE_PREFETCH, ADVISE_FLAG_FLUSH,
+                          [(addr, 4096, odp.lkey ^ 0x5a00)])
+        assert error == errno.EINVAL, f"a key of no region: errno {error}"
+        error = advise_mr(context, 0, ADVISE_PREFETCH_WRITE, ADVISE_FLAG_FLUSH,
+                          [(readonly.buf, 4096, readonly.lkey)])
+        assert error == errno.EPERM, f"writing into a read-only region: errno {error}"
+        qp.close()
+        peer.close()
+        readonly.close()
+        odp.close()
+        local.close()
+    context.close()
+
+
 # rrxe's own uverbs methods (the driver's src/control.rs), in the driver namespace.
 RDMA_VERBS_IOCTL = 0xC0181B01
 NS = 1 << 12
@@ -1620,4 +1827,6 @@ if args.only:
     check("reads-in-flight-bounded-memory", reads_in_flight_bounded_memory)
 check("dereg-stops-writes-in-progress", dereg_stops_writes_in_progress)
 check("dereg-fails-read-in-progress", dereg_fails_read_in_progress)
+check("odp-faults-and-invalidations", odp_faults_and_invalidations)
+check("odp-prefetch-advice", odp_prefetch_advice)
 ctx.close()

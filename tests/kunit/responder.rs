@@ -8,6 +8,7 @@
 mod tests {
     use crate::kunit::route;
     use crate::{
+        memory::PageFaults,
         net::Outbox,
         transport::responder::{
             atomic_answered, duplicate_acknowledgment, placement_answered, read_answered, remember,
@@ -44,7 +45,7 @@ mod tests {
         let mut bursts = 0;
         loop {
             let mut out = Outbox::new();
-            let progress = send_reply(&mut reply, &mut out);
+            let progress = send_reply(&mut reply, &mut PageFaults::default(), &mut out);
             assert!(progress != ReplyProgress::Failed(0));
             bursts += 1;
             // Never more than a burst at a time, whatever the read's size.
@@ -76,7 +77,10 @@ mod tests {
     fn a_read_of_no_bytes_is_one_packet() -> Result {
         let mut reply = ReadReply::new(None, route(), 0x11, 0, 0, 1024, 5, 1);
         let mut out = Outbox::new();
-        assert_eq!(send_reply(&mut reply, &mut out), ReplyProgress::Done);
+        assert_eq!(
+            send_reply(&mut reply, &mut PageFaults::default(), &mut out),
+            ReplyProgress::Done
+        );
         let seen = decode(out)?;
         assert_eq!(seen.len(), 1);
         assert!(seen[0] == (5, Position::Only, 0));
