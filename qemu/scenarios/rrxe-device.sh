@@ -37,7 +37,8 @@ check rrxe-ibv_devinfo devinfo
 # tests), MEM_MGT_EXTENSIONS (fast registration: NVMe over RDMA), HCA atomics
 # (pyverbs' atomic tests); of the extended flags, FLUSH_GLOBAL and ATOMIC_WRITE
 # (pyverbs' qpex flush and atomic write tests, the wire's placement runs), not
-# FLUSH_PERSISTENT; multicast groups (the wire's mckey runs).
+# FLUSH_PERSISTENT; multicast groups (the wire's mckey runs); on-demand paging
+# (pyverbs' ODP tests, verbs checks odp-*), not implicit.
 capabilities() {
 	local shown want="MEM_MGT_EXTENSIONS MEM_WINDOW MEM_WINDOW_TYPE_2B PORT_ACTIVE_EVENT RC_RNR_NAK_GEN SRQ_RESIZE SYS_IMAGE_GUID"
 	shown=$(awk '/^\tdevice_cap_flags:/ { f = 1; next }
@@ -52,6 +53,17 @@ capabilities() {
 	flags=$(awk '$1 == "device_cap_flags:" { print $2 }' /tmp/devinfo.txt)
 	ex=$(awk '$1 == "device_cap_flags_ex:" { print $2 }' /tmp/devinfo.txt)
 	[ -n "$flags" ] && [ -n "$ex" ] && [ $((ex)) = $((flags | 1 << 38 | 1 << 40)) ] || return 1
+	# On-demand paging for every RC operation (0xC0: flush and atomic write, which
+	# rdma-core 56's ibv_devinfo does not name) and for UD sends and receives, SRQs
+	# too; not implicit.
+	local odp want_odp="general_odp_caps: ODP_SUPPORT rc_odp_caps: SUPPORT_SEND SUPPORT_RECV"
+	want_odp+=" SUPPORT_WRITE SUPPORT_READ SUPPORT_ATOMIC SUPPORT_SRQ Unknown flags: 0xC0"
+	want_odp+=" uc_odp_caps: NO SUPPORT ud_odp_caps: SUPPORT_SEND SUPPORT_RECV SUPPORT_SRQ"
+	want_odp+=" xrc_odp_caps: NO SUPPORT"
+	odp=$(awk '/^\tgeneral_odp_caps:/ { f = 1 } f && /^\t[a-z]/ && !/odp_caps:/ { exit } f' \
+		/tmp/devinfo.txt | xargs)
+	echo "odp: $odp"
+	[ "$odp" = "$want_odp" ] || { echo "expected: $want_odp"; return 1; }
 	local node image
 	node=$(awk '$1 == "node_guid:" { print $2 }' /tmp/devinfo.txt)
 	image=$(awk '$1 == "sys_image_guid:" { print $2 }' /tmp/devinfo.txt)
