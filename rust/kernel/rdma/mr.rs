@@ -140,9 +140,14 @@ impl Umem {
     /// `access` has any of [`Access::WRITABLE`] (`ib_umem_get_va`). May sleep.
     ///
     /// Fails with `EINVAL` on an empty or wrapping range, `ENOMEM` beyond `RLIMIT_MEMLOCK`
-    /// (without `CAP_IPC_LOCK`) and `EOPNOTSUPP` for [`Access::ON_DEMAND`].
+    /// (without `CAP_IPC_LOCK`), `EFAULT` in a kernel thread (which has no user memory) and
+    /// `EOPNOTSUPP` for [`Access::ON_DEMAND`].
     pub fn pin<T: Driver>(dev: &Device<T>, addr: u64, len: u64, access: Access) -> Result<Self> {
         let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        // The memory is the current process's: a kernel thread has none.
+        if crate::current!().mm().is_none() {
+            return Err(EFAULT);
+        }
         // SAFETY: `dev` is a registered device; without an attribute bundle the core pins the
         // range of the current process's address space.
         let umem = from_err_ptr(unsafe {

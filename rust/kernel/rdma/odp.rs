@@ -35,6 +35,8 @@ const PFN_FLAGS: c_ulong = bindings::hmm_pfn_flags_HMM_PFN_FLAGS as c_ulong;
 /// `EAGAIN`, and its caller faults the range in from a context that may sleep before it tries
 /// again.
 ///
+/// Dropping may sleep: it waits for an invalidation in progress.
+///
 /// # Invariants
 ///
 /// - `odp` was returned by `ib_umem_odp_get` with [`ODP_OPS`] for `length` bytes at `address`
@@ -62,6 +64,10 @@ pub struct OdpUmem {
 /// sequence was checked under that mutex, and cleared by the notifier, under the mutex and the
 /// lock, before the mapping changes: while the lock is held, every page an entry names stays
 /// mapped, and so allocated.
+/// Entries of a [`PageTable`] handled under one hold of its lock: a fault or an invalidation of
+/// gigabytes keeps bottom halves disabled a chunk at a time.
+const TABLE_CHUNK: usize = 512;
+
 #[pin_data]
 struct PageTable {
     #[pin]
@@ -73,22 +79,31 @@ struct PageTable {
 }
 
 impl PageTable {
-    /// Forgets the pages with indices in `range`, marking those the device could write dirty.
-    /// Called with the umem's `umem_mutex` held.
+    /// Forgets the pages with indices in `range`, marking those the device could write dirty,
+    /// a chunk at a time. Called with the umem's `umem_mutex` held, either by the notifier
+    /// (the pages stay mapped until it returns) or before the umem is released (no
+    /// invalidation can run meanwhile): each page an entry names is mapped until its entry is
+    /// cleared.
     fn forget(&self, range: Range<usize>) {
-        let mut pages = self.pages.lock();
-        let end = range.end.min(pages.len());
-        for entry in pages
-            .get_mut(range.start.min(end)..end)
-            .into_iter()
-            .flatten()
-        {
-            if *entry & (PFN_VALID | PFN_WRITE) == PFN_VALID | PFN_WRITE {
-                // SAFETY: The entry names a page mapped in the process (type invariant), which
-                // stays mapped until the notifier that calls this returns.
-                unsafe { bindings::set_page_dirty(bindings::hmm_pfn_to_page(*entry)) };
+        let mut at = range.start;
+        loop {
+            let mut pages = self.pages.lock();
+            let end = range.end.min(pages.len());
+            if at >= end {
+                return;
             }
-            *entry = 0;
+            let stop = end.min(at + TABLE_CHUNK);
+            for entry in pages.get_mut(at..stop).into_iter().flatten() {
+                if *entry & (PFN_VALID | PFN_WRITE) == PFN_VALID | PFN_WRITE {
+                    // SAFETY: The entry names a page mapped in the process (type invariant and
+                    // the caller's mutex, above). Marking it dirty does not sleep: the page
+                    // table's own teardown does it under a spinlock.
+                    unsafe { bindings::set_page_dirty(bindings::hmm_pfn_to_page(*entry)) };
+                }
+                *entry = 0;
+            }
+            drop(pages);
+            at = stop;
         }
     }
 }
@@ -106,12 +121,17 @@ impl OdpUmem {
     /// in on demand (`ib_umem_odp_get`), writable if `access` has any of
     /// [`Access::WRITABLE`]. No page is faulted in yet. May sleep.
     ///
-    /// Fails with `EINVAL` on an empty or wrapping range, and `EOPNOTSUPP` for the whole
+    /// Fails with `EINVAL` on an empty or wrapping range, `EFAULT` in a kernel thread (which
+    /// has no user memory), and `EOPNOTSUPP` for the whole
     /// address space (implicit on-demand paging, which has no table of its own) and for
     /// [`Access::HUGETLB`] (the table has an entry per base page).
     pub fn new<T: Driver>(dev: &Device<T>, addr: u64, len: u64, access: Access) -> Result<Self> {
         if (addr == 0 && len == u64::MAX) || access.contains(Access::HUGETLB) {
             return Err(EOPNOTSUPP);
+        }
+        // The memory is the current process's: a kernel thread has none.
+        if crate::current!().mm().is_none() {
+            return Err(EFAULT);
         }
         let length = usize::try_from(len).map_err(|_| EINVAL)?;
         let start = c_ulong::try_from(addr).map_err(|_| EINVAL)?;
@@ -366,9 +386,16 @@ impl OdpUmem {
                 fault,
             )
         })?;
-        {
+        // The device writes only memory registered writable, whatever the mapping allows.
+        let kept = match self.writable {
+            true => PFN_VALID | PFN_WRITE | !PFN_FLAGS,
+            false => PFN_VALID | !PFN_FLAGS,
+        };
+        let mut at = pages_range.start;
+        while at < pages_range.end {
+            let stop = pages_range.end.min(at + TABLE_CHUNK);
             let mut pages = self.table.pages.lock();
-            for index in pages_range {
+            for index in at..stop {
                 // SAFETY: The umem's frame list has an entry per page of it, and `index` is one
                 // (the table has as many). With `umem_mutex` held and the only walk over the
                 // list (`faulting`) done, the entries of the range faulted are those of the
@@ -378,10 +405,12 @@ impl OdpUmem {
                     // INVARIANT: Valid entries of a checked fault, under the mutex.
                     *slot = match entry & PFN_VALID {
                         0 => 0,
-                        _ => entry & (PFN_VALID | PFN_WRITE | !PFN_FLAGS),
+                        _ => entry & kept,
                     };
                 }
             }
+            drop(pages);
+            at = stop;
         }
         // SAFETY: `umem_mutex` is held since the fault above succeeded.
         unsafe { bindings::mutex_unlock(&raw mut (*raw).umem_mutex) };
@@ -424,18 +453,27 @@ unsafe extern "C" fn invalidate(
     range: *const bindings::mmu_notifier_range,
     cur_seq: c_ulong,
 ) -> bool {
-    // SAFETY: `range` is valid for the call (function contract).
-    if !unsafe { bindings::mmu_notifier_range_blockable(range) } {
-        // Taking the mutex may sleep: the caller tries again where it may.
-        return false;
-    }
     // SAFETY: The notifier is embedded in an `ib_umem_odp` (function contract).
     let odp = unsafe { crate::container_of!(notifier, bindings::ib_umem_odp, notifier) };
-    // SAFETY: `odp` and `range` are valid for the call. `private` is null or points to the
-    // page table of the `OdpUmem` that owns the umem, which clears it under the mutex before
-    // the umem and then the table go away.
+    // SAFETY: `odp` and `range` are valid for the call (function contract).
+    let locked = unsafe {
+        let mutex = &raw mut (*odp).umem_mutex;
+        match bindings::mmu_notifier_range_blockable(range) {
+            true => {
+                bindings::mutex_lock(mutex);
+                true
+            }
+            // The OOM reaper may not sleep: it tries again later if the mutex is taken.
+            false => bindings::mutex_trylock(mutex) != 0,
+        }
+    };
+    if !locked {
+        return false;
+    }
+    // SAFETY: `odp` and `range` are valid for the call, and `umem_mutex` is held (above).
+    // `private` is null or points to the page table of the `OdpUmem` that owns the umem,
+    // which clears it under the mutex before the umem and then the table go away.
     unsafe {
-        bindings::mutex_lock(&raw mut (*odp).umem_mutex);
         bindings::mmu_interval_set_seq(notifier, cur_seq);
         let first = (*odp).notifier.interval_tree.start;
         let end = (*odp).notifier.interval_tree.last + 1;
