@@ -396,9 +396,13 @@ pub(crate) struct PageFault {
     pub(crate) write: bool,
 }
 
-/// How far beyond the bytes a copy needs a fault reaches, if the memory is mapped there: the
-/// next packets of a message find their pages.
-pub(crate) const FAULT_AHEAD: usize = 64 * 1024;
+/// The bytes from the first a copy needs that a fault takes in at once, if they are all mapped
+/// in the process: the next packets of a message find their pages.
+pub(crate) const FAULT_WINDOW: usize = 64 * 1024;
+
+/// Faults in a row that failed for a passing reason (`EBUSY`: the mappings kept changing;
+/// `ENOMEM`; `EINTR`) after which the copy fails all the same.
+pub(crate) const FAULT_RETRIES: u8 = 4;
 
 impl PageFault {
     /// Returns whether this fault is for the same region as `other` and overlaps it.
@@ -409,9 +413,11 @@ impl PageFault {
             && b < a.saturating_add(self.len as u64)
     }
 
-    /// Faults the bytes in, and up to [`FAULT_AHEAD`] bytes after them where the memory is
-    /// mapped. May sleep. `EFAULT` once the region is deregistered, or as
-    /// [`OdpUmem::fault`] fails.
+    /// Faults in the [`FAULT_WINDOW`] bytes from the first one needed (within the region),
+    /// allocating their pages and, for a write, breaking their copy-on-write sharing as the
+    /// process's own write would; if one of them is not mapped in the process, only the bytes
+    /// needed. May sleep. `EFAULT` once the region is deregistered, or as [`OdpUmem::fault`]
+    /// fails.
     pub(crate) fn resolve(&self) -> Result {
         let found = self.region.with_memory(EFAULT, |memory| match memory {
             Memory::OnDemand { umem, iova, length } => {
@@ -423,8 +429,8 @@ impl PageFault {
         });
         // The memory stays while the fault sleeps, even if the region is deregistered.
         let (umem, offset) = found?;
-        let ahead = (umem.len() - offset).min(self.len.max(FAULT_AHEAD));
-        if ahead > self.len && umem.fault(offset, ahead, self.write).is_ok() {
+        let window = (umem.len() - offset).min(self.len.max(FAULT_WINDOW));
+        if window > self.len && umem.fault(offset, window, self.write).is_ok() {
             return Ok(());
         }
         umem.fault(offset, self.len, self.write)
@@ -439,9 +445,29 @@ pub(crate) struct PageFaults {
     pub(crate) pending: Option<PageFault>,
     /// A fault that could not be resolved: the copy it was for fails instead of waiting again.
     pub(crate) failed: Option<PageFault>,
+    /// Faults in a row that failed for a passing reason.
+    passing_failures: u8,
 }
 
 impl PageFaults {
+    /// Takes the outcome of resolving `fault`. One that failed makes the copy that waited for
+    /// it fail when it is tried again, unless the failure may pass and has not lasted
+    /// [`FAULT_RETRIES`] faults in a row: then the copy waits for the fault again.
+    pub(crate) fn resolved(&mut self, fault: PageFault, result: Result) {
+        match result {
+            Ok(()) => self.passing_failures = 0,
+            Err(e)
+                if [EBUSY, ENOMEM, EINTR].contains(&e) && self.passing_failures < FAULT_RETRIES =>
+            {
+                self.passing_failures += 1;
+            }
+            Err(_) => {
+                self.passing_failures = 0;
+                self.failed = Some(fault);
+            }
+        }
+    }
+
     /// Notes that a copy met pages not faulted in: it waits for `fault` to be resolved
     /// ([`Missed::Waits`]), unless a fault of those bytes could not be, and then it fails
     /// (`EFAULT`).

@@ -72,8 +72,9 @@ pub(crate) enum Counter {
     TxNoMemory,
     /// Packets the network stack dropped on the way out.
     TxDropped,
-    /// Page faults a queue pair's engine resolved for copies that met pages of a region on
-    /// demand not faulted in (each stopped its queue pair's work until it was resolved).
+    /// Page faults a queue pair's engine took for copies that met pages of a region on demand
+    /// not faulted in, each stopping its queue pair's work until it was done (a fault that
+    /// failed fails the request).
     PageFaults,
 }
 

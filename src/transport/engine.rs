@@ -116,9 +116,6 @@ pub(crate) struct Incoming {
     pub(crate) offset: u32,
     /// Where a write lands: the region, the address and the length the first packet gave.
     pub(crate) write: Option<(Arc<crate::memory::MrState>, u64, u32)>,
-    /// A packet of it has landed: a message whose first packet waits for a page fault is not
-    /// underway yet, and takes that packet again from the start.
-    pub(crate) underway: bool,
 }
 
 /// The transport state of a queue pair: what its requester, responder and completer keep
@@ -173,6 +170,9 @@ pub(crate) struct Transport {
     pub(crate) nak_sent: bool,
     /// Responder: the message being received.
     pub(crate) incoming: Option<Incoming>,
+    /// Responder: the receive request a send or a datagram took before its first packet
+    /// waited for a page fault; the next send or datagram lands in it, before any other.
+    pub(crate) kept_recv: Option<RecvWqe>,
     /// Responder: the read being answered, a burst of packets per round.
     pub(crate) reply: Option<crate::transport::responder::ReadReply>,
     /// Responder: the reads and atomics answered last, at most `max_dest_rd_atomic`, oldest
@@ -522,22 +522,24 @@ impl Engine {
     /// Runs the engine from its work item: resolves the page fault its rounds wait for, if
     /// any, then makes its rounds.
     fn run(self: &Arc<Self>) {
-        let (qp, fault) = {
-            let mut inner = self.inner.lock();
-            (inner.qp.clone(), inner.fault.take())
-        };
+        // Resolved before the queue pair is taken: its destruction does not wait for a fault
+        // that sleeps.
+        let fault = self.inner.lock().fault.take();
+        // Sleeps: no lock is held.
+        let resolved = fault.map(|fault| {
+            let result = fault.resolve();
+            (fault, result)
+        });
+        let qp = self.inner.lock().qp.clone();
         let Some(qp) = qp else {
             return;
         };
-        if let Some(fault) = fault {
-            // Sleeps: no lock is held.
-            let resolved = fault.resolve();
+        if let Some((fault, result)) = resolved {
             let mut transport = qp.data().transport.lock();
             transport.count(qp.device().data(), Counter::PageFaults);
-            if resolved.is_err() {
-                // The copy that waited for it fails when it is tried again.
-                transport.page_faults.failed = Some(fault);
-            }
+            // The copy that waited for it is tried again, and fails if it could not be
+            // resolved.
+            transport.page_faults.resolved(fault, result);
         }
         let mut wakeups = Wakeups::new();
         self.rounds(true, &mut wakeups);

@@ -11,7 +11,7 @@
 //!
 //! A packet whose copy meets pages on demand not faulted in is handed back, its effects not
 //! yet taken: it is carried out again once the fault is resolved. A message whose first packet
-//! waits keeps the receive request it took.
+//! waits has not started, and the receive request it took is kept for it.
 
 use crate::{
     device::params,
@@ -344,12 +344,7 @@ fn sequence(t: &mut Transport, view: &RecvView, headers: &Headers) -> Verdict {
     // The message sequence: a first or only packet may not arrive inside a message, a
     // middle or last one only inside a message of its kind.
     let op = headers.opcode;
-    // A message whose first packet waits for a page fault has not started.
-    let in_message = t
-        .incoming
-        .as_ref()
-        .filter(|m| m.underway)
-        .map(|m| m.is_send);
+    let in_message = t.incoming.as_ref().map(|m| m.is_send);
     let fits = matches!(
         (op.position, op.operation, in_message),
         (Position::First | Position::Only, _, None)
@@ -451,21 +446,15 @@ fn receive_data(
     let op = headers.opcode;
     let is_send = op.operation == Operation::Send;
     if op.position.starts() {
-        // The receive request of a send whose first packet waited for a page fault.
-        let kept = t
-            .incoming
-            .take()
-            .filter(|m| !m.underway && m.is_send && is_send)
-            .and_then(|m| m.recv);
         let mut incoming = Incoming {
             recv: None,
             is_send,
             offset: 0,
             write: None,
-            underway: false,
         };
         if is_send {
-            incoming.recv = Some(match kept {
+            // One a send whose first packet waited for a page fault took comes first.
+            incoming.recv = Some(match t.kept_recv.take() {
                 Some(recv) => recv,
                 None => take_recv(qp, t, view)?,
             });
@@ -500,16 +489,20 @@ fn receive_data(
         let sges = incoming.recv.as_ref().map_or(&[][..], |r| &r.sges[..]);
         match scatter(tables, view.pd, sges, offset, payload, &mut t.page_faults) {
             Ok(()) => {}
-            Err(Missed::Waits) => return Err(Refusal::Waits),
+            Err(Missed::Waits) => return Err(waits(t, op)),
             Err(Missed::Failed(status)) => local_error = Some(status),
         }
     } else {
         match &incoming.write {
             Some((region, va, length)) if end <= *length => {
                 let at = va.wrapping_add(u64::from(offset));
-                region
-                    .write_or_wait(at, payload, &mut t.page_faults)
-                    .map_err(|missed| refusal(missed, NakCode::RemoteAccessError))?;
+                match region.write_or_wait(at, payload, &mut t.page_faults) {
+                    Ok(()) => {}
+                    Err(Missed::Waits) => return Err(waits(t, op)),
+                    Err(Missed::Failed(_)) => {
+                        return Err(Syndrome::Nak(NakCode::RemoteAccessError).into())
+                    }
+                }
             }
             None if payload.is_empty() => {}
             _ => return Err(Syndrome::Nak(NakCode::InvalidRequest).into()),
@@ -538,7 +531,6 @@ fn receive_data(
         return Err(Syndrome::Nak(NakCode::InvalidRequest).into());
     };
     incoming.offset = end;
-    incoming.underway = true;
     if op.position.ends() && op.has_invalidate() {
         // A send with invalidate ends the named window's binding (IBTA 9.4.1.1.4).
         if tables.invalidate(headers.invalidate_rkey, view.pd).is_err() {
@@ -581,6 +573,17 @@ fn receive_data(
         }
     }
     Ok(())
+}
+
+/// A packet of a message waits for a page fault: a first packet leaves the message not
+/// started, and the receive request it took kept for it.
+fn waits(t: &mut Transport, op: Opcode) -> Refusal {
+    if op.position.starts() {
+        if let Some(recv) = t.incoming.take().and_then(|m| m.recv) {
+            t.kept_recv = Some(recv);
+        }
+    }
+    Refusal::Waits
 }
 
 /// Takes the next receive request for an arriving message; a receiver-not-ready answer if
@@ -1142,8 +1145,8 @@ fn receive_datagram(
     if headers.deth.qkey != qkey {
         return false;
     }
-    let kept = t.incoming.take().and_then(|m| m.recv);
-    let recv = match kept {
+    // One a datagram that waited for a page fault took comes first.
+    let recv = match t.kept_recv.take() {
         Some(recv) => recv,
         None => {
             let Some(Ok(recv)) = qp::take_recv(qp, &mut t.slot) else {
@@ -1169,13 +1172,7 @@ fn receive_datagram(
         Err(Missed::Failed(status)) => status,
         Err(Missed::Waits) => {
             // The next datagram taken is this one again.
-            t.incoming = Some(Incoming {
-                recv: Some(recv),
-                is_send: true,
-                offset: 0,
-                write: None,
-                underway: false,
-            });
+            t.kept_recv = Some(recv);
             return true;
         }
     };

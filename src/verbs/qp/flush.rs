@@ -114,12 +114,15 @@ pub(super) fn flush_kernel_send(
     }
 }
 
-/// Completes the receive request of a message in progress with a flush error and forgets
-/// the requester's and responder's progress: the queue pair entered the error state. The
-/// received packets that waited are left to the caller, to free once it holds no lock that
-/// disables interrupts.
+/// Completes the receive requests taken for a message (one kept for a message whose first
+/// packet waited for a page fault, then one of a message in progress) with a flush error and
+/// forgets the requester's and responder's progress: the queue pair entered the error state.
+/// The received packets that waited are left to the caller, to free once it holds no lock
+/// that disables interrupts.
 pub(super) fn flush_transport(qp: &Qp<Rrxe>, t: &mut Transport) -> KVec<crate::net::Received> {
-    if let Some(recv) = t.incoming.take().and_then(|incoming| incoming.recv) {
+    let kept = t.kept_recv.take();
+    let in_progress = t.incoming.take().and_then(|incoming| incoming.recv);
+    for recv in Iterator::chain(kept.into_iter(), in_progress) {
         if let Some(cq) = qp.recv_cq() {
             let completion = Completion::flushed(recv.wr_id, WcOpcode::Recv);
             let _ = cq::post(cq, qp, completion, false);
