@@ -503,6 +503,16 @@ impl<E> From<E> for Missed<E> {
     }
 }
 
+impl<E> Missed<E> {
+    /// Returns the same wait, or a failure with `failure` as its reason.
+    pub(crate) fn failing_as<F>(self, failure: F) -> Missed<F> {
+        match self {
+            Missed::Waits => Missed::Waits,
+            Missed::Failed(_) => Missed::Failed(failure),
+        }
+    }
+}
+
 impl MrState {
     /// Faults in the pages of the `len` bytes at `addr` as `advice` says, if the region is on
     /// demand (`ibv_advise_mr`); a region of any other kind has them in place already. May
@@ -901,32 +911,25 @@ pub(crate) fn scatter(
     data: &[u8],
     faults: &mut PageFaults,
 ) -> Result<(), Missed<WcStatus>> {
-    let mut waits = false;
-    let result = for_each_piece(sges, offset, data.len(), |sge, at, range| {
+    for_each_piece(sges, offset, data.len(), |sge, at, range| {
         let region = tables
             .resolve(sge.lkey, pd, at, range.len(), Access::LOCAL_WRITE)
             .ok_or(WcStatus::LocalProtectionError)?;
         region
             .write_or_wait(at, &data[range], faults)
-            .map_err(|missed| {
-                waits = missed == Missed::Waits;
-                WcStatus::LocalProtectionError
-            })
-    });
-    match result {
-        Err(_) if waits => Err(Missed::Waits),
-        result => Ok(result?),
-    }
+            .map_err(|missed| missed.failing_as(WcStatus::LocalProtectionError))
+    })
 }
 
 /// Walks the scatter/gather list from byte `offset` for `len` bytes: calls `f` with each
-/// element met, the address in it and the range of the caller's buffer it covers.
-pub(crate) fn for_each_piece(
+/// element met, the address in it and the range of the caller's buffer it covers, until it
+/// fails. A list shorter than that is a local length error.
+pub(crate) fn for_each_piece<E: From<WcStatus>>(
     sges: &[Sge],
     offset: u32,
     len: usize,
-    mut f: impl FnMut(&Sge, u64, core::ops::Range<usize>) -> Result<(), WcStatus>,
-) -> Result<(), WcStatus> {
+    mut f: impl FnMut(&Sge, u64, core::ops::Range<usize>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut skip = u64::from(offset);
     let mut done = 0usize;
     for sge in sges {
@@ -944,7 +947,7 @@ pub(crate) fn for_each_piece(
         skip = 0;
     }
     if done < len {
-        return Err(WcStatus::LocalLengthError);
+        return Err(WcStatus::LocalLengthError.into());
     }
     Ok(())
 }

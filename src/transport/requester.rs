@@ -526,24 +526,14 @@ fn gather(
             buf.copy_from_slice(src);
             Ok(())
         }
-        Payload::Gather(sges) => {
-            let mut waits = false;
-            let result = for_each_piece(sges, offset, buf.len(), |sge, at, range| {
-                let region = tables
-                    .resolve(sge.lkey, pd, at, range.len(), Access::default())
-                    .ok_or(WcStatus::LocalProtectionError)?;
-                region
-                    .read_or_wait(at, &mut buf[range], faults)
-                    .map_err(|missed| {
-                        waits = missed == Missed::Waits;
-                        WcStatus::LocalProtectionError
-                    })
-            });
-            match result {
-                Err(_) if waits => Err(Missed::Waits),
-                result => Ok(result?),
-            }
-        }
+        Payload::Gather(sges) => for_each_piece(sges, offset, buf.len(), |sge, at, range| {
+            let region = tables
+                .resolve(sge.lkey, pd, at, range.len(), Access::default())
+                .ok_or(WcStatus::LocalProtectionError)?;
+            region
+                .read_or_wait(at, &mut buf[range], faults)
+                .map_err(|missed| missed.failing_as(WcStatus::LocalProtectionError))
+        }),
     }
 }
 
