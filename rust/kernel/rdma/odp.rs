@@ -122,9 +122,9 @@ impl OdpUmem {
     /// [`Access::WRITABLE`]. No page is faulted in yet. May sleep.
     ///
     /// Fails with `EINVAL` on an empty or wrapping range, `EFAULT` in a kernel thread (which
-    /// has no user memory), and `EOPNOTSUPP` for the whole
-    /// address space (implicit on-demand paging, which has no table of its own) and for
-    /// [`Access::HUGETLB`] (the table has an entry per base page).
+    /// has no user memory), and `EOPNOTSUPP` for the whole address space (implicit on-demand
+    /// paging, which has no table of its own) and for [`Access::HUGETLB`] (the table has an
+    /// entry per base page).
     pub fn new<T: Driver>(dev: &Device<T>, addr: u64, len: u64, access: Access) -> Result<Self> {
         if (addr == 0 && len == u64::MAX) || access.contains(Access::HUGETLB) {
             return Err(EOPNOTSUPP);
