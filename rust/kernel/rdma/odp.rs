@@ -396,10 +396,9 @@ impl OdpUmem {
             let stop = pages_range.end.min(at + TABLE_CHUNK);
             let mut pages = self.table.pages.lock();
             for index in at..stop {
-                // SAFETY: The umem's frame list has an entry per page of it, and `index` is one
-                // (the table has as many). With `umem_mutex` held and the only walk over the
-                // list (`faulting`) done, the entries of the range faulted are those of the
-                // sequence the fault checked: no invalidation has run since.
+                // The entries of the range faulted are those of the sequence the fault checked:
+                // `umem_mutex` is held, and `faulting` keeps any other walk off the list.
+                // SAFETY: The frame list has an entry per page, as the table, and `index` is one.
                 let entry = unsafe { *(*raw).map.pfn_list.add(index) };
                 if let Some(slot) = pages.get_mut(index) {
                     // INVARIANT: Valid entries of a checked fault, under the mutex.
