@@ -60,9 +60,10 @@ const DEVICE_CAP_FLAGS: u64 = bindings::ib_device_cap_flags_IB_DEVICE_PORT_ACTIV
     | bindings::ib_device_cap_flags_IB_DEVICE_FLUSH_GLOBAL as u64
     | bindings::ib_device_cap_flags_IB_DEVICE_ATOMIC_WRITE as u64;
 
-/// What regions on demand serve, per transport service: every operation of reliable
-/// connections, and sends and receives of datagrams (shared receive queues too). Implicit
-/// on-demand paging (the whole address space as one region) is not offered.
+/// What regions on demand serve, per transport service, each used by a test: sends, receives
+/// (shared receive queues too), writes, reads and atomics of reliable connections, and sends
+/// and receives of datagrams. Implicit on-demand paging (the whole address space as one
+/// region) is not offered.
 const ODP_CAPS: OdpCaps = OdpCaps {
     general: bindings::ib_odp_general_cap_bits_IB_ODP_SUPPORT as u64,
     rc: bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SEND
@@ -70,13 +71,10 @@ const ODP_CAPS: OdpCaps = OdpCaps {
         | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_WRITE
         | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_READ
         | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_ATOMIC
-        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SRQ_RECV
-        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_FLUSH
-        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_ATOMIC_WRITE,
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SRQ_RECV,
     uc: 0,
     ud: bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SEND
-        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_RECV
-        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_SRQ_RECV,
+        | bindings::ib_odp_transport_cap_bits_IB_ODP_SUPPORT_RECV,
 };
 
 /// Returns the attributes of a device whose system image GUID is `guid` (network order).
