@@ -6,7 +6,8 @@
 #   qemu/run.sh -k bench -n profile -a "PROFILE_TOOL=ib_send_bw PROFILE_SIZE=4096" \
 #     qemu/scenarios/profile.sh
 # PROFILE_TOOL (ib_send_bw), PROFILE_SIZE (4096 bytes) and PROFILE_ITERS
-# (20000) choose the run.
+# (20000) choose the run; PROFILE_CALLERS (comma-separated symbols) adds
+# the call chains that lead to each to /host/logs/profile-callers.txt.
 # timeout: 900
 . /repo/qemu/guest/lib.sh
 . /repo/qemu/guest/netns.sh
@@ -43,7 +44,11 @@ check profile-netns-up netns_up || exit 1
 check profile-links-up links_up $driver $driver &&
 	check profile-run profiled &&
 	check profile-report sh -c "perf report -i /tmp/perf.data --no-children --sort dso,sym \
-		-g none --percent-limit 0.5 --stdio >/host/logs/profile.txt"
+		-g none --percent-limit 0.5 --stdio >/host/logs/profile.txt" &&
+	if [ -n "${PROFILE_CALLERS:-}" ]; then
+		check profile-callers sh -c "perf report -i /tmp/perf.data --no-children \
+			--symbols '$PROFILE_CALLERS' -g caller,0.5,callee --stdio >/host/logs/profile-callers.txt"
+	fi
 check profile-links-del links_del
 check profile-rmmod modprobe -r "$(module_of $driver)"
 check profile-netns-del netns_down
