@@ -54,6 +54,10 @@ pub struct OdpUmem {
     writable: bool,
 }
 
+/// Entries of a [`PageTable`] handled under one hold of its lock: a fault or an invalidation of
+/// gigabytes keeps bottom halves disabled a chunk at a time.
+const TABLE_CHUNK: usize = 512;
+
 /// The device's view of the pages of an [`OdpUmem`].
 ///
 /// # Invariants
@@ -64,10 +68,6 @@ pub struct OdpUmem {
 /// sequence was checked under that mutex, and cleared by the notifier, under the mutex and the
 /// lock, before the mapping changes: while the lock is held, every page an entry names stays
 /// mapped, and so allocated.
-/// Entries of a [`PageTable`] handled under one hold of its lock: a fault or an invalidation of
-/// gigabytes keeps bottom halves disabled a chunk at a time.
-const TABLE_CHUNK: usize = 512;
-
 #[pin_data]
 struct PageTable {
     #[pin]
