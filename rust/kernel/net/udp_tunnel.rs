@@ -136,9 +136,16 @@ impl Sockets {
             let sk = socket.sk();
             // Buffers sent through the socket may outlive it, and the tunnel's callback, which
             // is the driver's code: they find the socket's own callback from now on.
-            // SAFETY: The socket is open; its write space callback is read with `READ_ONCE`.
+            let mut tunnel_write_space = None;
+            // SAFETY: The socket is open; the stack reads its write space callback with
+            // `READ_ONCE`, and the helper writes it with `WRITE_ONCE`. The previous callback is
+            // written to a local.
             unsafe {
-                core::ptr::write_volatile(&raw mut (*sk).sk_write_space, socket.default_write_space)
+                bindings::sk_replace_write_space(
+                    sk,
+                    socket.default_write_space,
+                    &mut tunnel_write_space,
+                )
             };
             // SAFETY: The socket was created by `udp_sock_create*` and is released once, here.
             unsafe { bindings::udp_tunnel_sock_release(sk) };
@@ -416,24 +423,27 @@ impl<T: Receiver> Registration<T> {
                 return Err(e);
             }
         }
-        // The stack reads the write space callback and the send buffer with `READ_ONCE`: they
-        // are written with `WRITE_ONCE`'s volatile stores. The callback reads the user data as
-        // the receive callback does; `Sockets::release` puts the socket's own back first.
-        // SAFETY: A new socket that has sent nothing: its callback and send buffer may be set.
-        let default_write_space = unsafe {
-            let sk = (*sock.as_ptr()).sk;
-            let default_write_space = (*sk).sk_write_space;
-            core::ptr::write_volatile(&raw mut (*sk).sk_write_space, Some(Self::write_space));
-            if let Some(bytes) = T::SEND_BUFFER {
-                // As `SO_SNDBUF` does: the kernel doubles the size for its own overhead, and
-                // the size is locked against the kernel's own tuning. At least 4 KiB, so that
-                // a socket with nothing in flight has room.
-                let bytes = c_int::try_from(bytes).unwrap_or(c_int::MAX).max(4096);
-                core::ptr::write_volatile(&raw mut (*sk).sk_sndbuf, bytes.saturating_mul(2));
-                (*sk).sk_userlocks |= bindings::SOCK_SNDBUF_LOCK as u8;
-            }
-            default_write_space
+        // SAFETY: `sock` was created above and is open.
+        let sk = unsafe { (*sock.as_ptr()).sk };
+        // The fields of `struct sock` are set through helpers, which write them with
+        // `WRITE_ONCE` as the stack reads them with `READ_ONCE` (bindgen's layout of the
+        // structure is wrong past `sk_lock`: see `rust/helpers/udp_tunnel.c`). The callback reads
+        // the user data as the receive callback does; `Sockets::release` puts the socket's own
+        // back first.
+        let mut default_write_space = None;
+        // SAFETY: A new socket that has sent nothing: its callback may be set. The previous
+        // callback is written to a local.
+        unsafe {
+            bindings::sk_replace_write_space(sk, Some(Self::write_space), &mut default_write_space)
         };
+        if let Some(bytes) = T::SEND_BUFFER {
+            // The kernel doubles the size for its own overhead, and the size is locked against
+            // the kernel's own tuning. At least 4 KiB, so that a socket with nothing in flight
+            // has room.
+            let bytes = c_int::try_from(bytes).unwrap_or(c_int::MAX).max(4096);
+            // SAFETY: A new socket that has sent nothing: its send buffer may be set.
+            unsafe { bindings::sk_lock_sndbuf(sk, bytes) };
+        }
         Ok(TunnelSocket {
             sock,
             default_write_space,
