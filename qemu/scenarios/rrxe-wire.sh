@@ -397,12 +397,13 @@ qdisc_drops() {
 	tc -s -n "$1" qdisc show dev "$2" | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -1
 }
 
-# held_back WAITS0 WAITS1 RESENT0 RESENT1 DROPS: whether the requester waited
-# for room in its socket (tx_waits went up), resent nothing, and its queueing
-# discipline dropped nothing.
+# held_back WAITS0 WAITS1 WAKEUPS0 WAKEUPS1 RESENT0 RESENT1 DROPS: whether the
+# requester waited for room in its socket (tx_waits went up) and was woken by
+# the stack freeing what it sent (tx_wakeups went up), resent nothing, and its
+# queueing discipline dropped nothing.
 held_back() {
-	echo "requester: tx_waits $1 -> $2, retransmitted_packets $3 -> $4; packets the queue dropped: $5"
-	[ "$2" -gt "$1" ] && [ "$4" = "$3" ] && [ "$5" = 0 ]
+	echo "requester: tx_waits $1 -> $2, tx_wakeups $3 -> $4, retransmitted_packets $5 -> $6; packets the queue dropped: $7"
+	[ "$2" -gt "$1" ] && [ "$4" -gt "$3" ] && [ "$6" = "$5" ] && [ "$7" = 0 ]
 }
 
 # slow PREFIX DRIVER_A DRIVER_B: a link slower than the rrxe requester (the
@@ -414,10 +415,11 @@ held_back() {
 # hands a delayed packet's memory back to its socket at once. The transfer
 # (as in `lossy`) completes with its data verified, and the requester, rather
 # than overflow the queue, waits for room in its namespace's socket, whose
-# send buffer holds what the stack has not sent yet: tx_waits goes up, the
-# queue drops nothing, nothing is sent again. Named PREFIX-ipv4-slow.
+# send buffer holds what the stack has not sent yet, until the stack frees
+# what it sent: tx_waits and tx_wakeups go up, the queue drops nothing,
+# nothing is sent again. Named PREFIX-ipv4-slow.
 slow() {
-	local name=$1-ipv4-slow req ns veth waits0 waits1 resent0 resent1 drops
+	local name=$1-ipv4-slow req ns veth waits0 waits1 wakeups0 wakeups1 resent0 resent1 drops
 	stage_due $name slow || return 0
 	requester "$2" "$3"
 	[ "${req[0]}" = rrxe ] || return 0
@@ -426,13 +428,15 @@ slow() {
 	check $name-tbf tc -n $ns qdisc add dev $veth root tbf rate 4mbit burst 16kb limit 380kb ||
 		return 1
 	waits0=$(counter "${req[1]}" tx_waits) && resent0=$(counter "${req[1]}" retransmitted_packets)
+	wakeups0=$(counter "${req[1]}" tx_wakeups)
 	check $name timeout 600 python3 /repo/qemu/guest/wire_transfer.py "${req[1]}" "${req[2]}" \
 		"${req[4]}" "${req[5]}" "${WIRE_LOSS_MIB:-64}"
 	waits1=$(counter "${req[1]}" tx_waits) && resent1=$(counter "${req[1]}" retransmitted_packets)
+	wakeups1=$(counter "${req[1]}" tx_wakeups)
 	drops=$(qdisc_drops $ns $veth)
 	tc -s -n $ns qdisc show dev $veth >>/host/logs/$name.log 2>&1
 	check $name-tbf-del tc -n $ns qdisc del dev $veth root
-	check $name-held-back held_back "$waits0" "$waits1" "$resent0" "$resent1" "$drops"
+	check $name-held-back held_back "$waits0" "$waits1" "$wakeups0" "$wakeups1" "$resent0" "$resent1" "$drops"
 }
 
 # rerouted PREFIX DRIVER_A DRIVER_B: an rrxe requester (the client's device if

@@ -62,6 +62,9 @@ pub(crate) enum Counter {
     /// Times a sender (a requester, or a responder answering a read) stopped because its
     /// namespace's socket had no room in its send buffer, until the stack freed what it sent.
     TxWaits,
+    /// Times a sender that stopped for want of room in its namespace's socket was woken by the
+    /// stack freeing what the socket sent.
+    TxWakeups,
     /// IP route lookups for packets to other hosts. A queue pair keeps the route its packets
     /// last took while the stack holds it current, so this grows by one per queue pair and
     /// destination, and again after a change of the routing tables, addresses or devices.
@@ -79,7 +82,7 @@ pub(crate) enum Counter {
 }
 
 /// The number of counters.
-pub(crate) const COUNTERS: usize = 25;
+pub(crate) const COUNTERS: usize = 26;
 
 impl Counter {
     /// Every counter, in the order `rdma statistic` shows them.
@@ -104,6 +107,7 @@ impl Counter {
         Self::RxSocketQueueFull,
         Self::RxNoDevice,
         Self::TxWaits,
+        Self::TxWakeups,
         Self::RouteLookups,
         Self::TxUnroutable,
         Self::TxNoMemory,
@@ -150,6 +154,7 @@ impl Counter {
             Self::RxSocketQueueFull => c"rx_socket_queue_full",
             Self::RxNoDevice => c"rx_no_device",
             Self::TxWaits => c"tx_waits",
+            Self::TxWakeups => c"tx_wakeups",
             Self::RouteLookups => c"route_lookups",
             Self::TxUnroutable => c"tx_unroutable",
             Self::TxNoMemory => c"tx_no_memory",

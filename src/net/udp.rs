@@ -168,6 +168,9 @@ impl udp_tunnel::Receiver for Inbound {
     fn write_space(&self) {
         let waiting = core::mem::take(&mut *self.waiting.lock());
         for engine in waiting {
+            if let Some(qp) = engine.qp() {
+                qp.device().data().count(Counter::TxWakeups);
+            }
             engine.wake();
         }
     }
