@@ -7,7 +7,9 @@
 #     qemu/scenarios/profile.sh
 # PROFILE_TOOL (ib_send_bw), PROFILE_SIZE (4096 bytes) and PROFILE_ITERS
 # (20000) choose the run; PROFILE_CALLERS (comma-separated symbols) adds
-# the call chains that lead to each to /host/logs/profile-callers.txt.
+# the call chains that lead to each to /host/logs/profile-callers.txt. The
+# devices' non-zero counters after the run go to
+# /host/logs/profile-counters.txt.
 # timeout: 900
 . /repo/qemu/guest/lib.sh
 . /repo/qemu/guest/netns.sh
@@ -49,6 +51,10 @@ check profile-links-up links_up $driver $driver &&
 		check profile-callers sh -c "perf report -i /tmp/perf.data --no-children \
 			--symbols '$PROFILE_CALLERS' -g caller,0.5,callee --stdio >/host/logs/profile-callers.txt"
 	fi
+# The devices' counters after the run (rrxe's, and rdma_rxe's where it has them).
+for dev in $DEV_A $DEV_B; do
+	grep -H . /sys/class/infiniband/$dev/ports/1/hw_counters/* 2>/dev/null | grep -v ':0$'
+done >/host/logs/profile-counters.txt
 check profile-links-del links_del
 check profile-rmmod modprobe -r "$(module_of $driver)"
 check profile-netns-del netns_down
