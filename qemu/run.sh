@@ -98,7 +98,9 @@ fi
 
 # A hung task or a soft lockup panics the guest, which then exits at once
 # (-no-reboot), so a deadlock ends the boot instead of waiting out the limit.
-append="console=ttyS0 acpi=noirq panic=-1 loglevel=6 hung_task_panic=1 softlockup_panic=1"
+# KUnit suites in modules do not run at load (each load of rrxe.ko would run
+# them all): qemu/scenarios/kunit.sh runs them through debugfs.
+append="console=ttyS0 acpi=noirq panic=-1 loglevel=6 hung_task_panic=1 softlockup_panic=1 kunit.autorun=0"
 append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=/init"
 [ -z "$extra_args" ] || append+=" $extra_args"
 
