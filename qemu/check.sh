@@ -154,6 +154,12 @@ if [ "$rejudge" = 1 ]; then
 	tally <out/run-results.txt >/dev/null
 else
 	run_tests
+	# Where the guests' time went: scenarios and checks, slowest first.
+	for t in out/*/g*/timings.tsv; do
+		[ -f "$t" ] && sed "s|^|${t#out/}\t|; s|/timings.tsv||" "$t"
+	done | sort -t$'\t' -k3,3nr >out/timings.tsv
+	log "slowest (out/timings.tsv):"
+	head -n 15 out/timings.tsv | sed 's/^/    /' >&2
 fi
 
 step "pyverbs against its expectations"

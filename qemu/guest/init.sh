@@ -34,9 +34,10 @@ done
 
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	# Forget what boot left behind: only leaks made by the tests count.
-	say "kmemleak baseline scan"
+	started=$(date +%s)
 	echo scan >/sys/kernel/debug/kmemleak
 	echo clear >/sys/kernel/debug/kmemleak
+	say "kmemleak baseline scan: $(($(date +%s) - started))s"
 fi
 say "network up, running scenarios"
 
@@ -60,6 +61,7 @@ for scenario in $SCENARIOS; do
 		>"/host/logs/$name.log" 2>&1
 	rc=$?
 	say "scenario $name: exit $rc after $(($(date +%s) - started))s"
+	printf 'scenario:%s\t%s\n' "$name" $(($(date +%s) - started)) >>/host/timings.tsv
 	after=$(wc -l </host/results 2>/dev/null || echo 0)
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		fail "$name" "timed out after ${limit}s (logs/$name.log)"
@@ -88,9 +90,11 @@ done
 # clean result.
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	say "kmemleak scan"
+	started=$(date +%s)
 	# A second scan reports only objects unreferenced in both.
 	if echo scan >/sys/kernel/debug/kmemleak && echo scan >/sys/kernel/debug/kmemleak &&
 		cat /sys/kernel/debug/kmemleak >/host/kmemleak.txt; then
+		say "kmemleak scans: $(($(date +%s) - started))s"
 		grep -q 'unreferenced object' /host/kmemleak.txt &&
 			say "kmemleak: unreferenced object(s), see kmemleak.txt"
 	else

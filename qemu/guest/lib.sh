@@ -11,13 +11,15 @@ fail() { echo "FAIL $1${2:+: $2}" >>"$RESULTS"; }
 skip() { echo "SKIP $1${2:+: $2}" >>"$RESULTS"; }
 
 # check NAME CMD [ARG...]: run CMD, logging to logs/NAME.log; record the
-# outcome.
+# outcome, and the seconds it took in timings.tsv (make check lists the
+# slowest).
 check() {
-	local name=$1 rc
+	local name=$1 rc started=$SECONDS
 	shift
 	echo "+ $*" >"/host/logs/$name.log"
 	"$@" >>"/host/logs/$name.log" 2>&1
 	rc=$?
+	printf '%s\t%s\n' "$name" $((SECONDS - started)) >>/host/timings.tsv
 	if [ "$rc" = 0 ]; then
 		pass "$name"
 	else

@@ -77,7 +77,9 @@ def child(dev_args, rows_path, modules):
             super().addUnexpectedSuccess(test)
             row(test, "fail", "unexpected success")
 
-    unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=Recorder).run(suite)
+    # The slowest tests are listed at the end of the log.
+    unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=Recorder,
+                            durations=20).run(suite)
     rows.close()
     # Skip interpreter teardown, where libibverbs may crash after a run.
     os._exit(0)
