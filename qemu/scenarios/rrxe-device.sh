@@ -119,8 +119,8 @@ verbs_checks || fail rrxe-verbs-exit "verbs_check.py on rrxe0 exited with status
 check rrxe-link-del rdma link del rrxe0
 
 # Teardown paths, briefly (`make stress` runs them at length).
-check rrxe-10-link-add-del-cycles link_cycles rrxe eth0 10
-check rrxe-5-rmmod-with-live-device rmmod_cycles rrxe eth0 5
+check rrxe-3-link-add-del-cycles link_cycles rrxe eth0 3
+check rrxe-2-rmmod-with-live-device rmmod_cycles rrxe eth0 2
 
 # Both soft-RoCE drivers share driver_id RXE (librxe binds by it), so rrxe
 # keeps its devices out of the core's netdev lookup that rdma_rxe relies on.
