@@ -118,10 +118,12 @@ run_tests() {
 	# The guest runs side by side: the rrxe scenarios, the kernel's rdma
 	# selftests and loss on the wire (rrxe to rrxe, 2 MiB each way under each
 	# loss; `make interop` moves 64 MiB, to and from rdma_rxe too) in one
-	# guest, the whole pyverbs suite and the wire between two namespaces (four
-	# of its tool runs per pairing and family, and per pairing atomic writes and
-	# flushes, a multicast group and NFS over RDMA; `make interop` runs them all) in
-	# another, and the runner's self-test (three short boots).
+	# guest, the whole pyverbs suite and the wire between two namespaces in
+	# another (four of its tool runs per pairing and family: rrxe to rrxe over
+	# both GIDs, to rdma_rxe over IPv4 and from it over IPv6; per pairing
+	# atomic writes and flushes, a multicast group and NFS over RDMA; `make
+	# interop` runs them all, over both GIDs), and the runner's self-test
+	# (three short boots).
 	step "guests: rrxe scenarios | pyverbs suite, wire | runner self-test"
 	bounded "$here/run.sh" -n rrxe -d "$deadline" \
 		-a "WIRE_DRIVERS=rrxe:rrxe WIRE_LOSS_MIB=2" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
@@ -129,7 +131,7 @@ run_tests() {
 		qemu/scenarios/rrxe-wire-loss.sh >out/run-rrxe.txt 2>&1 &
 	rrxe_run=$!
 	bounded "$here/run.sh" -n pyverbs -d "$deadline" \
-		-a "WIRE_TOOLS=ibv_rc_pingpong-mtu1024,ibv_ud_pingpong,ib_write_bw-mtu4096,rping,placement,mckey,nfs" \
+		-a "WIRE_DRIVERS=rrxe:rrxe,rrxe:rxe/ipv4,rxe:rrxe/ipv6 WIRE_TOOLS=ibv_rc_pingpong-mtu1024,ibv_ud_pingpong,ib_write_bw-mtu4096,rping,placement,mckey,nfs" \
 		qemu/scenarios/pyverbs-rrxe.sh qemu/scenarios/rrxe-wire.sh >out/run-pyverbs.txt 2>&1 &
 	pyverbs_run=$!
 	# The self-test's boots start once the two long runs' guests have booted,

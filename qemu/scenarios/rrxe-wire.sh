@@ -5,7 +5,8 @@
 # the C rdma_rxe. WIRE_DRIVERS lists the pairings, SERVER:CLIENT (server in
 # ns-a, client in ns-b), separated by spaces or commas; by default
 # "rrxe:rrxe rrxe:rxe rxe:rrxe"; WIRE_FAMILIES the GID families, by default
-# "ipv4 ipv6". The guest's kernel command line passes them to the scenario:
+# "ipv4 ipv6", which a pairing may narrow to one of them (rrxe:rxe/ipv4). The
+# guest's kernel command line passes them to the scenario:
 # `qemu/run.sh -a WIRE_DRIVERS=rxe:rxe qemu/scenarios/rrxe-wire.sh` runs it on
 # rdma_rxe alone. WIRE_TOOLS keeps only the runs it names (the last part of
 # their names): `make check` runs four in each pairing and family, `make
@@ -84,10 +85,13 @@ port=18600
 
 modules=()
 for p in $pairings; do
-	for d in "${p%%:*}" "${p#*:}"; do
+	drivers=${p%%/*}
+	for d in "${drivers%%:*}" "${drivers#*:}"; do
 		m=$(module_of "$d") || { fail wire-drivers "unknown driver '$d' in '$p' (rrxe or rxe)"; exit 1; }
 		[[ " ${modules[*]} " == *" $m "* ]] || modules+=("$m")
 	done
+	[ "$drivers" = "$p" ] || [[ " $families " == *" ${p#*/} "* ]] ||
+		{ fail wire-drivers "'$p': family '${p#*/}' not among '$families'"; exit 1; }
 done
 
 # server_ready PID tcp PORT|cm COMM: wait until the server PID, in ns-a,
@@ -646,15 +650,15 @@ moved_by() {
 	{ [ "$2" = - ] || [ $(($3 - $2)) -ge "$1" ]; } && { [ "$4" = - ] || [ $(($5 - $4)) -ge "$1" ]; }
 }
 
-# pairing DRIVER_A DRIVER_B: both families between a DRIVER_A device (the
-# server's, in ns-a) and a DRIVER_B device (the client's, in ns-b), then loss
-# and reordering on the wire.
+# pairing DRIVER_A DRIVER_B FAMILIES: the tools over each of FAMILIES between
+# a DRIVER_A device (the server's, in ns-a) and a DRIVER_B device (the
+# client's, in ns-b), or (the loss stage) loss and reordering on the wire.
 pairing() {
 	local p=$prefix-$1-$2 f
 	wire_skip=
 	check $p-links-up links_up "$1" "$2" || wire_skip="not run: $p-links-up failed"
 	if [ "$stage" = tools ]; then
-		for f in $families; do
+		for f in $3; do
 			family $p $f
 		done
 		placement $p "$1" "$2"
@@ -683,7 +687,12 @@ pairing() {
 if check $prefix-netns-up netns_up; then
 	check $prefix-netns-ping netns_ping
 	for p in $pairings; do
-		pairing "${p%%:*}" "${p#*:}"
+		drivers=${p%%/*}
+		if [ "$drivers" = "$p" ]; then
+			pairing "${drivers%%:*}" "${drivers#*:}" "$families"
+		else
+			pairing "${drivers%%:*}" "${drivers#*:}" "${p#*/}"
+		fi
 	done
 fi
 check $prefix-netns-del netns_down
