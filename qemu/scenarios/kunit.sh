@@ -1,7 +1,7 @@
 # Load rrxe.ko and run its KUnit suites, reporting each case. Guests boot
 # with kunit.autorun=0, so the suites run here, one at a time through their
 # debugfs `run` files, and not at every load of the module.
-# timeout: 300
+# timeout: 600
 . /repo/qemu/guest/lib.sh
 check kunit-insmod insmod /repo/rrxe.ko || exit 0
 suites=(/sys/kernel/debug/kunit/rrxe_*)

@@ -1,7 +1,7 @@
 # rdma-core's whole pyverbs suite on rrxe0, one table row per test
 # (pyverbs-rrxe0.tsv); `make check` judges the table against
 # tests/pyverbs/rrxe0-expected.tsv.
-# timeout: 2400
+# timeout: 3000
 . /repo/qemu/guest/lib.sh
 dev=rrxe0
 check pyverbs-rrxe0-link-add rdma_link_add $dev rrxe eth0 || exit 0

@@ -3,7 +3,7 @@
 # carry each tool's traffic between two processes over the device's own
 # address, as RoCEv2 packets with their ICRC checked on receipt. The
 # pingpongs validate every received buffer (--chk).
-# timeout: 900
+# timeout: 1500
 . /repo/qemu/guest/lib.sh
 dev=rrxe0
 

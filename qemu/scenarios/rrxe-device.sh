@@ -1,7 +1,7 @@
 # The rrxe device: creation through `rdma link add` (autoloading the module),
 # what user space sees, the verbs checks, coexistence with rdma_rxe, and
 # teardown by `rdma link del`, rmmod and netdev removal.
-# timeout: 1200
+# timeout: 1500
 . /repo/qemu/guest/lib.sh
 
 sysdev=/sys/class/infiniband

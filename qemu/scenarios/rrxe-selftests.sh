@@ -5,7 +5,7 @@
 # and its socket, rping between two namespaces over a veth pair, and the
 # port's sysfs byte counters (port_xmit_data, port_rcv_data) equal after
 # rping to the device's own address.
-# timeout: 600
+# timeout: 1200
 . /repo/qemu/guest/lib.sh
 
 src=/shared/selftests
