@@ -115,40 +115,44 @@ run_tests() {
 		host_check install-rrxectl-in-guest-tools "$here/build-tools.sh"
 	} | tally
 
-	# The guest runs side by side: the rrxe scenarios, the kernel's rdma
+	# Two guest runs side by side: the rrxe scenarios, the kernel's rdma
 	# selftests and loss on the wire (rrxe to rrxe, 2 MiB each way under each
-	# loss; `make interop` moves 64 MiB, to and from rdma_rxe too) in one
-	# guest, the whole pyverbs suite and the wire between two namespaces in
-	# another (four of its tool runs per pairing and family: rrxe to rrxe over
-	# both GIDs, to rdma_rxe over IPv4 and from it over IPv6; per pairing
-	# atomic writes and flushes, a multicast group and NFS over RDMA; `make
-	# interop` runs them all, over both GIDs), and the runner's self-test
-	# (three short boots).
-	step "guests: rrxe scenarios | pyverbs suite, wire | runner self-test"
+	# loss; `make interop` moves 64 MiB, to and from rdma_rxe too) in one;
+	# KUnit, the whole pyverbs suite and the wire between two namespaces in
+	# the other (four of its tool runs per pairing and family: rrxe to rrxe
+	# over both GIDs, to rdma_rxe over IPv4; per pairing atomic writes and
+	# flushes, a multicast group, and NFS over RDMA; `make interop` runs them
+	# all, over both GIDs, from rdma_rxe too). The runner's self-test (three
+	# short boots) starts once the first of them is done, so that it does not
+	# slow both.
+	step "guests: rrxe scenarios | KUnit, pyverbs suite, wire; then the runner self-test"
 	bounded "$here/run.sh" -n rrxe -d "$deadline" \
-		-a "WIRE_DRIVERS=rrxe:rrxe WIRE_LOSS_MIB=2" qemu/scenarios/kunit.sh qemu/scenarios/rrxe-device.sh \
+		-a "WIRE_DRIVERS=rrxe:rrxe WIRE_LOSS_MIB=2" qemu/scenarios/rrxe-device.sh \
 		qemu/scenarios/rrxe-data.sh qemu/scenarios/rrxe-kernel.sh qemu/scenarios/rrxe-selftests.sh \
 		qemu/scenarios/rrxe-wire-loss.sh >out/run-rrxe.txt 2>&1 &
 	rrxe_run=$!
 	bounded "$here/run.sh" -n pyverbs -d "$deadline" \
-		-a "WIRE_DRIVERS=rrxe:rrxe,rrxe:rxe/ipv4,rxe:rrxe/ipv6 WIRE_TOOLS=ibv_rc_pingpong-mtu1024,ibv_ud_pingpong,ib_write_bw-mtu4096,rping,placement,mckey,nfs" \
-		qemu/scenarios/pyverbs-rrxe.sh qemu/scenarios/rrxe-wire.sh >out/run-pyverbs.txt 2>&1 &
+		-a "WIRE_DRIVERS=rrxe:rrxe,rrxe:rxe/ipv4 WIRE_TOOLS=ibv_rc_pingpong-mtu1024,ibv_ud_pingpong,ib_write_bw-mtu4096,rping,placement,mckey,nfs" \
+		qemu/scenarios/kunit.sh qemu/scenarios/pyverbs-rrxe.sh qemu/scenarios/rrxe-wire.sh \
+		>out/run-pyverbs.txt 2>&1 &
 	pyverbs_run=$!
-	# The self-test's boots start once the two long runs' guests have booted,
-	# so that five boots do not contend at once.
-	for _ in $(seq 300); do
-		[ -f out/rrxe/g1/booted ] && [ -f out/pyverbs/g1/booted ] && break
-		sleep 1
-	done
+	local -A exit_of
+	local first rc name pid
+	rc=0
+	wait -n -p first "$rrxe_run" "$pyverbs_run" || rc=$?
+	exit_of[$first]=$rc
 	bounded "$here/runner-selftest.sh" >out/run-selftest.txt 2>&1 &
 	selftest_run=$!
 	for run in rrxe:$rrxe_run pyverbs:$pyverbs_run selftest:$selftest_run; do
-		rc=0
-		wait "${run#*:}" || rc=$?
-		name=${run%%:*}
-		step "guest run $name: exit $rc"
+		name=${run%%:*} pid=${run#*:}
+		if [ -z "${exit_of[$pid]+set}" ]; then
+			rc=0
+			wait "$pid" || rc=$?
+			exit_of[$pid]=$rc
+		fi
+		step "guest run $name: exit ${exit_of[$pid]}"
 		grep -Ev '^[0-9]+ passed, [0-9]+ failed' "out/run-$name.txt" | tally
-		account_run "run-$name" "$rc" "out/run-$name.txt" | tally
+		account_run "run-$name" "${exit_of[$pid]}" "out/run-$name.txt" | tally
 	done
 }
 
