@@ -3,7 +3,7 @@
 # per test and a final `N passed, N failed, N skipped`. Exits non-zero on any
 # failure, and on any result the expectations do not account for.
 #
-# The whole run has a deadline (RRXE_CHECK_MINUTES, default 84, from the
+# The whole run has a deadline (RRXE_CHECK_MINUTES, default 87, from the
 # start): every step is bounded by what remains of it, and the summary is
 # printed even when it is reached.
 #
@@ -29,7 +29,7 @@ else
 fi
 
 start=$(date +%s)
-deadline=$((start + ${RRXE_CHECK_MINUTES:-84} * 60))
+deadline=$((start + ${RRXE_CHECK_MINUTES:-87} * 60))
 export RRXE_DEADLINE=$deadline
 remaining() { echo $((deadline - $(date +%s))); }
 
@@ -178,7 +178,7 @@ grep -q '^PASS results-manifest' "$results" ||
 	echo "FAIL results-manifest-held: not every result was accounted for" | tally
 
 if [ "$(remaining)" -le 0 ]; then
-	echo "FAIL check-deadline: make check reached its ${RRXE_CHECK_MINUTES:-84}-minute deadline" | tally
+	echo "FAIL check-deadline: make check reached its ${RRXE_CHECK_MINUTES:-87}-minute deadline" | tally
 fi
 notes=$(grep -c '^NOTE ' "$results")
 [ "$notes" = 0 ] || log "$notes NOTE line(s): expectations to update (see above)"
