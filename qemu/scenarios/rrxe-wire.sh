@@ -83,6 +83,11 @@ wire_skip=
 # one is in the way.
 port=18600
 
+# pairing_families PAIRING: the families PAIRING (DRIVER:DRIVER[/FAMILY]) runs over.
+pairing_families() {
+	if [[ $1 == */* ]]; then echo "${1#*/}"; else echo "$families"; fi
+}
+
 modules=()
 for p in $pairings; do
 	drivers=${p%%/*}
@@ -90,8 +95,10 @@ for p in $pairings; do
 		m=$(module_of "$d") || { fail wire-drivers "unknown driver '$d' in '$p' (rrxe or rxe)"; exit 1; }
 		[[ " ${modules[*]} " == *" $m "* ]] || modules+=("$m")
 	done
-	[ "$drivers" = "$p" ] || [[ " $families " == *" ${p#*/} "* ]] ||
-		{ fail wire-drivers "'$p': family '${p#*/}' not among '$families'"; exit 1; }
+	for f in $(pairing_families "$p"); do
+		[[ " $families " == *" $f "* ]] ||
+			{ fail wire-drivers "'$p': family '$f' not among '$families'"; exit 1; }
+	done
 done
 
 # server_ready PID tcp PORT|cm COMM: wait until the server PID, in ns-a,
@@ -691,11 +698,7 @@ if check $prefix-netns-up netns_up; then
 	check $prefix-netns-ping netns_ping
 	for p in $pairings; do
 		drivers=${p%%/*}
-		if [ "$drivers" = "$p" ]; then
-			pairing "${drivers%%:*}" "${drivers#*:}" "$families"
-		else
-			pairing "${drivers%%:*}" "${drivers#*:}" "${p#*/}"
-		fi
+		pairing "${drivers%%:*}" "${drivers#*:}" "$(pairing_families "$p")"
 	done
 fi
 check $prefix-netns-del netns_down
