@@ -28,16 +28,39 @@ check() {
 	return "$rc"
 }
 
+# On a debug guest a process costs about as much CPU as what a poll waits for:
+# the waits below fork nothing while they poll.
+
+# snooze SECONDS: sleep without a process, as a read with a timeout on a pipe
+# nobody writes to (this shell holds its write end).
+snooze() {
+	[ -n "${snooze_fd:-}" ] || exec {snooze_fd}<> <(:)
+	read -rt "$1" -u "$snooze_fd" || :
+}
+
 # barrier NAME [SECONDS]: wait until every guest of the run reached NAME.
 barrier() {
-	local name=$1 limit=${2:-120} i n
+	local name=$1 limit=${2:-120} i arrived
 	touch "/shared/$name.$GUEST_INDEX"
 	for ((i = 0; i < limit * 10; i++)); do
-		n=$(ls /shared | grep -c "^$name\.")
-		[ "$n" -ge "$NGUESTS" ] && return 0
-		sleep 0.1
+		arrived=(/shared/"$name".[0-9])
+		[ -e "${arrived[0]}" ] && [ "${#arrived[@]}" -ge "$NGUESTS" ] && return 0
+		snooze 0.1
 	done
 	echo "barrier $name: timed out after ${limit}s" >&2
+	return 1
+}
+
+# tcp_listening PORT [PID]: whether a TCP socket listens on PORT in the network
+# namespace of process PID (of this shell by default).
+tcp_listening() {
+	local f addr st hex
+	printf -v hex '%04X' "$1"
+	for f in /proc/${2:-$$}/net/tcp /proc/${2:-$$}/net/tcp6; do
+		while read -r _ addr _ st _; do
+			[[ $addr == *:$hex && $st == 0A ]] && return 0
+		done <"$f"
+	done 2>/dev/null
 	return 1
 }
 
@@ -45,8 +68,8 @@ barrier() {
 wait_tcp_listen() {
 	local port=$1 limit=${2:-60} i
 	for ((i = 0; i < limit * 10; i++)); do
-		ss -Hltn "sport = :$port" | grep -q . && return 0
-		sleep 0.1
+		tcp_listening "$port" && return 0
+		snooze 0.1
 	done
 	echo "nothing listens on tcp port $port after ${limit}s" >&2
 	return 1
@@ -72,11 +95,12 @@ roce_v2_gid_index() {
 # rdma_link_add NAME TYPE NETDEV [NETNS]: create a soft-RoCE device (on NETDEV
 # of network namespace NETNS if given) and wait for its port to become active.
 rdma_link_add() {
-	local name=$1 type=$2 netdev=$3 i
+	local name=$1 type=$2 netdev=$3 i state
 	${4:+ip netns exec "$4"} rdma link add "$name" type "$type" netdev "$netdev" || return 1
 	for ((i = 0; i < 100; i++)); do
-		grep -q ACTIVE "/sys/class/infiniband/$name/ports/1/state" 2>/dev/null && return 0
-		sleep 0.1
+		read -r state <"/sys/class/infiniband/$name/ports/1/state" 2>/dev/null
+		[[ $state == *ACTIVE ]] && return 0
+		snooze 0.1
 	done
 	echo "$name: port not ACTIVE after 10s" >&2
 	return 1
@@ -86,7 +110,7 @@ rdma_link_add() {
 # background until it listens on TCP PORT, then the client; both must exit 0.
 # Records NAME.
 client_server() {
-	local name=$1 port=$2 srv=() cli=() spid rc=0
+	local name=$1 port=$2 srv=() cli=() spid rc=0 started=$SECONDS
 	shift 2
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
 	shift
@@ -106,6 +130,7 @@ client_server() {
 	wait "$spid" || { [ "$rc" != 0 ] || rc=$?; }
 	cat "/host/logs/$name.server.log" >>"/host/logs/$name.log"
 	rm -f "/host/logs/$name.server.log"
+	printf '%s\t%s\n' "$name" $((SECONDS - started)) >>/host/timings.tsv
 	if [ "$rc" = 0 ]; then pass "$name"; else fail "$name" "exit $rc (logs/$name.log)"; fi
 	return "$rc"
 }
@@ -115,9 +140,10 @@ client_server() {
 # shows).
 wait_cm_listen() {
 	local comm=$1 limit=${2:-30} i
-	for ((i = 0; i < limit * 10; i++)); do
+	# Three processes a poll: a few polls a second.
+	for ((i = 0; i < limit * 4; i++)); do
 		rdma res show cm_id 2>/dev/null | grep -E "state LISTEN .*comm $comm( |$)" -q && return 0
-		sleep 0.1
+		snooze 0.25
 	done
 	echo "no RDMA CM listener of $comm after ${limit}s" >&2
 	rdma res show cm_id >&2
@@ -190,7 +216,7 @@ nvme_host_connect() {
 	for ((i = 0; i < 100; i++)); do
 		nvme_dev=$(ls /sys/class/nvme/nvme0 2>/dev/null | grep -m1 '^nvme0[c0-9]*n1$') &&
 			[ -b "/dev/$nvme_dev" ] && return 0
-		sleep 0.1
+		snooze 0.1
 	done
 	echo "no namespace block device" >&2
 	return 1
@@ -236,11 +262,16 @@ nvme_target_down() {
 # wait_ipv6_link_local NETDEV: wait until NETDEV's IPv6 link-local address
 # has passed duplicate address detection.
 wait_ipv6_link_local() {
-	local i
+	local i addr scope flags dev settled tentative
 	for ((i = 0; i < 100; i++)); do
-		ip -6 addr show dev "$1" scope link | grep -q inet6 &&
-			! ip -6 addr show dev "$1" scope link | grep -q tentative && return 0
-		sleep 0.1
+		settled= tentative=
+		# address, interface index, prefix length, scope (20: link), flags (40: tentative)
+		while read -r addr _ _ scope flags dev; do
+			[[ $dev == "$1" && $scope == 20 ]] || continue
+			if ((16#$flags & 16#40)); then tentative=1; else settled=1; fi
+		done </proc/net/if_inet6
+		[ -n "$settled" ] && [ -z "$tentative" ] && return 0
+		snooze 0.1
 	done
 	echo "$1: no settled IPv6 link-local address after 10s" >&2
 	return 1

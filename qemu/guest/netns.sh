@@ -72,7 +72,7 @@ gid_indexes() {
 			echo "$g4 $g6"
 			return 0
 		fi
-		sleep 0.5
+		snooze 0.5
 	done
 	echo "$1: no active port with RoCE v2 GIDs for $3 and $4" >&2
 	echo "$out" >&2

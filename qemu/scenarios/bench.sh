@@ -83,7 +83,7 @@ pair() {
 				rc=1
 				break
 			fi
-			sleep 0.1
+			snooze 0.1
 		done
 	fi
 	[ $topology = netns ] || barrier $name-listening $READY || rc=1

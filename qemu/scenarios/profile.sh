@@ -27,7 +27,7 @@ profiled() {
 	spid=$!
 	until listening $spid $port; do
 		kill -0 $spid 2>/dev/null && [ $SECONDS -lt $end ] || return 1
-		sleep 0.1
+		snooze 0.1
 	done
 	# perf cannot write its data to the host's 9p share.
 	perf record -a -g -o /tmp/perf.data &

@@ -8,7 +8,7 @@ sysdev=/sys/class/infiniband
 gone() { ! [ -e "$sysdev/$1" ]; }
 wait_gone() {
 	local i
-	for ((i = 0; i < 100; i++)); do gone "$1" && return 0; sleep 0.1; done
+	for ((i = 0; i < 100; i++)); do gone "$1" && return 0; snooze 0.1; done
 	echo "$1 still present after 10s" >&2
 	return 1
 }
@@ -162,7 +162,7 @@ wait_line() {
 	local i
 	for ((i = 0; i < 300; i++)); do
 		grep -q "$2" "$1" && return 0
-		sleep 0.1
+		snooze 0.1
 	done
 	echo "no '$2' in $1 after 30s:" >&2
 	cat "$1" >&2
@@ -199,7 +199,7 @@ cat /tmp/asyncwatch.txt >/host/logs/asyncwatch.log
 # device (the device is removed from a work item: waits up to 10 s).
 socket_closes() {
 	local i
-	for ((i = 0; i < 100; i++)); do listens_4791 "$1" || return 0; sleep 0.1; done
+	for ((i = 0; i < 100; i++)); do listens_4791 "$1" || return 0; snooze 0.1; done
 	echo "UDP 4791 still open in $1 after 10s" >&2
 	return 1
 }

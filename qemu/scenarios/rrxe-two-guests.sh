@@ -40,7 +40,7 @@ server_then_client() {
 		else
 			for ((i = 0; i < 600; i++)); do
 				rdma res show cm_id | grep -q "state LISTEN .*comm $what" && break
-				sleep 0.1
+				snooze 0.1
 			done
 		fi
 		barrier "$name-listening" 240

@@ -35,7 +35,7 @@ traffic_then() {
 			connected=1
 			break
 		fi
-		sleep 0.1
+		snooze 0.1
 	done
 	if [ -z "$connected" ]; then
 		echo "no two connected RC QPs on $dev after 30s:"
@@ -47,7 +47,7 @@ traffic_then() {
 	else
 		for ((i = 0; i < 100; i++)); do
 			[ -e "/sys/class/infiniband/$dev" ] || break
-			sleep 0.1
+			snooze 0.1
 		done
 		[ "$i" -lt 100 ] || { echo "$dev still present 10s after '$*'"; rc=1; }
 	fi
